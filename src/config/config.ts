@@ -1,0 +1,87 @@
+/**
+ * The typed view of a parsed configuration. Values are stored as the strings given
+ * (validated at load time against the option registry); accessors convert.
+ */
+
+export type RouterName = 'fastrouter' | 'rawrouter' | 'sslrouter' | 'http';
+
+/**
+ * - `flag`: no value, or true/false/1/0/yes/no/on/off (stored "1"/"0")
+ * - `int`: decimal integer ≥ 0 (range checked by `min`/`max`)
+ * - `optional-int`: like uWSGI's `http-keepalive[=N]`: no value or true → 1, false → 0, N → N
+ *   (uWSGI's trap where `true` means 0 is not repeated: uwsgi-docs #445)
+ * - `string`: any text (addresses are validated by their users with clear errors)
+ */
+export type OptionKind = 'flag' | 'int' | 'optional-int' | 'string';
+
+export interface OptionSpec {
+  /** canonical name without dashes, e.g. `fastrouter-to` */
+  name: string;
+  aliases?: string[];
+  kind: OptionKind;
+  repeatable?: boolean;
+  /** default as the user would write it; undefined = unset */
+  default?: string;
+  min?: number;
+  max?: number;
+  /** placeholder in --help, e.g. ADDR, N, DIGEST:DIR */
+  valueName?: string;
+  help: string;
+  /** the router (or area) owning the option: fastrouter, http, subscription, global, … */
+  group: string;
+  /** accepted for compatibility but has no effect here; --help says so */
+  noop?: boolean;
+}
+
+export class Config {
+  private readonly values: ReadonlyMap<string, readonly string[]>;
+  private readonly specs: ReadonlyMap<string, OptionSpec>;
+
+  constructor(values: ReadonlyMap<string, readonly string[]>, specs: ReadonlyMap<string, OptionSpec>) {
+    this.values = values;
+    this.specs = specs;
+  }
+
+  private spec(name: string): OptionSpec {
+    const s = this.specs.get(name);
+    if (!s) throw new Error(`internal: option "${name}" is not in the registry`);
+    return s;
+  }
+
+  /** Was the option given (argv, ini or environment)? */
+  has(name: string): boolean {
+    this.spec(name);
+    return (this.values.get(name)?.length ?? 0) > 0;
+  }
+
+  /** Every value of the option in the order given; [] when absent. */
+  all(name: string): readonly string[] {
+    this.spec(name);
+    return this.values.get(name) ?? [];
+  }
+
+  /** The last value given, else the registry default, else undefined. */
+  str(name: string): string | undefined {
+    const s = this.spec(name);
+    const v = this.values.get(name);
+    return v && v.length > 0 ? v[v.length - 1] : s.default;
+  }
+
+  /** Integer value (int/optional-int/flag kinds), the default if absent, 0 if no default. */
+  int(name: string): number {
+    const v = this.str(name);
+    if (v === undefined || v === '') return 0;
+    const n = Number(v);
+    return Number.isFinite(n) ? n : 0;
+  }
+
+  /** True when a flag is on (or an optional-int is > 0). */
+  flag(name: string): boolean {
+    return this.int(name) > 0;
+  }
+
+  /** Names of every option given explicitly, in registry order. */
+  given(): string[] {
+    return [...this.values.keys()].filter((k) => (this.values.get(k)?.length ?? 0) > 0);
+  }
+}
