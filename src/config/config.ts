@@ -31,6 +31,14 @@ export interface OptionSpec {
   group: string;
   /** accepted for compatibility but has no effect here; --help says so */
   noop?: boolean;
+  /** the only values a `string` option accepts (checked at load time, case-sensitive) */
+  choices?: readonly string[];
+  /**
+   * value stored when the option is given without one (uWSGI's optional arguments, e.g.
+   * `X-use-cache` → "" = default cache, `X-use-socket` → "0"); flag and optional-int
+   * kinds always imply "1"
+   */
+  implicit?: string;
 }
 
 export class Config {

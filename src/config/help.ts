@@ -1,0 +1,113 @@
+/**
+ * --help text and the README options table, both generated from the registry so they
+ * cannot disagree with what the parser accepts.
+ */
+
+import type { OptionSpec } from './config.ts';
+import { OPTION_GROUPS, OPTIONS } from './registry.ts';
+
+const WIDTH = 100;
+const HELP_INDENT = '        ';
+
+/** `--name`, `--name VALUE` or `--name[=VALUE]` as the option is typed. */
+function synopsis(spec: OptionSpec, name: string): string {
+  if (spec.kind === 'flag') return `--${name}`;
+  const v = (spec.valueName ?? 'VALUE').replace(/^\[(.*)\]$/, '$1');
+  if (spec.kind === 'optional-int' || spec.implicit !== undefined) return `--${name}[=${v}]`;
+  return `--${name} ${v}`;
+}
+
+function details(spec: OptionSpec): string[] {
+  const out: string[] = [];
+  if (spec.default !== undefined) out.push(`default: ${spec.default === '' ? '""' : spec.default}`);
+  if (spec.kind === 'int' || spec.kind === 'optional-int') {
+    if (spec.max !== undefined) out.push(`range: ${spec.min ?? 0}..${spec.max}`);
+    else if ((spec.min ?? 0) > 0) out.push(`minimum: ${spec.min}`);
+  }
+  if (spec.choices) out.push(`one of: ${spec.choices.join(', ')}`);
+  if (spec.repeatable) out.push('repeatable');
+  return out;
+}
+
+function wrap(text: string, indent: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = indent;
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    if (line.length > indent.length && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = indent;
+    }
+    line += line.length > indent.length ? ` ${word}` : word;
+  }
+  if (line.length > indent.length) lines.push(line);
+  return lines;
+}
+
+function optionsInGroup(group: string): OptionSpec[] {
+  return OPTIONS.filter((o) => o.group === group);
+}
+
+/** The full --help text. */
+export function renderHelp(): string {
+  const out: string[] = [
+    'usage: uwrouter [FILE.ini[:SECTION]] [--ini FILE[:SECTION]] [--OPTION VALUE | --OPTION=VALUE ...]',
+    '',
+    'Options use uWSGI names and may also be given in [uwsgi] ini sections (one "option = value"',
+    'per line, repeated keys = repeated options) or as UWSGI_<OPTION> environment variables',
+    '(upper case, "-" → "_"); the command line wins over the environment. Flags accept',
+    'true/false, 1/0, yes/no, on/off. X-… options exist for each router prefix shown below.',
+  ];
+  for (const { group, title } of OPTION_GROUPS) {
+    const options = optionsInGroup(group);
+    if (options.length === 0) continue;
+    out.push('', `${title}:`);
+    for (const spec of options) {
+      const names = [spec.name, ...(spec.aliases ?? [])].map((n) => synopsis(spec, n)).join(', ');
+      out.push(...wrap(names, '  ', WIDTH));
+      const extra = details(spec);
+      const text = extra.length > 0 ? `${spec.help} (${extra.join('; ')})` : spec.help;
+      out.push(...wrap(text, HELP_INDENT, WIDTH));
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function cell(text: string): string {
+  return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+}
+
+function code(text: string): string {
+  return text === '' ? '' : `\`${cell(text)}\``;
+}
+
+/** A markdown table per option group (option, aliases, value, default, description). */
+export function renderOptionsMarkdown(): string {
+  const out: string[] = [];
+  for (const { group, title } of OPTION_GROUPS) {
+    const options = optionsInGroup(group);
+    if (options.length === 0) continue;
+    out.push(
+      `### ${title}`,
+      '',
+      '| option | aliases | value | default | description |',
+      '|---|---|---|---|---|',
+    );
+    for (const spec of options) {
+      const aliases = (spec.aliases ?? []).map((a) => code(`--${a}`)).join(', ');
+      let value = spec.kind === 'flag' ? '' : (spec.valueName ?? 'VALUE');
+      if (spec.kind === 'optional-int' || spec.implicit !== undefined) {
+        value = `[${value.replace(/^\[(.*)\]$/, '$1')}]`;
+      }
+      const notes: string[] = [];
+      if (spec.repeatable) notes.push('repeatable');
+      if (spec.choices) notes.push(`one of ${spec.choices.join(', ')}`);
+      if (spec.max !== undefined) notes.push(`range ${spec.min ?? 0}..${spec.max}`);
+      const description = notes.length > 0 ? `${spec.help} (${notes.join('; ')})` : spec.help;
+      out.push(
+        `| ${code(`--${spec.name}`)} | ${aliases} | ${code(value)} | ${code(spec.default ?? '')} | ${cell(description)} |`,
+      );
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,395 @@
+/**
+ * Options shared by every corerouter-based router, generated per router prefix from one
+ * template so names, defaults and ranges cannot drift apart between routers.
+ * spec: corerouter.md §2 (availability matrix and defaults)
+ */
+
+import type { OptionKind, OptionSpec, RouterName } from './config.ts';
+
+const ALL: readonly RouterName[] = ['fastrouter', 'rawrouter', 'sslrouter', 'http'];
+const FAST_HTTP: readonly RouterName[] = ['fastrouter', 'http'];
+
+/** How operators and logs name each router. */
+const TITLE: Record<RouterName, string> = {
+  fastrouter: 'fastrouter',
+  rawrouter: 'rawrouter',
+  sslrouter: 'sslrouter',
+  http: 'HTTP router',
+};
+
+interface CommonOption {
+  suffix: string;
+  aliases?: readonly string[];
+  kind: OptionKind;
+  repeatable?: boolean;
+  default?: string;
+  min?: number;
+  max?: number;
+  valueName?: string;
+  implicit?: string;
+  noop?: boolean;
+  routers: readonly RouterName[];
+  help: (title: string) => string;
+}
+
+const COMMON: readonly CommonOption[] = [
+  {
+    suffix: 'processes',
+    aliases: ['workers'],
+    kind: 'int',
+    default: '1',
+    min: 1,
+    max: 64,
+    valueName: 'N',
+    routers: ALL,
+    help: (t) => `number of ${t} processes sharing the listening sockets`,
+  },
+  {
+    suffix: 'events',
+    kind: 'int',
+    default: '64',
+    min: 1,
+    max: 65536,
+    valueName: 'N',
+    routers: ALL,
+    help: () => 'maximum events handled per event-loop wakeup (kept for uWSGI compatibility)',
+  },
+  {
+    suffix: 'to',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'ADDR',
+    routers: ALL,
+    help: (t) => `static backend node (ip:port or UNIX path); repeat for round robin across ${t} nodes`,
+  },
+  {
+    suffix: 'use-cache',
+    kind: 'string',
+    implicit: '',
+    valueName: 'NAME',
+    routers: ALL,
+    help: () => 'map the key through a cache item "ADDR[,MOD1]" or "A1|A2"; no value = the first cache',
+  },
+  {
+    suffix: 'use-pattern',
+    kind: 'string',
+    valueName: 'PATTERN',
+    routers: ALL,
+    help: () => 'map the key to a node address by replacing %s in PATTERN with the key (%% = %)',
+  },
+  {
+    suffix: 'use-base',
+    kind: 'string',
+    valueName: 'PREFIX',
+    routers: ALL,
+    help: () => 'map the key to the node address PREFIX + key (no separator is added)',
+  },
+  {
+    suffix: 'use-code-string',
+    kind: 'string',
+    valueName: 'MOD:FILE:FUNC',
+    routers: ALL,
+    help: () => 'uWSGI plugin mapper: call FUNC from FILE in the plugin with modifier MOD to map the key',
+  },
+  {
+    suffix: 'use-socket',
+    kind: 'int',
+    implicit: '0',
+    min: 0,
+    max: 1023,
+    valueName: 'N',
+    routers: ALL,
+    help: () => 'forward every request to the N-th --socket of this instance (0-based; no value = 0)',
+  },
+  {
+    suffix: 'subscription-server',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'ADDR',
+    routers: ALL,
+    help: () => 'receive node subscriptions on this UDP ip:port (or UNIX datagram path)',
+  },
+  {
+    suffix: 'subscription-fallback-key',
+    kind: 'string',
+    valueName: 'KEY',
+    routers: FAST_HTTP,
+    help: () => 'use the subscription pool KEY when the request key has no usable node',
+  },
+  {
+    suffix: 'fallback',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'ADDR',
+    routers: ALL,
+    help: () => 'node tried after a failed connect; repeat for an ordered list (1st retry → 1st fallback)',
+  },
+  {
+    suffix: 'max-retries',
+    kind: 'int',
+    default: '3',
+    min: 0,
+    max: 1000,
+    valueName: 'N',
+    routers: ALL,
+    help: () => 'connect attempts after the first one fails before the client connection is closed',
+  },
+  {
+    suffix: 'gracetime',
+    kind: 'int',
+    default: '30',
+    min: 0,
+    valueName: 'SECONDS',
+    routers: ALL,
+    help: () => 'how long a static node that failed to connect is skipped',
+  },
+  {
+    suffix: 'timeout',
+    kind: 'int',
+    default: '60',
+    min: 0,
+    valueName: 'SECONDS',
+    routers: ALL,
+    help: () => 'close a client or node connection idle for this long',
+  },
+  {
+    suffix: 'quiet',
+    kind: 'flag',
+    routers: ALL,
+    help: () => 'do not log "unable to connect() to node" lines',
+  },
+  {
+    suffix: 'cheap',
+    kind: 'flag',
+    routers: ALL,
+    help: () => 'stop accepting clients while no node is subscribed; accept again on the first subscription',
+  },
+  {
+    suffix: 'stats',
+    aliases: ['stats-server', 'ss'],
+    kind: 'string',
+    valueName: 'ADDR',
+    routers: ALL,
+    help: (t) => `serve the ${t} stats JSON on this TCP ip:port or UNIX path`,
+  },
+  {
+    suffix: 'harakiri',
+    kind: 'int',
+    default: '0',
+    min: 0,
+    valueName: 'SECONDS',
+    routers: ALL,
+    help: () => 'restart a router process whose event loop is stuck for this long (0 = off)',
+  },
+  {
+    suffix: 'zerg',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'SOCKET',
+    routers: ALL,
+    help: () => 'take listening sockets from the zerg server at this UNIX path',
+  },
+  {
+    suffix: 'resubscribe',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'ADDR',
+    routers: FAST_HTTP,
+    help: () => 'forward every accepted (un)subscription to this upstream subscription server (federation)',
+  },
+  {
+    suffix: 'buffer-size',
+    kind: 'int',
+    default: '4096',
+    min: 1,
+    max: 16 * 1024 * 1024,
+    valueName: 'BYTES',
+    routers: ALL,
+    help: () => 'size of each read from a client or node',
+  },
+  {
+    suffix: 'subscription-slot',
+    kind: 'string',
+    noop: true,
+    valueName: 'N',
+    routers: ['fastrouter', 'rawrouter'],
+    help: () => 'deprecated in uWSGI 2.0; accepted for compatibility; no effect',
+  },
+  {
+    suffix: 'uid',
+    kind: 'string',
+    valueName: 'USER',
+    routers: FAST_HTTP,
+    help: (t) => `drop the ${t} processes' privileges to this user (name or number) after binding`,
+  },
+  {
+    suffix: 'gid',
+    kind: 'string',
+    valueName: 'GROUP',
+    routers: FAST_HTTP,
+    help: (t) => `drop the ${t} processes' privileges to this group (name or number) after binding`,
+  },
+];
+
+function commonOptionsFor(router: RouterName): OptionSpec[] {
+  const out: OptionSpec[] = [];
+  for (const c of COMMON) {
+    if (!c.routers.includes(router)) continue;
+    const spec: OptionSpec = {
+      name: `${router}-${c.suffix}`,
+      kind: c.kind,
+      help: c.help(TITLE[router]),
+      group: router,
+      valueName: c.valueName ?? (c.kind === 'flag' ? 'BOOL' : 'VALUE'),
+    };
+    if (c.aliases) spec.aliases = c.aliases.map((a) => `${router}-${a}`);
+    if (c.repeatable) spec.repeatable = true;
+    if (c.default !== undefined) spec.default = c.default;
+    if (c.min !== undefined) spec.min = c.min;
+    if (c.max !== undefined) spec.max = c.max;
+    if (c.implicit !== undefined) spec.implicit = c.implicit;
+    if (c.noop) spec.noop = true;
+    out.push(spec);
+  }
+  return out;
+}
+
+const TLS_LISTEN = 'ADDR,CRT,KEY[,CIPHERS[,CLIENT_CA]]';
+
+/** Listening sockets of each router (all repeatable). spec: corerouter.md §2, §6 */
+const LISTENERS: readonly OptionSpec[] = [
+  {
+    name: 'fastrouter',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'ADDR',
+    group: 'fastrouter',
+    help: 'listen for uwsgi-protocol clients (e.g. nginx uwsgi_pass) on ip:port, UNIX path, =N or fd://N',
+  },
+  {
+    name: 'rawrouter',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'ADDR',
+    group: 'rawrouter',
+    help: 'listen for raw TCP clients on ip:port, UNIX path, =N or fd://N; the address is the key',
+  },
+  {
+    name: 'sslrouter',
+    kind: 'string',
+    repeatable: true,
+    valueName: TLS_LISTEN,
+    group: 'sslrouter',
+    help: 'listen for TLS clients, terminate TLS with CRT/KEY and relay plaintext (CLIENT_CA "!"-prefixed = required)',
+  },
+  {
+    name: 'sslrouter2',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'addr=..,cert=..,key=..',
+    group: 'sslrouter',
+    help: 'like --sslrouter in key=value form: addr, cert|crt, key, ciphers, clientca|client_ca',
+  },
+  {
+    name: 'http',
+    aliases: ['httprouter'],
+    kind: 'string',
+    repeatable: true,
+    valueName: 'ADDR',
+    group: 'http',
+    help: 'listen for HTTP clients on ip:port, UNIX path, =N or fd://N',
+  },
+  {
+    name: 'https',
+    kind: 'string',
+    repeatable: true,
+    valueName: TLS_LISTEN,
+    group: 'http',
+    help: 'listen for HTTPS clients with this certificate chain and key (CLIENT_CA "!"-prefixed = required)',
+  },
+  {
+    name: 'https2',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'addr=..,cert=..,key=..',
+    group: 'http',
+    help: 'like --https in key=value form: addr, cert|crt, key, ciphers, clientca|client_ca (spdy ignored)',
+  },
+  {
+    name: 'http-to-https',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'ADDR[,PORT]',
+    group: 'http',
+    help: 'listen for HTTP clients and answer every request with a 301 to https://HOST[:PORT]URI',
+  },
+];
+
+/** Options only one router has. spec: corerouter.md §2, §10; ssl-sni-sessions.md §2 */
+const ROUTER_SPECIFIC: readonly OptionSpec[] = [
+  {
+    name: 'fastrouter-fallback-on-no-key',
+    kind: 'flag',
+    valueName: 'BOOL',
+    group: 'fastrouter',
+    help: 'use the --fastrouter-fallback nodes when the key maps to no node',
+  },
+  {
+    name: 'fastrouter-post-buffering',
+    kind: 'int',
+    default: '0',
+    min: 0,
+    valueName: 'BYTES',
+    group: 'fastrouter',
+    help: 'buffer request bodies larger than this before connecting to the node (0 = stream)',
+  },
+  {
+    name: 'fastrouter-post-buffering-dir',
+    kind: 'string',
+    valueName: 'DIR',
+    group: 'fastrouter',
+    help: 'directory for the temporary files of --fastrouter-post-buffering',
+  },
+  {
+    name: 'fastrouter-resubscribe-bind',
+    kind: 'string',
+    valueName: 'ADDR',
+    group: 'fastrouter',
+    help: 'source ip:port for packets sent to --fastrouter-resubscribe servers',
+  },
+  {
+    name: 'rawrouter-xclient',
+    kind: 'flag',
+    valueName: 'BOOL',
+    group: 'rawrouter',
+    help: 'send "XCLIENT ADDR=<client ip>" to the node after its greeting (SMTP proxies)',
+  },
+  {
+    name: 'sslrouter-sni',
+    kind: 'flag',
+    valueName: 'BOOL',
+    group: 'sslrouter',
+    help: 'use the TLS SNI server name as the key instead of the listening address',
+  },
+  {
+    name: 'sslrouter-session-context',
+    kind: 'string',
+    valueName: 'NAME',
+    group: 'sslrouter',
+    help: 'TLS session id context (set the same on every router sharing sessions); default "sslrouter-ADDR"',
+  },
+];
+
+function byRouter(router: RouterName): OptionSpec[] {
+  return [
+    ...LISTENERS.filter((o) => o.group === router),
+    ...commonOptionsFor(router),
+    ...ROUTER_SPECIFIC.filter((o) => o.group === router),
+  ];
+}
+
+export const FASTROUTER_OPTIONS: readonly OptionSpec[] = byRouter('fastrouter');
+export const RAWROUTER_OPTIONS: readonly OptionSpec[] = byRouter('rawrouter');
+export const SSLROUTER_OPTIONS: readonly OptionSpec[] = byRouter('sslrouter');
+/** HTTP router listeners and common options; HTTP-only options live in options-http.ts */
+export const HTTP_COMMON_OPTIONS: readonly OptionSpec[] = byRouter('http');

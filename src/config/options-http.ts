@@ -1,0 +1,177 @@
+/**
+ * HTTP/HTTPS router options beyond the common corerouter set.
+ * spec: http-router.md §1, §5–§10
+ */
+
+import type { OptionSpec } from './config.ts';
+
+const FLAG = { kind: 'flag', valueName: 'BOOL', group: 'http' } as const;
+
+export const HTTP_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'http-keepalive',
+    kind: 'optional-int',
+    valueName: '[N]',
+    group: 'http',
+    min: 0,
+    help:
+      'keep HTTP/1.1 client connections open between requests; N > 1 also sets the idle timeout ' +
+      'to N seconds. Unlike uWSGI, "true"/"yes"/"on" mean on (uwsgi-docs #445)',
+  },
+  {
+    ...FLAG,
+    name: 'http-auto-chunked',
+    help: 'with keepalive, chunk-encode responses that have neither Content-Length nor Transfer-Encoding',
+  },
+  {
+    ...FLAG,
+    name: 'http-auto-gzip',
+    help: 'gzip responses carrying "uWSGI-Encoding: gzip" for clients that accept gzip',
+  },
+  {
+    ...FLAG,
+    name: 'http-chunked-input',
+    help: 'stream "Transfer-Encoding: chunked" request bodies to the node still chunked (raw mode)',
+  },
+  {
+    ...FLAG,
+    name: 'http-raw-body',
+    help: 'relay every byte after the request head in both directions (tunnel mode, no keepalive)',
+  },
+  {
+    ...FLAG,
+    name: 'http-websockets',
+    help: 'switch WebSocket upgrade requests to tunnel mode (the node does the handshake)',
+  },
+  {
+    name: 'http-manage-expect',
+    kind: 'optional-int',
+    valueName: '[N]',
+    group: 'http',
+    min: 0,
+    help:
+      'answer "Expect: 100-continue" with 100 Continue; with N > 1, bodies larger than N bytes ' +
+      'get 413 instead',
+  },
+  {
+    ...FLAG,
+    name: 'http-server-name-as-http-host',
+    help: 'send the Host header value as SERVER_NAME instead of the machine hostname',
+  },
+  {
+    name: 'http-var',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'KEY=VALUE',
+    group: 'http',
+    help: 'append this uwsgi var to every request sent to a node',
+  },
+  {
+    name: 'http-modifier1',
+    kind: 'int',
+    default: '0',
+    min: 0,
+    max: 255,
+    valueName: 'N',
+    group: 'http',
+    help: "force modifier1 of requests sent to nodes (0 = the node's own); 123 = raw mode",
+  },
+  {
+    name: 'http-modifier2',
+    kind: 'int',
+    default: '0',
+    min: 0,
+    max: 255,
+    valueName: 'N',
+    group: 'http',
+    help: "force modifier2 of requests sent to nodes (0 = the node's own)",
+  },
+  {
+    name: 'http-headers-timeout',
+    kind: 'int',
+    min: 0,
+    valueName: 'SECONDS',
+    group: 'http',
+    help: 'close a client that has not sent a complete request head in time (default: --http-timeout)',
+  },
+  {
+    name: 'http-connect-timeout',
+    kind: 'int',
+    min: 0,
+    valueName: 'SECONDS',
+    group: 'http',
+    help: 'give up connecting to a node after this long (default: --http-timeout)',
+  },
+  {
+    ...FLAG,
+    name: 'http-enable-proxy-protocol',
+    help: 'accept a PROXY protocol v1 line before the request; its source becomes REMOTE_ADDR',
+  },
+  {
+    name: 'http-stud-prefix',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'IP',
+    group: 'http',
+    help: 'read the 5-byte stud address prefix from this TLS-offloader peer and set HTTPS=on',
+  },
+  {
+    ...FLAG,
+    name: 'http-manage-source',
+    help: 'switch Icecast SOURCE requests to tunnel mode',
+  },
+  {
+    ...FLAG,
+    name: 'http-manage-rtsp',
+    help: 'route RTSP/1.0 requests by the host in rtsp://host/ URIs, in tunnel mode',
+  },
+  {
+    name: 'https-session-context',
+    kind: 'string',
+    valueName: 'NAME',
+    group: 'http',
+    help: 'TLS session id context (set the same on every router sharing sessions); default "http-ADDR"',
+  },
+  {
+    ...FLAG,
+    name: 'https-export-cert',
+    help: 'also send the client certificate as PEM in HTTPS_CC',
+  },
+  // uwrouter extensions (not in uWSGI 2.0)
+  {
+    ...FLAG,
+    name: 'http-silent-errors',
+    help:
+      'close the connection without a reply on routing/connect failures, as uWSGI does, instead ' +
+      'of sending 502/503/504 error pages (uwrouter extension)',
+  },
+  {
+    name: 'http-trusted-proxy',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'IP',
+    group: 'http',
+    help:
+      'peer whose X-Forwarded-* headers are kept; from other peers they are replaced ' +
+      '(uwrouter extension)',
+  },
+  {
+    name: 'http-max-body',
+    kind: 'int',
+    default: '0',
+    min: 0,
+    valueName: 'BYTES',
+    group: 'http',
+    help: 'reject request bodies larger than this with 413 (0 = unlimited; uwrouter extension)',
+  },
+  {
+    name: 'http-max-head',
+    kind: 'int',
+    default: '65536',
+    min: 1024,
+    max: 16 * 1024 * 1024,
+    valueName: 'BYTES',
+    group: 'http',
+    help: 'largest request head accepted (request line + headers; uwrouter extension, uWSGI: 64 KiB)',
+  },
+];

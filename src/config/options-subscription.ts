@@ -1,0 +1,154 @@
+/**
+ * Subscription server options (global, shared by every router's subscription server) and
+ * the subscribe client options a node (or a federating router) uses.
+ * spec: subscription.md §3–§9
+ */
+
+import type { OptionSpec } from './config.ts';
+
+export const SUBSCRIPTION_ALGOS = ['wrr', 'lrc', 'wlrc', 'iphash'] as const;
+
+export const SUBSCRIPTION_SERVER_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'subscription-algo',
+    kind: 'string',
+    choices: SUBSCRIPTION_ALGOS,
+    default: 'wrr',
+    valueName: 'ALGO',
+    group: 'subscription',
+    help:
+      'how a node is picked in a subscription pool: wrr (weighted round robin), lrc (least ' +
+      'references), wlrc (weighted lrc), iphash (client address hash; uwrouter extension)',
+  },
+  {
+    name: 'subscription-dotsplit',
+    kind: 'flag',
+    valueName: 'BOOL',
+    group: 'subscription',
+    help: 'if a key has no pool, try its ".suffix" forms (www.a.com → .a.com → .com); nodes subscribe ".a.com"',
+  },
+  {
+    name: 'subscription-tolerance',
+    kind: 'int',
+    default: '17',
+    min: 0,
+    valueName: 'SECONDS',
+    group: 'subscription',
+    help: 'mark a node failed when no announce arrived for this long',
+  },
+  {
+    name: 'subscriptions-sign-check',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'DIGEST:DIR',
+    group: 'subscription',
+    help: 'require RSA-signed subscriptions, verified with DIGEST (e.g. sha256) and DIR/<key>.pem public keys',
+  },
+  {
+    name: 'subscriptions-sign-check-tolerance',
+    kind: 'int',
+    default: '86400',
+    min: 0,
+    valueName: 'SECONDS',
+    group: 'subscription',
+    help: 'reject signed packets for new nodes whose timestamp is older than this (replay guard)',
+  },
+  {
+    name: 'subscriptions-sign-skip-uid',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'UID',
+    group: 'subscription',
+    help: 'skip signature checks for packets from this uid (needs --subscriptions-use-credentials)',
+  },
+  {
+    name: 'subscriptions-use-credentials',
+    kind: 'flag',
+    valueName: 'BOOL',
+    group: 'subscription',
+    help: 'read sender pid/uid/gid on UNIX-socket subscription servers',
+  },
+  {
+    name: 'subscriptions-credentials-check',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'DIR',
+    group: 'subscription',
+    help: 'accept a UNIX-socket subscription only if DIR+key exists and is owned by the sender uid/gid',
+  },
+];
+
+export const SUBSCRIPTION_CLIENT_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'subscribe-to',
+    aliases: ['subscribe', 'st'],
+    kind: 'string',
+    repeatable: true,
+    valueName: '[ADDR=]SERVER:KEY[,MOD1[,DIGEST:KEYFILE]]',
+    group: 'subscribe',
+    help: 'announce this instance as a node for KEY to the subscription server SERVER (SERVER:@FILE = key list)',
+  },
+  {
+    name: 'subscribe2',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'server=..,key=..',
+    group: 'subscribe',
+    help: 'like --subscribe-to in key=value form: server, key, addr, socket, weight, modifier1, modifier2, sign, check, sni_key, sni_crt, sni_ca',
+  },
+  {
+    name: 'subscribe-freq',
+    kind: 'int',
+    default: '10',
+    min: 1,
+    valueName: 'SECONDS',
+    group: 'subscribe',
+    help: 'seconds between announces (keep it below the server --subscription-tolerance)',
+  },
+  {
+    name: 'weight',
+    kind: 'int',
+    default: '0',
+    min: 0,
+    valueName: 'N',
+    group: 'subscribe',
+    help: 'weight announced to subscription servers (0 counts as 1)',
+  },
+  {
+    name: 'auto-weight',
+    kind: 'flag',
+    valueName: 'BOOL',
+    group: 'subscribe',
+    help: 'announce processes × cores as the weight',
+  },
+  {
+    name: 'subscribe-with-modifier1',
+    kind: 'int',
+    min: 0,
+    max: 255,
+    valueName: 'N',
+    group: 'subscribe',
+    help: 'modifier1 announced when a --subscribe-to item gives none',
+  },
+  {
+    name: 'subscription-notify-socket',
+    kind: 'string',
+    valueName: 'PATH',
+    group: 'subscribe',
+    help: 'ask subscription servers to send a "new node" ack to this UNIX datagram path',
+  },
+  {
+    name: 'start-unsubscribed',
+    kind: 'flag',
+    valueName: 'BOOL',
+    group: 'subscribe',
+    help: 'configure subscriptions but send nothing until they are re-enabled',
+  },
+  {
+    name: 'unsubscribe-on-graceful-reload',
+    kind: 'flag',
+    valueName: 'BOOL',
+    group: 'subscribe',
+    help: 'also unsubscribe on a graceful reload (always done on shutdown)',
+  },
+];
