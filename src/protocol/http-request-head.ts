@@ -1,0 +1,446 @@
+/**
+ * Incremental HTTP/1.x request-head reader for the HTTP router (spec: http-router.md §1).
+ * Fed socket chunks of any split; finds the exact CR LF CR LF, then parses an optional
+ * PROXY v1 line, the request line and the header lines. Never throws: every outcome is a
+ * typed result carrying the HTTP status the router should answer.
+ *
+ * Stricter than uWSGI on purpose (request smuggling defences, all answered with 400):
+ * bare LF / bare CR, obs-fold, whitespace before the colon, non-token header names,
+ * control bytes in values, Content-Length + Transfer-Encoding, differing or non-numeric
+ * Content-Length, a second Host, Host > 255 bytes, and (with chunked input) any
+ * Transfer-Encoding whose final coding is not `chunked`. uWSGI hangs on bare LF and
+ * closes silently on the rest; it never answers (spec §10).
+ *
+ * Strings are latin1 "binary strings" (one char per byte), like src/protocol/uwsgi.ts.
+ */
+import { type ProxyV1, parseProxyV1 } from './http-proxy-v1.ts';
+
+export type { ProxyV1 } from './http-proxy-v1.ts';
+
+export const DEFAULT_MAX_HEAD_SIZE = 65536;
+/** routing keys are ≤ 255 bytes (spec: uwsgi-protocol.md §5, http-router.md §4) */
+export const MAX_HOST_LENGTH = 255;
+
+export interface HttpHeaderField {
+  /** raw name as sent (case kept) */
+  readonly name: string;
+  /** value with leading/trailing SP/HTAB removed */
+  readonly value: string;
+}
+
+export interface HttpRequestHead {
+  readonly method: string;
+  /** raw request-target as sent (REQUEST_URI) */
+  readonly uri: string;
+  /** e.g. `HTTP/1.1` */
+  readonly protocol: string;
+  /** header fields in wire order; a repeated identical Content-Length is kept once */
+  readonly headers: HttpHeaderField[];
+  /** Host value (routing key candidate), null when absent or empty (spec §4) */
+  readonly host: string | null;
+  /** -1 when there is no Content-Length */
+  readonly contentLength: number;
+  /** all Transfer-Encoding values joined with ", ", null when absent */
+  readonly transferEncoding: string | null;
+  /** the final transfer coding is `chunked` */
+  readonly chunked: boolean;
+  /** Connection tokens (case-insensitive, comma lists) */
+  readonly connectionClose: boolean;
+  readonly connectionUpgrade: boolean;
+  readonly connectionKeepAlive: boolean;
+  /** an `Expect: 100-continue` header (value compared case-insensitively) */
+  readonly expectContinue: boolean;
+  /** Accept-Encoding contains `gzip` (plain substring, spec §8) */
+  readonly acceptGzip: boolean;
+  /** PROXY v1 line, when enabled and present */
+  readonly proxy: ProxyV1 | null;
+  /** bytes of the head including the final CR LF CR LF */
+  readonly headSize: number;
+}
+
+export type HeadErrorReason =
+  | 'head-too-large'
+  | 'uri-too-long'
+  | 'bare-lf'
+  | 'bare-cr'
+  | 'empty-head'
+  | 'bad-proxy-line'
+  | 'bad-request-line'
+  | 'bad-method'
+  | 'bad-uri'
+  | 'bad-protocol'
+  | 'obs-fold'
+  | 'missing-colon'
+  | 'space-before-colon'
+  | 'bad-header-name'
+  | 'bad-header-value'
+  | 'bad-content-length'
+  | 'conflicting-content-length'
+  | 'content-length-and-transfer-encoding'
+  | 'bad-transfer-encoding'
+  | 'duplicate-host'
+  | 'host-too-long';
+
+export interface HeadError {
+  ok: false;
+  code: 'UWR_ERR_BAD_REQUEST' | 'UWR_ERR_HEADERS_TOO_LARGE';
+  status: 400 | 431;
+  reason: HeadErrorReason;
+}
+
+export type HeadParseResult = { ok: true; head: HttpRequestHead } | HeadError;
+
+export type HeadReadResult =
+  | { state: 'need-more' }
+  | {
+      state: 'done';
+      head: HttpRequestHead /** bytes after the head (body start), maybe empty */;
+      rest: Buffer;
+    }
+  | ({ state: 'error' } & Omit<HeadError, 'ok'>);
+
+export interface HttpHeadOptions {
+  /** largest head accepted, CR LF CR LF included (default 65536, spec §1) → 431 */
+  maxHeadSize?: number;
+  /** largest request-target (default 65535: it must fit one uwsgi var) → 431 */
+  maxUriLength?: number;
+  /** accept a leading PROXY v1 line (`http-enable-proxy-protocol`) */
+  proxyProtocol?: boolean;
+  /** `http-chunked-input`: Transfer-Encoding must then end in `chunked` */
+  chunkedInput?: boolean;
+}
+
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HTAB = 9;
+const COLON = 58;
+
+/** RFC 9110 tchar */
+const TCHAR = new Uint8Array(256);
+for (let c = 0x21; c < 0x7f; c++) TCHAR[c] = 1;
+for (const c of '"(),/:;<=>?@[\\]{}') TCHAR[c.charCodeAt(0)] = 0;
+
+/** field-value bytes: HTAB, VCHAR, SP, obs-text; never NUL/CR/LF/other CTL/DEL */
+const VALUE_OK = new Uint8Array(256);
+VALUE_OK[HTAB] = 1;
+for (let c = 0x20; c < 0x7f; c++) VALUE_OK[c] = 1;
+for (let c = 0x80; c < 0x100; c++) VALUE_OK[c] = 1;
+
+/** request-target bytes: visible ASCII and obs-text (raw UTF-8 paths happen); no SP/CTL */
+const URI_OK = new Uint8Array(256);
+for (let c = 0x21; c < 0x7f; c++) URI_OK[c] = 1;
+for (let c = 0x80; c < 0x100; c++) URI_OK[c] = 1;
+
+function fail(reason: HeadErrorReason): HeadError {
+  const big = reason === 'head-too-large' || reason === 'uri-too-long';
+  return {
+    ok: false,
+    code: big ? 'UWR_ERR_HEADERS_TOO_LARGE' : 'UWR_ERR_BAD_REQUEST',
+    status: big ? 431 : 400,
+    reason,
+  };
+}
+
+/** Case-insensitive compare of buf[s, e) with a lower-case ASCII token. */
+function nameIs(buf: Buffer, s: number, e: number, lower: string): boolean {
+  if (e - s !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    if ((buf[s + i] | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+function lowerAscii(s: string): string {
+  // header values are latin1; only A-Z matter for token compares
+  return s.toLowerCase();
+}
+
+/** Walks a comma list, calling `visit` with each trimmed, lower-cased element. */
+function forEachToken(value: string, visit: (token: string) => void): void {
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i === value.length || value.charCodeAt(i) === 44) {
+      let a = start;
+      let b = i;
+      while (a < b && (value.charCodeAt(a) === SP || value.charCodeAt(a) === HTAB)) a++;
+      while (b > a && (value.charCodeAt(b - 1) === SP || value.charCodeAt(b - 1) === HTAB)) b--;
+      if (b > a) visit(lowerAscii(value.slice(a, b)));
+      start = i + 1;
+    }
+  }
+}
+
+/** Content-Length value: 1*DIGIT, or a list of identical ones ("5, 5"); -2 when invalid. */
+function parseContentLength(value: string): number {
+  let result = -1;
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i < value.length && value.charCodeAt(i) !== 44) continue;
+    let a = start;
+    let b = i;
+    while (a < b && (value.charCodeAt(a) === SP || value.charCodeAt(a) === HTAB)) a++;
+    while (b > a && (value.charCodeAt(b - 1) === SP || value.charCodeAt(b - 1) === HTAB)) b--;
+    // 15 digits keep the number exact (< 2^53); nobody sends a petabyte body
+    if (b === a || b - a > 15) return -2;
+    let n = 0;
+    for (let k = a; k < b; k++) {
+      const c = value.charCodeAt(k);
+      if (c < 48 || c > 57) return -2;
+      n = n * 10 + (c - 48);
+    }
+    if (result >= 0 && result !== n) return -2;
+    result = n;
+    start = i + 1;
+  }
+  return result;
+}
+
+/** NAME "/" DIGIT "." DIGIT with NAME = 1*upper-case letters (HTTP, RTSP: spec §6). */
+function protocolOk(buf: Buffer, s: number, e: number): boolean {
+  let i = s;
+  while (i < e && buf[i] >= 65 && buf[i] <= 90) i++;
+  if (i === s || e - i !== 4) return false;
+  return (
+    buf[i] === 47 &&
+    buf[i + 1] >= 48 &&
+    buf[i + 1] <= 57 &&
+    buf[i + 2] === 46 &&
+    buf[i + 3] >= 48 &&
+    buf[i + 3] <= 57
+  );
+}
+
+/**
+ * Parses a complete head `buf[0, end)` (end = just after CR LF CR LF). Pure; used by the
+ * reader and directly by tests/benchmarks.
+ */
+export function parseRequestHead(buf: Buffer, end: number, options: HttpHeadOptions = {}): HeadParseResult {
+  const maxUri = options.maxUriLength ?? 0xffff;
+  // Every LF must follow a CR; a CR must precede an LF (no bare CR inside lines).
+  let p = 0;
+  let lineEnd = buf.indexOf(LF, p);
+  if (lineEnd < 0 || lineEnd >= end) return fail('bare-cr');
+  if (lineEnd === 0 || buf[lineEnd - 1] !== CR) return fail('bare-lf');
+  if (lineEnd === 1) return fail('empty-head');
+
+  let proxy: ProxyV1 | null = null;
+  if (options.proxyProtocol && lineEnd - 1 >= 6 && buf.toString('latin1', 0, 6) === 'PROXY ') {
+    const parsed = parseProxyV1(buf, 0, lineEnd - 1);
+    if (!parsed) return fail('bad-proxy-line');
+    proxy = parsed;
+    p = lineEnd + 1;
+    lineEnd = buf.indexOf(LF, p);
+    if (lineEnd < 0 || lineEnd >= end) return fail('bare-cr');
+    if (buf[lineEnd - 1] !== CR) return fail('bare-lf');
+    if (lineEnd - p === 1) return fail('empty-head');
+  }
+
+  // Request line: METHOD SP URI SP PROTO (exactly single spaces).
+  const rlEnd = lineEnd - 1;
+  let i = p;
+  while (i < rlEnd && TCHAR[buf[i]] === 1) i++;
+  if (i === p) return fail('bad-method');
+  if (i >= rlEnd || buf[i] !== SP) return fail(i >= rlEnd ? 'bad-request-line' : 'bad-method');
+  const method = buf.toString('latin1', p, i);
+  const uriStart = ++i;
+  while (i < rlEnd && URI_OK[buf[i]] === 1) i++;
+  if (i === uriStart) return fail('bad-uri');
+  if (i - uriStart > maxUri) return fail('uri-too-long');
+  if (i >= rlEnd) return fail('bad-request-line');
+  if (buf[i] !== SP) return fail(buf[i] === CR ? 'bare-cr' : 'bad-uri');
+  const uri = buf.toString('latin1', uriStart, i);
+  if (!protocolOk(buf, i + 1, rlEnd)) return fail('bad-protocol');
+  const protocol = buf.toString('latin1', i + 1, rlEnd);
+
+  const headers: HttpHeaderField[] = [];
+  let host: string | null = null;
+  let hostSeen = false;
+  let contentLength = -1;
+  let transferEncoding: string | null = null;
+  let connectionClose = false;
+  let connectionUpgrade = false;
+  let connectionKeepAlive = false;
+  let expectContinue = false;
+  let acceptGzip = false;
+
+  p = lineEnd + 1;
+  while (p < end) {
+    lineEnd = buf.indexOf(LF, p);
+    if (lineEnd < 0 || lineEnd >= end) return fail('bare-cr');
+    if (buf[lineEnd - 1] !== CR) return fail('bare-lf');
+    const le = lineEnd - 1;
+    if (le === p) break; // the blank line
+    const first = buf[p];
+    if (first === SP || first === HTAB) return fail('obs-fold');
+    let c = p;
+    while (c < le && TCHAR[buf[c]] === 1) c++;
+    if (c === le) return fail('missing-colon');
+    if (buf[c] !== COLON) {
+      if (buf[c] === SP || buf[c] === HTAB) return fail('space-before-colon');
+      return fail(buf[c] === CR ? 'bare-cr' : 'bad-header-name');
+    }
+    if (c === p) return fail('bad-header-name');
+    let vs = c + 1;
+    let ve = le;
+    for (let k = vs; k < ve; k++) {
+      if (VALUE_OK[buf[k]] !== 1) return fail(buf[k] === CR ? 'bare-cr' : 'bad-header-value');
+    }
+    while (vs < ve && (buf[vs] === SP || buf[vs] === HTAB)) vs++;
+    while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
+    const name = buf.toString('latin1', p, c);
+    let value = buf.toString('latin1', vs, ve);
+    let keep = true;
+    const nlen = c - p;
+    if (nlen === 4 && nameIs(buf, p, c, 'host')) {
+      if (hostSeen) return fail('duplicate-host');
+      hostSeen = true;
+      if (value.length > MAX_HOST_LENGTH) return fail('host-too-long');
+      host = value.length > 0 ? value : null;
+    } else if (nlen === 14 && nameIs(buf, p, c, 'content-length')) {
+      const n = parseContentLength(value);
+      if (n < 0) return fail('bad-content-length');
+      if (contentLength >= 0) {
+        if (n !== contentLength) return fail('conflicting-content-length');
+        keep = false; // identical duplicate: merged (one CONTENT_LENGTH var)
+      }
+      contentLength = n;
+      value = String(n);
+    } else if (nlen === 17 && nameIs(buf, p, c, 'transfer-encoding')) {
+      transferEncoding = transferEncoding === null ? value : `${transferEncoding}, ${value}`;
+    } else if (nlen === 10 && nameIs(buf, p, c, 'connection')) {
+      forEachToken(value, (t) => {
+        if (t === 'close') connectionClose = true;
+        else if (t === 'upgrade') connectionUpgrade = true;
+        else if (t === 'keep-alive') connectionKeepAlive = true;
+      });
+    } else if (nlen === 6 && nameIs(buf, p, c, 'expect')) {
+      if (lowerAscii(value) === '100-continue') expectContinue = true;
+    } else if (nlen === 15 && nameIs(buf, p, c, 'accept-encoding')) {
+      if (value.includes('gzip')) acceptGzip = true;
+    }
+    if (keep) headers.push({ name, value });
+    p = lineEnd + 1;
+  }
+
+  let chunked = false;
+  if (transferEncoding !== null) {
+    if (contentLength >= 0) return fail('content-length-and-transfer-encoding');
+    let count = 0;
+    let chunkedCount = 0;
+    let last = '';
+    forEachToken(transferEncoding, (t) => {
+      count++;
+      last = t;
+      if (t === 'chunked') chunkedCount++;
+    });
+    chunked = count > 0 && last === 'chunked' && chunkedCount === 1;
+    // spec §5: with http-chunked-input the still-chunked body is streamed to the node,
+    // so its framing must be exactly what the node will de-chunk.
+    if (options.chunkedInput && !chunked) return fail('bad-transfer-encoding');
+  }
+
+  return {
+    ok: true,
+    head: {
+      method,
+      uri,
+      protocol,
+      headers,
+      host,
+      contentLength,
+      transferEncoding,
+      chunked,
+      connectionClose,
+      connectionUpgrade,
+      connectionKeepAlive,
+      expectContinue,
+      acceptGzip,
+      proxy,
+      headSize: end,
+    },
+  };
+}
+
+const IDLE = 0;
+const DONE = 1;
+const FAILED = 2;
+
+/**
+ * Streaming reader of one request head. Memory is bounded by maxHeadSize plus one
+ * chunk. After `done`/`error` further pushes are ignored until `reset()` (keepalive:
+ * the session resets it for the next request).
+ */
+export class HttpRequestHeadReader {
+  readonly options: HttpHeadOptions;
+  readonly maxHeadSize: number;
+  private state = IDLE;
+  private chunks: Buffer[] = [];
+  private have = 0;
+  /** absolute offset where the current line starts */
+  private lineStart = 0;
+  private lastByte = 0;
+
+  constructor(options: HttpHeadOptions = {}) {
+    this.options = options;
+    this.maxHeadSize = options.maxHeadSize ?? DEFAULT_MAX_HEAD_SIZE;
+  }
+
+  /** bytes held while waiting for the end of the head */
+  get buffered(): number {
+    return this.have;
+  }
+
+  reset(): void {
+    this.state = IDLE;
+    this.chunks = [];
+    this.have = 0;
+    this.lineStart = 0;
+    this.lastByte = 0;
+  }
+
+  push(chunk: Buffer): HeadReadResult {
+    if (this.state !== IDLE) return { state: 'need-more' };
+    const base = this.have;
+    let i = chunk.indexOf(LF);
+    while (i >= 0) {
+      const prev = i > 0 ? chunk[i - 1] : this.lastByte;
+      // spec §1: uWSGI never sees the end of a bare-LF head and hangs; answer 400 now.
+      if (prev !== CR) return this.error(fail('bare-lf'));
+      const abs = base + i;
+      if (abs - this.lineStart === 1) return this.finish(chunk, i + 1, abs + 1);
+      this.lineStart = abs + 1;
+      if (this.lineStart > this.maxHeadSize) break;
+      i = chunk.indexOf(LF, i + 1);
+    }
+    if (base + chunk.length >= this.maxHeadSize) return this.error(fail('head-too-large'));
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.have += chunk.length;
+      this.lastByte = chunk[chunk.length - 1];
+    }
+    return { state: 'need-more' };
+  }
+
+  private finish(chunk: Buffer, cut: number, size: number): HeadReadResult {
+    if (size > this.maxHeadSize) return this.error(fail('head-too-large'));
+    const buf =
+      this.have === 0
+        ? chunk.subarray(0, cut)
+        : Buffer.concat([...this.chunks, chunk.subarray(0, cut)], size);
+    const rest = chunk.subarray(cut);
+    this.chunks = [];
+    this.have = 0;
+    const r = parseRequestHead(buf, size, this.options);
+    if (!r.ok) return this.error(r);
+    this.state = DONE;
+    return { state: 'done', head: r.head, rest };
+  }
+
+  private error(e: HeadError): HeadReadResult {
+    this.state = FAILED;
+    this.chunks = [];
+    this.have = 0;
+    return { state: 'error', code: e.code, status: e.status, reason: e.reason };
+  }
+}
