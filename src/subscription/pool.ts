@@ -1,0 +1,56 @@
+/**
+ * A subscription slot ("pool"): one key, its nodes in insertion order (spec:
+ * subscription.md §2.1 — new nodes are appended at the end; the balancers depend on it).
+ */
+import type { KeyObject } from 'node:crypto';
+import { subscriptionKeyHash } from '../protocol/subscription.ts';
+import type { SubscriptionNode } from './node.ts';
+
+export interface PoolSni {
+  key: string;
+  crt: string;
+  ca: string | undefined;
+}
+
+export class SubscriptionPool {
+  readonly key: string;
+  /** djb33x(key) mod 65535 (stats `hash`, §10) */
+  readonly hash: number;
+  readonly nodes: SubscriptionNode[] = [];
+  hits = 0;
+  /** how many nodes have `backup > 0` (skips backup-level work when 0) */
+  backupNodes = 0;
+  /** the public key loaded when the pool was created (§4: never re-read while it lives) */
+  readonly publicKey: KeyObject | undefined;
+  readonly digest: string | undefined;
+  /** SNI material announced for the key (ssl-sni-sessions.md §4), for the TLS layer */
+  sni: PoolSni | undefined;
+
+  constructor(key: string, publicKey?: KeyObject, digest?: string) {
+    this.key = key;
+    this.hash = subscriptionKeyHash(key);
+    this.publicKey = publicKey;
+    this.digest = digest;
+  }
+
+  findNode(name: string): SubscriptionNode | undefined {
+    const nodes = this.nodes;
+    for (let i = 0; i < nodes.length; i++) if (nodes[i].name === name) return nodes[i];
+    return undefined;
+  }
+
+  /** Removes a node from the list; returns true when the pool became empty. */
+  removeNode(node: SubscriptionNode): boolean {
+    const i = this.nodes.indexOf(node);
+    if (i >= 0) {
+      this.nodes.splice(i, 1);
+      if (node.backup > 0) this.backupNodes--;
+    }
+    node.removed = true;
+    return this.nodes.length === 0;
+  }
+
+  get sniEnabled(): number {
+    return this.sni ? 1 : 0;
+  }
+}

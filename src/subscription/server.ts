@@ -1,0 +1,225 @@
+/**
+ * The UDP subscription server (spec: subscription.md §2, §2.3): one dgram socket per
+ * `X-subscription-server` address, every datagram through `SubscriptionReceiver`, then
+ * federation (`X-resubscribe`). Never throws on input.
+ */
+import { createSocket, type Socket, type SocketType } from 'node:dgram';
+import { isIPv4, isIPv6 } from 'node:net';
+import { ConfigError, ListenError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { encodeSubscription } from '../protocol/subscription.ts';
+import type { DatagramOutcome, SubscriptionReceiver } from './receiver.ts';
+
+/** uWSGI receives into a 4096-byte buffer; longer datagrams are truncated (§2) */
+export const SUBSCRIPTION_RECV_SIZE = 4096;
+
+export interface UdpEndpoint {
+  host: string;
+  port: number;
+  type: SocketType;
+  /** 224.0.0.0/4 group to join (bound on the wildcard address, §2) */
+  multicast?: string;
+}
+
+/**
+ * Parses a subscription server or resubscribe address: `ip:port`, `:port` (all IPv4
+ * interfaces), `[v6]:port`. Unix datagram paths are refused: Node's dgram has no AF_UNIX.
+ */
+export function parseUdpEndpoint(value: string, option: string): UdpEndpoint {
+  const bad = (why: string): never => {
+    throw new ConfigError(`--${option} "${value}": ${why}`);
+  };
+  if (value.startsWith('[')) {
+    const close = value.indexOf(']');
+    const host = value.slice(1, close);
+    const port = Number(value.slice(close + 2));
+    if (close < 0 || value[close + 1] !== ':' || !isIPv6(host)) bad('expected [IPv6]:PORT');
+    if (!Number.isInteger(port) || port < 0 || port > 65535) bad('bad port');
+    return { host, port, type: 'udp6' };
+  }
+  const colon = value.lastIndexOf(':');
+  if (colon < 0) {
+    bad(
+      'UNIX datagram subscription sockets are not supported (Node.js cannot open AF_UNIX SOCK_DGRAM); use a UDP address such as 127.0.0.1:2626',
+    );
+  }
+  const host = value.slice(0, colon) || '0.0.0.0';
+  const portText = value.slice(colon + 1);
+  const port = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || port > 65535) bad('bad port');
+  if (!isIPv4(host)) bad('the host must be an IPv4 literal (or [IPv6] in brackets)');
+  const first = Number(host.split('.')[0]);
+  if (first >= 224 && first <= 239) return { host: '0.0.0.0', port, type: 'udp4', multicast: host };
+  return { host, port, type: 'udp4' };
+}
+
+export interface ResubscribeOptions {
+  /** `X-resubscribe` targets */
+  targets: readonly string[];
+  /** the router's own first non-subscription listening address (announced upstream) */
+  ownAddress: string;
+  /** `fastrouter-resubscribe-bind`: send from a socket bound here */
+  bind?: string;
+}
+
+export interface SubscriptionServerOptions {
+  addresses: readonly string[];
+  receiver: SubscriptionReceiver;
+  logger: Logger;
+  resubscribe?: ResubscribeOptions;
+  /** option name for error messages; default `fastrouter-subscription-server` */
+  option?: string;
+  /** called after each datagram (tests, cheap-mode wiring may use table events instead) */
+  onDatagram?: (outcome: DatagramOutcome) => void;
+}
+
+export class SubscriptionServer {
+  private readonly endpoints: UdpEndpoint[];
+  private readonly receiver: SubscriptionReceiver;
+  private readonly logger: Logger;
+  private readonly resubscribe: ResubscribeOptions | undefined;
+  private readonly resubTargets: UdpEndpoint[];
+  private readonly onDatagram: ((o: DatagramOutcome) => void) | undefined;
+  private readonly sockets: Socket[] = [];
+  private resubSocket: Socket | undefined;
+  private resubSocket6: Socket | undefined;
+  /** datagrams longer than SUBSCRIPTION_RECV_SIZE (truncated, as uWSGI does) */
+  truncated = 0;
+
+  /** Validates every address now (throws ConfigError); sockets open in `listen()`. */
+  constructor(opts: SubscriptionServerOptions) {
+    const option = opts.option ?? 'fastrouter-subscription-server';
+    this.endpoints = opts.addresses.map((a) => parseUdpEndpoint(a, option));
+    this.receiver = opts.receiver;
+    this.logger = opts.logger;
+    this.resubscribe = opts.resubscribe;
+    this.resubTargets = (opts.resubscribe?.targets ?? []).map((a) => parseUdpEndpoint(a, 'resubscribe'));
+    this.onDatagram = opts.onDatagram;
+  }
+
+  async listen(): Promise<void> {
+    for (const ep of this.endpoints) this.sockets.push(await this.bindOne(ep));
+    if (this.resubTargets.length > 0 && this.resubscribe?.bind) {
+      const ep = parseUdpEndpoint(this.resubscribe.bind, 'fastrouter-resubscribe-bind');
+      const s = createSocket(ep.type);
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.bind(ep.port, ep.host, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      });
+      s.on('error', (e) => this.logger.warn(`resubscribe socket: ${e.message}`));
+      if (ep.type === 'udp6') this.resubSocket6 = s;
+      else this.resubSocket = s;
+    }
+  }
+
+  private bindOne(ep: UdpEndpoint): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const s = createSocket({ type: ep.type, reuseAddr: ep.multicast !== undefined });
+      const fail = (e: Error): void =>
+        reject(new ListenError(`subscription server ${ep.host}:${ep.port}: ${e.message}`, { cause: e }));
+      s.once('error', fail);
+      s.on('message', (msg) => this.onMessage(msg));
+      s.bind(ep.port, ep.host, () => {
+        s.off('error', fail);
+        s.on('error', (e) => this.logger.warn(`subscription server socket error: ${e.message}`));
+        try {
+          if (ep.multicast) s.addMembership(ep.multicast);
+        } catch (e) {
+          s.close();
+          fail(e as Error);
+          return;
+        }
+        this.logger.info(`subscription server bound on ${this.describe(s)}`);
+        resolve(s);
+      });
+    });
+  }
+
+  private describe(s: Socket): string {
+    const a = s.address();
+    return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+  }
+
+  /** Bound addresses (`host:port` / `[v6]:port`), in configuration order. */
+  addresses(): string[] {
+    return this.sockets.map((s) => this.describe(s));
+  }
+
+  /** One datagram; public so a cluster primary or a test can feed datagrams directly. */
+  onMessage(msg: Buffer): DatagramOutcome {
+    let buf = msg;
+    if (buf.length > SUBSCRIPTION_RECV_SIZE) {
+      this.truncated++;
+      buf = buf.subarray(0, SUBSCRIPTION_RECV_SIZE);
+    }
+    const outcome = this.receiver.handle(buf);
+    if (this.resubTargets.length > 0 && outcome.packet) this.forward(outcome);
+    this.onDatagram?.(outcome);
+    return outcome;
+  }
+
+  /** spec: subscription.md §2.3 — new packet, own address, cores/load/weight 0, no signature */
+  private forward(outcome: DatagramOutcome): void {
+    const p = outcome.packet;
+    if (!p || p.key === undefined || p.key.length === 0 || !this.resubscribe) return;
+    const enc = encodeSubscription(p.cmd, {
+      key: p.key,
+      address: this.resubscribe.ownAddress,
+      modifier1: p.modifier1,
+      modifier2: p.modifier2,
+      cores: 0,
+      load: 0,
+      weight: 0,
+      sniKey: p.sniKey,
+      sniCrt: p.sniCrt,
+      sniCa: p.sniCa,
+    });
+    if (!enc.ok) return;
+    enc.packet[3] = p.cmdByte;
+    for (const t of this.resubTargets) {
+      const s = this.senderFor(t.type);
+      s.send(enc.packet, t.port, t.host === '0.0.0.0' ? '127.0.0.1' : t.host, (e) => {
+        if (e) this.logger.warn(`resubscribe to ${t.host}:${t.port}: ${e.message}`);
+      });
+    }
+  }
+
+  private senderFor(type: SocketType): Socket {
+    if (type === 'udp6') {
+      if (!this.resubSocket6) {
+        this.resubSocket6 = createSocket('udp6');
+        this.resubSocket6.on('error', (e) => this.logger.warn(`resubscribe socket: ${e.message}`));
+        this.resubSocket6.unref();
+      }
+      return this.resubSocket6;
+    }
+    if (!this.resubSocket) {
+      this.resubSocket = createSocket('udp4');
+      this.resubSocket.on('error', (e) => this.logger.warn(`resubscribe socket: ${e.message}`));
+      this.resubSocket.unref();
+    }
+    return this.resubSocket;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.sockets, this.resubSocket, this.resubSocket6].filter((s): s is Socket => !!s);
+    this.sockets.length = 0;
+    this.resubSocket = undefined;
+    this.resubSocket6 = undefined;
+    await Promise.all(
+      all.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            try {
+              s.close(() => resolve());
+            } catch {
+              resolve();
+            }
+          }),
+      ),
+    );
+  }
+}

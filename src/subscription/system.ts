@@ -1,0 +1,200 @@
+/**
+ * One router's subscription system assembled: table + receiver (+ signatures) + UDP server
+ * + mapper + stats. `createSubscriptionSystemFromConfig` reads uWSGI's option names.
+ */
+import type { Config, RouterName } from '../config/config.ts';
+import type { NodeTableEvents, StatsSection } from '../corerouter/types.ts';
+import { ConfigError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { SUBSCRIPTION_ALGOS, type SubscriptionAlgo } from './balancers.ts';
+import { Subscriber } from './client.ts';
+import { parseSubscribe2, parseSubscribeTo, type SubscriptionTarget } from './client-spec.ts';
+import { SubscriptionMapper } from './mapper.ts';
+import { SubscriptionReceiver } from './receiver.ts';
+import { type ResubscribeOptions, SubscriptionServer } from './server.ts';
+import { PublicKeyStore, parseSignCheck, type SignCheck } from './signatures.ts';
+import { SubscriptionCountersStats, SubscriptionsStats } from './stats.ts';
+import { type SubscriptionClock, SubscriptionTable, type SubscriptionTableHooks } from './table.ts';
+
+export interface SubscriptionSystemOptions {
+  router: RouterName;
+  logger: Logger;
+  /** `X-subscription-server` addresses (UDP); may be empty (table fed another way) */
+  servers: readonly string[];
+  algo?: SubscriptionAlgo;
+  tolerance?: number;
+  dotsplit?: boolean;
+  fallbackKey?: string;
+  /** `subscriptions-sign-check` (several: first dir holding the key file wins) */
+  signChecks?: readonly SignCheck[];
+  signTolerance?: number;
+  resubscribe?: ResubscribeOptions;
+  clock?: SubscriptionClock;
+  sweepIntervalMs?: number;
+  hooks?: SubscriptionTableHooks;
+}
+
+export class SubscriptionSystem {
+  readonly table: SubscriptionTable;
+  readonly receiver: SubscriptionReceiver;
+  readonly mapper: SubscriptionMapper;
+  readonly server: SubscriptionServer;
+  /** cheap-mode events (the table) */
+  readonly events: NodeTableEvents;
+  /** `subscriptions` (uWSGI) and `subscription_packets` (uwrouter) */
+  readonly stats: readonly StatsSection[];
+
+  /** Validates everything (throws ConfigError); nothing is bound until `listen()`. */
+  constructor(opts: SubscriptionSystemOptions) {
+    this.table = new SubscriptionTable({
+      logger: opts.logger,
+      router: opts.router,
+      algo: opts.algo,
+      tolerance: opts.tolerance,
+      clock: opts.clock,
+      sweepIntervalMs: opts.sweepIntervalMs,
+      hooks: opts.hooks,
+    });
+    const checks = opts.signChecks ?? [];
+    this.receiver = new SubscriptionReceiver(this.table, {
+      logger: opts.logger,
+      signing:
+        checks.length > 0
+          ? { store: new PublicKeyStore({ checks }), tolerance: opts.signTolerance }
+          : undefined,
+    });
+    this.mapper = new SubscriptionMapper(this.table, {
+      dotsplit: opts.dotsplit,
+      fallbackKey: opts.fallbackKey,
+    });
+    try {
+      this.server = new SubscriptionServer({
+        addresses: opts.servers,
+        receiver: this.receiver,
+        logger: opts.logger,
+        resubscribe: opts.resubscribe,
+        option: `${opts.router}-subscription-server`,
+      });
+    } catch (e) {
+      this.table.close();
+      throw e;
+    }
+    this.events = this.table;
+    this.stats = [new SubscriptionsStats(this.table), new SubscriptionCountersStats(this.receiver.counters)];
+  }
+
+  listen(): Promise<void> {
+    return this.server.listen();
+  }
+
+  async close(): Promise<void> {
+    this.table.close();
+    await this.server.close();
+  }
+}
+
+/** Reads an option, tolerating a registry that does not (yet) define it. */
+function values(config: Config, name: string): readonly string[] {
+  try {
+    return config.all(name);
+  } catch (e) {
+    if (e instanceof Error && e.message.startsWith('internal: option')) return [];
+    throw e;
+  }
+}
+
+function last(config: Config, name: string): string | undefined {
+  const v = values(config, name);
+  return v.length > 0 ? v[v.length - 1] : undefined;
+}
+
+function intOption(config: Config, name: string, dflt: number): number {
+  const v = last(config, name);
+  if (v === undefined || v === '') return dflt;
+  if (!/^\d+$/.test(v)) throw new ConfigError(`--${name}: expected a number, got "${v}"`);
+  return Number(v);
+}
+
+function flagOption(config: Config, name: string): boolean {
+  const v = last(config, name);
+  return v !== undefined && !['0', 'false', 'no', 'off'].includes(v.toLowerCase());
+}
+
+export interface FromConfigOptions {
+  /** the router's first non-subscription listening address (for `X-resubscribe`) */
+  ownAddress?: string;
+  clock?: SubscriptionClock;
+  hooks?: SubscriptionTableHooks;
+  sweepIntervalMs?: number;
+}
+
+/**
+ * The subscription system of router `prefix`, or null when no `PREFIX-subscription-server`
+ * is configured. Throws ConfigError for bad values.
+ */
+export function createSubscriptionSystemFromConfig(
+  config: Config,
+  prefix: RouterName,
+  logger: Logger,
+  opts: FromConfigOptions = {},
+): SubscriptionSystem | null {
+  const servers = values(config, `${prefix}-subscription-server`);
+  if (servers.length === 0) return null;
+  const algo = last(config, 'subscription-algo') ?? 'wrr';
+  if (!(SUBSCRIPTION_ALGOS as readonly string[]).includes(algo)) {
+    throw new ConfigError(`--subscription-algo "${algo}": expected one of ${SUBSCRIPTION_ALGOS.join(', ')}`);
+  }
+  const resubTargets = values(config, `${prefix}-resubscribe`);
+  let resubscribe: ResubscribeOptions | undefined;
+  if (resubTargets.length > 0) {
+    if (!opts.ownAddress)
+      throw new ConfigError(`--${prefix}-resubscribe needs a listening address to announce`);
+    resubscribe = {
+      targets: resubTargets,
+      ownAddress: opts.ownAddress,
+      bind: prefix === 'fastrouter' ? last(config, 'fastrouter-resubscribe-bind') : undefined,
+    };
+  }
+  return new SubscriptionSystem({
+    router: prefix,
+    logger,
+    servers,
+    algo: algo as SubscriptionAlgo,
+    tolerance: intOption(config, 'subscription-tolerance', 17),
+    dotsplit: flagOption(config, 'subscription-dotsplit'),
+    fallbackKey: last(config, `${prefix}-subscription-fallback-key`),
+    signChecks: values(config, 'subscriptions-sign-check').map((v) => parseSignCheck(v)),
+    signTolerance: intOption(config, 'subscriptions-sign-check-tolerance', 86400),
+    resubscribe,
+    clock: opts.clock,
+    hooks: opts.hooks,
+    sweepIntervalMs: opts.sweepIntervalMs,
+  });
+}
+
+/**
+ * The node-side announcer from `subscribe-to` / `subscribe2` / `subscribe-freq` / `weight` /
+ * `subscribe-with-modifier1`, or null when none is configured. `sockets` = the process's
+ * own `--socket` addresses (the first one is announced by default).
+ */
+export function createSubscriberFromConfig(
+  config: Config,
+  logger: Logger,
+  opts: { sockets: readonly string[]; cores?: number },
+): Subscriber | null {
+  const targets: SubscriptionTarget[] = [];
+  for (const v of values(config, 'subscribe-to')) targets.push(...parseSubscribeTo(v));
+  for (const v of values(config, 'subscribe2')) targets.push(parseSubscribe2(v));
+  if (targets.length === 0) return null;
+  const m1 = last(config, 'subscribe-with-modifier1');
+  return new Subscriber({
+    targets,
+    defaultAddress: opts.sockets[0],
+    sockets: opts.sockets,
+    weight: intOption(config, 'weight', 0),
+    modifier1: m1 !== undefined ? Number(m1) : undefined,
+    cores: opts.cores ?? 1,
+    freq: intOption(config, 'subscribe-freq', 10),
+    logger,
+  });
+}

@@ -1,0 +1,227 @@
+/**
+ * The subscription table: key → pool → nodes, node lifetime (spec: subscription.md §3) and
+ * node selection (§8). Packet processing lives in `receiver.ts`, the router-facing lease in
+ * `mapper.ts`; both mutate the table only through the methods here.
+ */
+import type { NodeTableEvents } from '../corerouter/types.ts';
+import type { Logger } from '../logger.ts';
+import { type Balancer, createBalancer, type SubscriptionAlgo } from './balancers.ts';
+import { printable } from './log-limiter.ts';
+import type { SubscriptionNode } from './node.ts';
+import type { SubscriptionPool } from './pool.ts';
+
+export type RouterTag = 'fastrouter' | 'rawrouter' | 'sslrouter' | 'http';
+
+export interface SubscriptionClock {
+  /** epoch seconds (integer, like uWSGI's uwsgi_now()) */
+  now(): number;
+}
+
+export const systemClock: SubscriptionClock = { now: () => Math.floor(Date.now() / 1000) };
+
+export interface SubscriptionTableHooks {
+  onPoolCreated?(pool: SubscriptionPool): void;
+  onPoolRemoved?(pool: SubscriptionPool): void;
+  onNodeAdded?(node: SubscriptionNode): void;
+  onNodeRemoved?(node: SubscriptionNode): void;
+}
+
+export interface SubscriptionTableOptions {
+  logger: Logger;
+  /** whose table this is: names log lines (`[uWSGI fastrouter pid P]`, `[uwsgi-fastrouter]`) */
+  router?: RouterTag;
+  /** `subscription-algo`, default wrr */
+  algo?: SubscriptionAlgo;
+  /** `subscription-tolerance` seconds, default 17 */
+  tolerance?: number;
+  clock?: SubscriptionClock;
+  /** beyond uWSGI: period of the sweep that expires and removes dead nodes; 0 = off; default 1000 */
+  sweepIntervalMs?: number;
+  hooks?: SubscriptionTableHooks;
+  pid?: number;
+}
+
+export class SubscriptionTable implements NodeTableEvents {
+  readonly pools = new Map<string, SubscriptionPool>();
+  readonly logger: Logger;
+  readonly router: RouterTag;
+  readonly algo: SubscriptionAlgo;
+  readonly tolerance: number;
+  readonly clock: SubscriptionClock;
+  readonly hooks: SubscriptionTableHooks;
+  readonly pid: number;
+  private readonly balancer: Balancer;
+  private nodeCount = 0;
+  private readonly firstNodeCbs: Array<() => void> = [];
+  private readonly lastNodeCbs: Array<() => void> = [];
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: SubscriptionTableOptions) {
+    this.logger = opts.logger;
+    this.router = opts.router ?? 'fastrouter';
+    this.algo = opts.algo ?? 'wrr';
+    this.tolerance = opts.tolerance ?? 17;
+    this.clock = opts.clock ?? systemClock;
+    this.hooks = opts.hooks ?? {};
+    this.pid = opts.pid ?? process.pid;
+    this.balancer = createBalancer(this.algo);
+    const every = opts.sweepIntervalMs ?? 1000;
+    if (every > 0) {
+      this.sweepTimer = setInterval(() => this.sweep(), every);
+      this.sweepTimer.unref();
+    }
+  }
+
+  get size(): number {
+    return this.nodeCount;
+  }
+
+  // ---- NodeTableEvents (cheap mode, corerouter.md §7)
+  onFirstNode(cb: () => void): void {
+    this.firstNodeCbs.push(cb);
+  }
+  onLastNodeGone(cb: () => void): void {
+    this.lastNodeCbs.push(cb);
+  }
+  isEmpty(): boolean {
+    return this.nodeCount === 0;
+  }
+
+  /** Exact lookup, counting a hit as uWSGI's slot lookup does. */
+  get(key: string): SubscriptionPool | undefined {
+    const pool = this.pools.get(key);
+    if (pool) pool.hits++;
+    return pool;
+  }
+
+  /** spec: subscription.md §9 — `www.example.com` → `.example.com` → `.com`, ≤ 5 lookups. */
+  getDotsplit(key: string): SubscriptionPool | undefined {
+    let name = key;
+    for (let count = 0; count < 5; count++) {
+      const pool = this.get(name);
+      if (pool) return pool;
+      const next = name.indexOf('.', 1);
+      if (next < 0) return undefined;
+      name = name.slice(next);
+    }
+    return undefined;
+  }
+
+  addPool(pool: SubscriptionPool): void {
+    this.pools.set(pool.key, pool);
+    this.hooks.onPoolCreated?.(pool);
+  }
+
+  addNode(pool: SubscriptionPool, node: SubscriptionNode): void {
+    pool.nodes.push(node);
+    if (node.backup > 0) pool.backupNodes++;
+    this.nodeCount++;
+    this.hooks.onNodeAdded?.(node);
+    if (this.nodeCount === 1) for (const cb of this.firstNodeCbs) cb();
+  }
+
+  /** Removes a node (and its pool when it was the last one). */
+  removeNode(node: SubscriptionNode): void {
+    if (node.removed) return;
+    const pool = node.pool;
+    const empty = pool.removeNode(node);
+    this.nodeCount--;
+    this.hooks.onNodeRemoved?.(node);
+    if (empty && this.pools.get(pool.key) === pool) {
+      this.pools.delete(pool.key);
+      this.hooks.onPoolRemoved?.(pool);
+    }
+    if (this.nodeCount === 0) for (const cb of this.lastNodeCbs) cb();
+  }
+
+  /**
+   * Marks a node failed: `death_mark`, `failcnt++`, logged as uWSGI does; removed when no
+   * session holds it. `prefix` is the log tag (`uWSGI fastrouter pid P`, `uwsgi-fastrouter`).
+   */
+  markFailed(node: SubscriptionNode, prefix: string, onlyIfAlive: boolean): void {
+    if (!(onlyIfAlive && node.deathMark !== 0)) {
+      this.logger.info(
+        `[${prefix}] ${printable(node.pool.key)} => marking ${printable(node.name)} as failed`,
+      );
+    }
+    node.deathMark = 1;
+    node.failcnt++;
+    if (node.ref <= 0) this.removeNode(node);
+  }
+
+  /** uWSGI's tags for this router's lines */
+  get ownTag(): string {
+    return `uWSGI ${this.router} pid ${this.pid}`;
+  }
+  get connectTag(): string {
+    return `uwsgi-${this.router}`;
+  }
+
+  /** Lazy tolerance expiry (§3). Returns true when the node was removed. */
+  private checkLiveness(node: SubscriptionNode, now: number): boolean {
+    if (node.deathMark === 0 && node.isExpired(now, this.tolerance)) {
+      node.deathMark = 1;
+      node.failcnt++;
+      this.logger.info(
+        `[uwsgi-subscription for pid ${this.pid}] ${printable(node.pool.key)} => marking ${printable(node.name)} as failed (no announce received in ${this.tolerance} seconds)`,
+      );
+    }
+    if (node.deathMark !== 0 && node.ref <= 0) {
+      this.removeNode(node);
+      return true;
+    }
+    return false;
+  }
+
+  private lowestAliveLevel(pool: SubscriptionPool, now: number): number {
+    let level = -1;
+    for (const n of pool.nodes) {
+      if (n.deathMark !== 0 || n.isExpired(now, this.tolerance)) continue;
+      if (level < 0 || n.backup < level) level = n.backup;
+    }
+    return Math.max(level, 0);
+  }
+
+  /**
+   * Chooses a node of `pool` (§8): pass 1 walks nodes in order applying liveness then the
+   * algorithm's first step; pass 2 runs its second step. The chosen node gets `ref++`.
+   */
+  pickNode(pool: SubscriptionPool, clientAddress: string): SubscriptionNode | null {
+    const now = this.clock.now();
+    const level = pool.backupNodes > 0 ? this.lowestAliveLevel(pool, now) : 0;
+    const nodes = pool.nodes;
+    let chosen: SubscriptionNode | null = null;
+    for (let i = 0; i < nodes.length; ) {
+      const node = nodes[i];
+      if (this.checkLiveness(node, now)) continue; // removed: the same index holds the next node
+      if (node.backup === level && this.balancer.first(node)) {
+        chosen = node;
+        break;
+      }
+      i++;
+    }
+    if (!chosen) chosen = this.balancer.second(nodes, level, clientAddress);
+    if (chosen) chosen.ref++;
+    return chosen;
+  }
+
+  /**
+   * Beyond uWSGI: expire nodes past the tolerance and remove dead unreferenced ones for all
+   * pools, so stats and cheap mode never see stale nodes.
+   */
+  sweep(): void {
+    const now = this.clock.now();
+    // deleting from a Map while iterating it is well defined in JS
+    for (const pool of this.pools.values()) {
+      const nodes = pool.nodes;
+      for (let i = 0; i < nodes.length; ) {
+        if (!this.checkLiveness(nodes[i], now)) i++;
+      }
+    }
+  }
+
+  close(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+}
