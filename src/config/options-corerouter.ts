@@ -153,6 +153,15 @@ const COMMON: readonly CommonOption[] = [
     help: () => 'close a client or node connection idle for this long',
   },
   {
+    suffix: 'connect-timeout',
+    kind: 'int',
+    min: 1,
+    valueName: 'SECONDS',
+    routers: ['fastrouter', 'rawrouter', 'sslrouter'],
+    help: (t) =>
+      `give up a ${t} node connect after this long and try the next (default: the ${t} timeout, as uWSGI)`,
+  },
+  {
     suffix: 'quiet',
     kind: 'flag',
     routers: ALL,

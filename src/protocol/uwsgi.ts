@@ -104,7 +104,7 @@ export interface DecodedVars {
 export function decodeVars(buf: Buffer, start = 0, end = buf.length): DecodedVars {
   const vars: UwsgiVar[] = [];
   const r = walkVars(buf, start, end, (b, ks, ke, vs, ve) => {
-    vars.push([b.latin1Slice(ks, ke), b.latin1Slice(vs, ve)]);
+    vars.push([b.toString('latin1', ks, ke), b.toString('latin1', vs, ve)]);
     return true;
   });
   return r === true ? { vars } : { vars, error: r };
@@ -160,7 +160,7 @@ function putVar(out: Buffer, p: number, v: VarValue): number {
   const len = byteLen(v);
   out[p] = len & 0xff;
   out[p + 1] = len >>> 8;
-  if (typeof v === 'string') out.latin1Write(v, p + 2, len);
+  if (typeof v === 'string') out.write(v, p + 2, len, 'latin1');
   else v.copy(out, p + 2);
   return p + 2 + len;
 }

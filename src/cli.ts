@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+/**
+ * Process entry: parse options, start the configured routers, handle signals.
+ * No router logic lives here (DESIGN.md).
+ */
+import { readFileSync } from 'node:fs';
+import { loadConfig, renderHelp } from './config/index.ts';
+import { UwrError } from './errors.ts';
+import { createLogger, type LogFormat } from './logger.ts';
+import { startRouters } from './start.ts';
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    return pkg.version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<number> {
+  let loaded: ReturnType<typeof loadConfig>;
+  try {
+    loaded = loadConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof UwrError) {
+      process.stderr.write(`uwrouter: ${err.message}\nRun "uwrouter --help" to list the options.\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const version = packageVersion();
+  if (loaded.help) {
+    process.stdout.write(renderHelp());
+    return 0;
+  }
+  if (loaded.version) {
+    process.stdout.write(`uwrouter ${version} (node ${process.version})\n`);
+    return 0;
+  }
+  const { config } = loaded;
+  const log = createLogger(
+    (config.str('log-format') ?? 'uwsgi') as LogFormat,
+    config.str('log-level') ?? 'info',
+  );
+  let running: Awaited<ReturnType<typeof startRouters>>;
+  try {
+    running = await startRouters(config, log, version);
+  } catch (err) {
+    if (err instanceof UwrError) {
+      process.stderr.write(`uwrouter: ${err.message}\n`);
+      return err.code === 'UWR_ERR_CONFIG' ? 2 : 1;
+    }
+    throw err;
+  }
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) {
+        log.info(`uwrouter: ${signal} again, exiting now`);
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      log.info(`uwrouter: ${signal} received, shutting down`);
+      running.close().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGQUIT', () => stop('SIGQUIT'));
+  });
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // pino flushes asynchronously; give it a tick, then leave even if a socket lingers
+    setTimeout(() => process.exit(code), 50).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(
+      `uwrouter: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(70);
+  },
+);

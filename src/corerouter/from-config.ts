@@ -1,0 +1,117 @@
+/**
+ * Reads the common `X-*` options of one router into CoreRouter options, with errors that
+ * name the option and the bad value.
+ */
+import type { Config, RouterName } from '../config/config.ts';
+import { ConfigError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { parseBackendAddress } from './address.ts';
+import { baseMapper, chooseMapper, type MapperCandidates, patternMapper } from './mappers.ts';
+import type { CoreRouterOptions } from './router.ts';
+import { StaticMapper } from './static-nodes.ts';
+import type { BackendAddress, KeyMapper, NodeTableEvents, StatsSection } from './types.ts';
+
+export const DISPLAY_NAME: Record<RouterName, string> = {
+  fastrouter: 'uWSGI fastrouter',
+  rawrouter: 'uWSGI rawrouter',
+  sslrouter: 'uWSGI sslrouter',
+  http: 'uWSGI http',
+};
+
+export function backendAddresses(config: Config, option: string): BackendAddress[] {
+  return config.all(option).map((text) => {
+    const r = parseBackendAddress(text);
+    if (!r.ok) throw new ConfigError(`option "--${option}": ${r.error}`);
+    return r.value;
+  });
+}
+
+/** What a router adds to the common options (subscription table, its own listeners). */
+export interface RouterExtras {
+  listen: readonly string[];
+  subscription?: {
+    mapper: KeyMapper;
+    stats: StatsSection;
+    events: NodeTableEvents;
+    socketNames: () => string[];
+  };
+  version: string;
+}
+
+export function coreOptionsFromConfig(
+  config: Config,
+  prefix: RouterName,
+  log: Logger,
+  extras: RouterExtras,
+): CoreRouterOptions {
+  const o = (suffix: string): string => `${prefix}-${suffix}`;
+  const statics = backendAddresses(config, o('to'));
+  const fallbacks = backendAddresses(config, o('fallback'));
+  const staticMapper =
+    statics.length > 0 ? new StaticMapper(statics, config.int(o('gracetime')), prefix, log) : null;
+
+  if (config.has(o('use-cache'))) {
+    throw new ConfigError(
+      `option "--${o('use-cache')}": the uWSGI cache mapper is not implemented yet in uwrouter; use --${o('use-pattern')}, --${o('use-base')}, --${o('to')} or a subscription server`,
+    );
+  }
+  if (config.has(o('use-code-string'))) {
+    throw new ConfigError(
+      `option "--${o('use-code-string')}": code-string mappers call uWSGI language plugins, which uwrouter does not embed`,
+    );
+  }
+  const candidates: MapperCandidates = {};
+  const pattern = config.str(o('use-pattern'));
+  if (pattern) candidates.pattern = () => patternMapper(pattern);
+  if (extras.subscription) {
+    const m = extras.subscription.mapper;
+    candidates.subscription = () => m;
+  }
+  const base = config.str(o('use-base'));
+  if (base) candidates.base = () => baseMapper(base);
+  if (config.has(o('use-socket'))) {
+    const sockets = backendAddresses(config, 'socket');
+    const n = Number(config.str(o('use-socket')) || '0');
+    const target = sockets[n];
+    if (!target) throw new ConfigError(`option "--${o('use-socket')}": there is no --socket number ${n}`);
+    candidates.socket = () => new StaticMapper([target], config.int(o('gracetime')), prefix, log);
+  }
+  if (staticMapper) candidates.static = () => staticMapper;
+  const { mapper, ignored } = chooseMapper(candidates);
+  if (mapper && ignored.length > 0) {
+    log.warn(
+      `[uwrouter] ${prefix}: mapping with ${mapper.kind}; also configured but ignored (uWSGI uses one mapper): ${ignored.join(', ')}`,
+    );
+  }
+
+  const timeoutMs = config.int(o('timeout')) * 1000;
+  const connectTimeout = config.has(o('connect-timeout'))
+    ? config.int(o('connect-timeout')) * 1000
+    : timeoutMs;
+  const statsSections: StatsSection[] = [];
+  if (mapper === staticMapper && staticMapper) statsSections.push(staticMapper);
+  if (extras.subscription) statsSections.push(extras.subscription.stats);
+  return {
+    name: prefix,
+    displayName: DISPLAY_NAME[prefix],
+    listen: extras.listen,
+    mapper,
+    fallbacks,
+    fallbackOnNoKey: prefix === 'fastrouter' && config.flag('fastrouter-fallback-on-no-key'),
+    maxRetries: config.int(o('max-retries')),
+    timeoutMs,
+    connectTimeoutMs: connectTimeout,
+    quiet: config.flag(o('quiet')),
+    backlog: config.int('listen'),
+    sharedSockets: config.all('shared-socket'),
+    cheap: config.flag(o('cheap')),
+    stats: config.str(o('stats')),
+    statsHttp: config.flag('stats-http'),
+    statsMinified: config.flag('stats-minified'),
+    statsSections,
+    nodeEvents: extras.subscription?.events,
+    extraSocketNames: extras.subscription?.socketNames,
+    log,
+    version: extras.version,
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * The join of a client and a backend socket: bytes both ways with backpressure (a side
+ * whose peer's buffer is full is paused until `drain`), clean teardown on any end, error
+ * or close. spec: corerouter.md §4 — the session ends when the node closes; a client FIN
+ * is passed on to the node (beyond uWSGI, which drops the session on a client half-close).
+ */
+import type { Socket } from 'node:net';
+
+export interface JoinHooks {
+  /** both sockets are gone; tx = bytes read from the backend, rx = bytes written to it */
+  closed(tx: number, rx: number): void;
+}
+
+const noop = (): void => {};
+
+export class Join {
+  readonly client: Socket;
+  readonly backend: Socket;
+  tx = 0;
+  rx = 0;
+  private readonly hooks: JoinHooks;
+  private finished = false;
+  private clientEnding = false;
+
+  constructor(client: Socket, backend: Socket, hooks: JoinHooks) {
+    this.client = client;
+    this.backend = backend;
+    this.hooks = hooks;
+    client.on('data', this.onClientData);
+    backend.on('data', this.onBackendData);
+    client.on('drain', this.onClientDrain);
+    backend.on('drain', this.onBackendDrain);
+    client.on('end', this.onClientEnd);
+    backend.on('end', this.onBackendEnd);
+    client.on('error', this.onError);
+    backend.on('error', this.onError);
+    client.on('close', this.onClientClose);
+    backend.on('close', this.onBackendClose);
+    client.on('finish', this.onClientFinish);
+    if (client.isPaused()) client.resume();
+  }
+
+  /** Ends both sides now (timeouts, shutdown). */
+  destroy(): void {
+    this.client.destroy();
+    this.backend.destroy();
+    this.finish();
+  }
+
+  private readonly onClientData = (chunk: Buffer): void => {
+    this.rx += chunk.length;
+    if (!this.backend.write(chunk)) this.client.pause();
+  };
+
+  private readonly onBackendData = (chunk: Buffer): void => {
+    this.tx += chunk.length;
+    if (!this.client.write(chunk)) this.backend.pause();
+  };
+
+  private readonly onClientDrain = (): void => {
+    this.backend.resume();
+  };
+
+  private readonly onBackendDrain = (): void => {
+    this.client.resume();
+  };
+
+  private readonly onClientEnd = (): void => {
+    // pass the half-close on; the node may still answer
+    this.backend.end();
+  };
+
+  private readonly onBackendEnd = (): void => {
+    // the node finished its response: flush it to the client, then the session is over
+    this.clientEnding = true;
+    this.client.end();
+    this.backend.destroy();
+  };
+
+  private readonly onClientFinish = (): void => {
+    if (this.clientEnding) this.client.destroy();
+  };
+
+  private readonly onError = (): void => {
+    this.client.destroy();
+    this.backend.destroy();
+  };
+
+  private readonly onBackendClose = (): void => {
+    // a node that died mid-response takes the client with it; a clean end is flushed first
+    if (!this.clientEnding) this.client.destroy();
+    if (this.client.destroyed) this.finish();
+  };
+
+  private readonly onClientClose = (): void => {
+    this.backend.destroy();
+    this.finish();
+  };
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.client.on('error', noop);
+    this.backend.on('error', noop);
+    this.hooks.closed(this.tx, this.rx);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Listening sockets for every router: `ip:port`, `:port`, `[v6]:port`, UNIX paths (a stale
+ * file is replaced, the file is removed on close), `=N` shared sockets and `fd://N`.
+ * spec: corerouter.md §1, §6
+ */
+import { lstatSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { ListenError } from '../errors.ts';
+import { boundName, type ListenAddress, parseListenAddress } from './address.ts';
+
+export interface Listener {
+  /** the address as configured (rawrouter/sslrouter key, spec: corerouter.md §3) */
+  readonly configured: string;
+  /** the getsockname form (`:PORT`, `IP:PORT`, path), used in logs, stats and SERVER_PORT */
+  name: string;
+  readonly server: Server;
+  /** the OS fd when Node exposes it, else -1 (for uWSGI's "bound on … fd N" line) */
+  fd: number;
+  close(): Promise<void>;
+}
+
+export interface ListenOptions {
+  /** listen backlog (`listen` option, default 100) */
+  backlog: number;
+  /** `--shared-socket` addresses, indexed by `=N` */
+  sharedSockets: readonly string[];
+}
+
+/** Is something accepting on this UNIX socket path? (decides whether a file is stale) */
+function unixSocketAlive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s: Socket = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function removeStaleSocket(path: string): Promise<void> {
+  if (path.startsWith('\0')) return;
+  let st: ReturnType<typeof lstatSync>;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isSocket())
+    throw new ListenError(`cannot listen on "${path}": a file that is not a socket is in the way`);
+  if (await unixSocketAlive(path))
+    throw new ListenError(`cannot listen on "${path}": another process is serving it`);
+  unlinkSync(path);
+}
+
+function resolveShared(addr: ListenAddress, opts: ListenOptions): ListenAddress {
+  if (addr.kind !== 'shared') return addr;
+  const target = opts.sharedSockets[addr.index];
+  if (target === undefined) {
+    throw new ListenError(`"${addr.text}": there is no --shared-socket number ${addr.index}`);
+  }
+  const r = parseListenAddress(target);
+  if (!r.ok || r.value.kind === 'shared')
+    throw new ListenError(`--shared-socket "${target}": ${r.ok ? 'nested' : r.error}`);
+  return r.value;
+}
+
+/** Binds one listening address; connections go to `onConnection`. */
+export async function listen(
+  text: string,
+  opts: ListenOptions,
+  onConnection: (socket: Socket, listener: Listener) => void,
+): Promise<Listener> {
+  const parsed = parseListenAddress(text);
+  if (!parsed.ok) throw new ListenError(parsed.error);
+  const addr = resolveShared(parsed.value, opts);
+  const server = createServer({ noDelay: true, allowHalfOpen: true });
+  const listener: Listener = {
+    configured: text,
+    name: text,
+    server,
+    fd: -1,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        if (addr.kind === 'unix' && !addr.path.startsWith('\0')) {
+          try {
+            unlinkSync(addr.path);
+          } catch {
+            // already gone
+          }
+        }
+      }),
+  };
+  server.on('connection', (s: Socket) => onConnection(s, listener));
+  if (addr.kind === 'unix') await removeStaleSocket(addr.path);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new ListenError(`cannot listen on "${text}": ${err.message}`, { cause: err })),
+    );
+    if (addr.kind === 'tcp')
+      server.listen({ host: addr.host, port: addr.port, backlog: opts.backlog }, resolve);
+    else if (addr.kind === 'unix') server.listen({ path: addr.path, backlog: opts.backlog }, resolve);
+    else if (addr.kind === 'fd') server.listen({ fd: addr.fd, backlog: opts.backlog }, resolve);
+  });
+  server.removeAllListeners('error');
+  server.on('error', () => {
+    // accept errors (EMFILE…) are transient; the server keeps listening
+  });
+  listener.name = boundName(server.address() as { address: string; port: number } | string);
+  const handle = (server as unknown as { _handle?: { fd?: number } })._handle;
+  listener.fd = typeof handle?.fd === 'number' ? handle.fd : -1;
+  return listener;
+}

@@ -1,0 +1,199 @@
+/**
+ * CoreRouter: what every router shares — listeners, the active mapper, fallbacks and retry
+ * settings, timeouts, cheap mode, session accounting and the stats document. A router
+ * (fastrouter, rawrouter, HTTP router, sslrouter) only supplies `onConnection`: how to read
+ * the key and frame bytes.
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from '../logger.ts';
+import type { RouteContext } from './connect.ts';
+import { type Listener, listen } from './listener.ts';
+import { renderStatsJson } from './stats-json.ts';
+import { startStatsServer } from './stats-server.ts';
+import type { BackendAddress, KeyMapper, NodeTableEvents, StatsSection } from './types.ts';
+
+export interface CoreRouterOptions {
+  /** short name: `fastrouter`, `rawrouter`, `sslrouter`, `http` */
+  name: string;
+  /** `uWSGI fastrouter`, … (log lines, spec: corerouter.md §9) */
+  displayName: string;
+  listen: readonly string[];
+  mapper: KeyMapper | null;
+  fallbacks: readonly BackendAddress[];
+  fallbackOnNoKey: boolean;
+  maxRetries: number;
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  quiet: boolean;
+  backlog: number;
+  sharedSockets: readonly string[];
+  cheap: boolean;
+  stats?: string;
+  statsHttp: boolean;
+  statsMinified: boolean;
+  statsSections: readonly StatsSection[];
+  nodeEvents?: NodeTableEvents;
+  /** other bound addresses listed in stats (subscription servers) */
+  extraSocketNames?: () => readonly string[];
+  log: Logger;
+  version: string;
+}
+
+export type ConnectionHandler = (client: Socket, listener: Listener, core: CoreRouter) => void;
+
+export class CoreRouter implements RouteContext {
+  readonly opts: CoreRouterOptions;
+  readonly log: Logger;
+  readonly listeners: Listener[] = [];
+  /** counters by error/outcome code, shown in stats under `uwrouter.counters` */
+  readonly counters = new Map<string, number>();
+  /** open client connections; `active_sessions` in stats */
+  readonly clients = new Set<Socket>();
+  private readonly handler: ConnectionHandler;
+  private statsListener: Listener | null = null;
+  private cheapMode = false;
+  /** connections accepted while cheap, served when a node appears (bounded by `listen`) */
+  private readonly parked: Array<[Socket, Listener]> = [];
+  private closing = false;
+
+  constructor(opts: CoreRouterOptions, handler: ConnectionHandler) {
+    this.opts = opts;
+    this.log = opts.log;
+    this.handler = handler;
+  }
+
+  get mapper(): KeyMapper | null {
+    return this.opts.mapper;
+  }
+  get fallbacks(): readonly BackendAddress[] {
+    return this.opts.fallbacks;
+  }
+  get fallbackOnNoKey(): boolean {
+    return this.opts.fallbackOnNoKey;
+  }
+  get maxRetries(): number {
+    return this.opts.maxRetries;
+  }
+  get connectTimeoutMs(): number {
+    return this.opts.connectTimeoutMs;
+  }
+  get quiet(): boolean {
+    return this.opts.quiet;
+  }
+  get logPrefix(): string {
+    return `uwsgi-${this.opts.name}`;
+  }
+  get activeSessions(): number {
+    return this.clients.size;
+  }
+  get cheap(): boolean {
+    return this.cheapMode;
+  }
+
+  count(code: string): void {
+    this.counters.set(code, (this.counters.get(code) ?? 0) + 1);
+  }
+
+  async start(): Promise<void> {
+    const lo = { backlog: this.opts.backlog, sharedSockets: this.opts.sharedSockets };
+    for (const addr of this.opts.listen) {
+      const l = await listen(addr, lo, this.onConnection);
+      this.listeners.push(l);
+      this.log.info(`${this.opts.displayName} bound on ${l.name} fd ${l.fd}`);
+    }
+    if (this.opts.stats) {
+      this.statsListener = await startStatsServer({
+        address: this.opts.stats,
+        routerName: this.opts.name,
+        http: this.opts.statsHttp,
+        render: () => this.renderStats(),
+        log: this.log,
+        ...lo,
+      });
+    }
+    const ev = this.opts.nodeEvents;
+    if (this.opts.cheap && ev) {
+      // spec: corerouter.md §7
+      this.log.info(`starting ${this.opts.displayName} in cheap mode`);
+      if (ev.isEmpty()) this.cheapMode = true;
+      ev.onFirstNode(() => this.leaveCheap());
+      ev.onLastNodeGone(() => this.enterCheap());
+    }
+  }
+
+  private readonly onConnection = (client: Socket, listener: Listener): void => {
+    if (this.closing) {
+      client.destroy();
+      return;
+    }
+    this.clients.add(client);
+    client.once('close', () => this.clients.delete(client));
+    if (this.cheapMode) {
+      // uWSGI leaves such connections in the kernel backlog; Node cannot stop accepting on a
+      // bound socket, so they wait here, paused, up to the same backlog bound
+      if (this.parked.length >= this.opts.backlog) {
+        this.count('UWR_ERR_CHEAP_BACKLOG_FULL');
+        client.destroy();
+        return;
+      }
+      client.pause();
+      this.parked.push([client, listener]);
+      return;
+    }
+    this.handler(client, listener, this);
+  };
+
+  enterCheap(): void {
+    if (this.cheapMode || !this.opts.cheap) return;
+    if (this.opts.fallbacks.length > 0) return;
+    this.cheapMode = true;
+    this.log.info(`[${this.opts.displayName} pid ${process.pid}] no more nodes available. Going cheap...`);
+  }
+
+  leaveCheap(): void {
+    if (!this.cheapMode) return;
+    this.cheapMode = false;
+    this.log.info(`[${this.opts.displayName} pid ${process.pid}] leaving cheap mode...`);
+    const waiting = this.parked.splice(0);
+    for (const [client, listener] of waiting) {
+      if (!client.destroyed) this.handler(client, listener, this);
+    }
+  }
+
+  socketNames(): string[] {
+    const names = this.listeners.map((l) => l.name);
+    if (this.opts.extraSocketNames) names.push(...this.opts.extraSocketNames());
+    return names;
+  }
+
+  /** The stats document with uWSGI's field names (spec: corerouter.md §8). */
+  statsDocument(): Record<string, unknown> {
+    const doc: Record<string, unknown> = {
+      version: this.opts.version,
+      pid: process.pid,
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+      cwd: process.cwd(),
+      active_sessions: this.activeSessions,
+      [this.opts.name]: this.socketNames(),
+    };
+    for (const s of this.opts.statsSections) doc[s.statsName] = s.statsJson();
+    doc.cheap = this.cheapMode ? 1 : 0;
+    doc.uwrouter = { counters: Object.fromEntries(this.counters) };
+    return doc;
+  }
+
+  renderStats(): string {
+    return renderStatsJson(this.statsDocument(), this.opts.statsMinified);
+  }
+
+  /** Stops accepting, ends every session, removes UNIX socket files. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const closing = this.listeners.map((l) => l.close());
+    if (this.statsListener) closing.push(this.statsListener.close());
+    for (const c of this.clients) c.destroy();
+    for (const [c] of this.parked.splice(0)) c.destroy();
+    await Promise.all(closing);
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * One client connection of the fastrouter: read the uwsgi head (bounded by buffer-size),
+ * find the key, connect to a node (retries, fallbacks), rewrite modifier1/modifier2 to the
+ * node's, forward head + body and join the sockets (spec: uwsgi-protocol.md §7).
+ * Every way a connection ends early is one log line and one counter.
+ */
+import type { Socket } from 'node:net';
+import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
+import { Join } from '../corerouter/join.ts';
+import type { Listener } from '../corerouter/listener.ts';
+import type { CoreRouter } from '../corerouter/router.ts';
+import type { ClientInfo, NodeLease } from '../corerouter/types.ts';
+import { type ReaderResult, UwsgiHeadReader } from '../protocol/uwsgi-reader.ts';
+import { readFastrouterKey } from './key.ts';
+
+export interface FastrouterSettings {
+  /** largest vars block accepted (`fastrouter-buffer-size`) */
+  bufferSize: number;
+  timeoutMs: number;
+}
+
+export class FastrouterConnection implements ConnectCallbacks {
+  private readonly core: CoreRouter;
+  private readonly client: Socket;
+  private readonly settings: FastrouterSettings;
+  private readonly info: ClientInfo;
+  private reader: UwsgiHeadReader | null;
+  private head: Buffer | null = null;
+  private rest: Buffer | null = null;
+  private key = '';
+  private attempt: BackendAttempt | null = null;
+  private join: Join | null = null;
+
+  constructor(client: Socket, _listener: Listener, core: CoreRouter, settings: FastrouterSettings) {
+    this.core = core;
+    this.client = client;
+    this.settings = settings;
+    this.info = { address: client.remoteAddress ?? '', port: client.remotePort ?? 0 };
+    this.reader = new UwsgiHeadReader(settings.bufferSize);
+    client.setTimeout(settings.timeoutMs);
+    client.on('data', this.onHeadData);
+    client.on('timeout', this.onTimeout);
+    client.on('error', this.onClientError);
+    client.on('end', this.onClientEnd);
+    client.on('close', this.onClientClose);
+  }
+
+  private where(): string {
+    const k = this.key ? `key: ${this.key} ` : '';
+    return `[${this.core.logPrefix} ${k}client_addr: ${this.info.address} client_port: ${this.info.port}]`;
+  }
+
+  /** Ends the connection before any backend: one log line, one counter. */
+  private reject(code: string, why: string): void {
+    this.core.count(code);
+    this.core.log.info({ code }, `${this.where()} ${why}`);
+    this.client.destroy();
+  }
+
+  private readonly onHeadData = (chunk: Buffer): void => {
+    const r: ReaderResult = this.reader!.push(chunk);
+    if (r.state === 'need-more') return;
+    this.client.removeListener('data', this.onHeadData);
+    this.client.pause();
+    this.reader = null;
+    if (r.state === 'error') {
+      this.reject(
+        'UWR_ERR_PACKET_TOO_LARGE',
+        `uwsgi packet vars block of ${r.datasize} bytes exceeds buffer-size ${r.limit}: closing`,
+      );
+      return;
+    }
+    this.head = r.head;
+    this.rest = r.rest;
+    const k = readFastrouterKey(r.head);
+    if (k.remoteAddr) this.info.address = k.remoteAddr;
+    if (k.remotePort) this.info.port = Number(k.remotePort) || this.info.port;
+    if (k.key === null) {
+      this.reject(
+        k.malformed ? 'UWR_ERR_BAD_PACKET' : 'UWR_ERR_NO_KEY',
+        k.malformed ? 'malformed uwsgi vars block: closing' : 'no routing key in request: closing',
+      );
+      return;
+    }
+    this.key = k.key;
+    this.attempt = new BackendAttempt(this.core, k.key, this.info, this);
+    this.attempt.start();
+  };
+
+  connected(backend: Socket, lease: NodeLease): void {
+    this.attempt = null;
+    if (this.client.destroyed) {
+      backend.destroy();
+      lease.release(0, 0);
+      return;
+    }
+    const head = this.head!;
+    const rest = this.rest!;
+    this.head = null;
+    this.rest = null;
+    // spec: uwsgi-protocol.md §7.5 — the node's modifiers replace the client's
+    head[0] = lease.modifier1;
+    head[3] = lease.modifier2;
+    let first = head;
+    if (rest.length > 0) {
+      // head and body start are usually adjacent in one chunk: send them as one write
+      first =
+        rest.buffer === head.buffer && head.byteOffset + head.length === rest.byteOffset
+          ? Buffer.from(head.buffer, head.byteOffset, head.length + rest.length)
+          : Buffer.concat([head, rest]);
+    }
+    backend.write(first);
+    backend.setTimeout(this.settings.timeoutMs);
+    backend.on('timeout', this.onTimeout);
+    const join = new Join(this.client, backend, {
+      closed: (tx, rx) => lease.release(tx, rx + first.length),
+    });
+    this.join = join;
+  }
+
+  gaveUp(code: GiveUpCode, detail: string): void {
+    this.attempt = null;
+    this.reject(code, `${detail}: closing`);
+  }
+
+  private readonly onTimeout = (): void => {
+    if (this.join) {
+      this.core.count('UWR_ERR_TIMEOUT');
+      this.core.log.info({ code: 'UWR_ERR_TIMEOUT' }, `${this.where()} timeout: closing`);
+      this.join.destroy();
+      return;
+    }
+    this.attempt?.cancel();
+    this.reject(
+      'UWR_ERR_TIMEOUT',
+      this.head ? 'timeout waiting for a node: closing' : 'timeout reading the request: closing',
+    );
+  };
+
+  private readonly onClientError = (): void => {
+    // ECONNRESET and friends: the close handler does the teardown
+  };
+
+  private readonly onClientEnd = (): void => {
+    if (this.join) return;
+    // the client went away before its request was routed
+    this.attempt?.cancel();
+    this.attempt = null;
+    if (this.reader && this.reader.buffered > 0) {
+      this.core.count('UWR_ERR_CLIENT_CLOSED');
+      this.core.log.info({ code: 'UWR_ERR_CLIENT_CLOSED' }, `${this.where()} client closed mid-request`);
+    }
+    this.client.destroy();
+  };
+
+  private readonly onClientClose = (): void => {
+    this.attempt?.cancel();
+    this.attempt = null;
+  };
+}
+
+export function fastrouterHandler(settings: FastrouterSettings) {
+  return (client: Socket, listener: Listener, core: CoreRouter): void => {
+    new FastrouterConnection(client, listener, core, settings);
+  };
+}
