@@ -56,22 +56,21 @@ export class Config {
     return s;
   }
 
-  /** Was the option given (argv, ini or environment)? */
+  /** Was the option given (argv, ini or environment)? Aliases work too. */
   has(name: string): boolean {
-    this.spec(name);
-    return (this.values.get(name)?.length ?? 0) > 0;
+    return (this.values.get(this.spec(name).name)?.length ?? 0) > 0;
   }
 
   /** Every value of the option in the order given; [] when absent. */
   all(name: string): readonly string[] {
-    this.spec(name);
-    return this.values.get(name) ?? [];
+    return this.values.get(this.spec(name).name) ?? [];
   }
 
   /** The last value given, else the registry default, else undefined. */
   str(name: string): string | undefined {
     const s = this.spec(name);
-    const v = this.values.get(name);
+    // values are stored under the canonical name; `name` may be an alias
+    const v = this.values.get(s.name);
     return v && v.length > 0 ? v[v.length - 1] : s.default;
   }
 

@@ -1,6 +1,6 @@
 /**
  * "did you mean" for unknown option names: the nearest name or alias by edit distance,
- * else the first name the unknown one is a prefix of. Only close matches are offered, so
+ * else the nearest name by prefix (truncated or over-long). Only close matches are offered, so
  * a wild guess never points the operator at an unrelated option.
  */
 
@@ -33,15 +33,23 @@ export function nearestName(unknown: string, candidates: readonly string[]): str
   let bestDistance = limit + 1;
   for (const c of candidates) {
     const d = editDistance(u, c, limit);
-    if (d < bestDistance) {
+    // On a tie prefer a name the typed one begins (`fastrouter-time` → `-timeout`, not `-to`).
+    const tieWonByPrefix = d === bestDistance && best !== undefined && c.startsWith(u) && !best.startsWith(u);
+    if (d < bestDistance || tieWonByPrefix) {
       best = c;
       bestDistance = d;
     }
   }
   if (best !== undefined) return best;
   if (u.length >= 4) {
-    const byPrefix = candidates.filter((c) => c.startsWith(u)).sort((a, b) => a.length - b.length);
-    if (byPrefix.length > 0) return byPrefix[0];
+    // a truncated name (`fastrouter-time`): the shortest name it begins
+    const longer = candidates.filter((c) => c.startsWith(u)).sort((a, b) => a.length - b.length);
+    if (longer.length > 0) return longer[0];
+    // an over-long name (`subscription-algorithm`): the longest name that begins it
+    const shorter = candidates
+      .filter((c) => c.length >= 4 && u.startsWith(c))
+      .sort((a, b) => b.length - a.length);
+    if (shorter.length > 0) return shorter[0];
   }
   return undefined;
 }
