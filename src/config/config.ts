@@ -56,6 +56,15 @@ export class Config {
     return s;
   }
 
+  /**
+   * Is `name` an option (or alias) of the registry? For code that builds names from a
+   * router prefix where not every router has the option (e.g. `X-resubscribe` exists for
+   * fastrouter and http only); the other accessors throw on unknown names.
+   */
+  isKnown(name: string): boolean {
+    return this.specs.has(name);
+  }
+
   /** Was the option given (argv, ini or environment)? Aliases work too. */
   has(name: string): boolean {
     return (this.values.get(this.spec(name).name)?.length ?? 0) > 0;

@@ -5,6 +5,7 @@
  */
 
 import type { OptionKind, OptionSpec, RouterName } from './config.ts';
+import { LISTENERS, ROUTER_SPECIFIC } from './options-listeners.ts';
 
 const ALL: readonly RouterName[] = ['fastrouter', 'rawrouter', 'sslrouter', 'http'];
 const FAST_HTTP: readonly RouterName[] = ['fastrouter', 'http'];
@@ -262,132 +263,6 @@ function commonOptionsFor(router: RouterName): OptionSpec[] {
   }
   return out;
 }
-
-const TLS_LISTEN = 'ADDR,CRT,KEY[,CIPHERS[,CLIENT_CA]]';
-
-/** Listening sockets of each router (all repeatable). spec: corerouter.md §2, §6 */
-const LISTENERS: readonly OptionSpec[] = [
-  {
-    name: 'fastrouter',
-    kind: 'string',
-    repeatable: true,
-    valueName: 'ADDR',
-    group: 'fastrouter',
-    help: 'listen for uwsgi-protocol clients (e.g. nginx uwsgi_pass) on ip:port, UNIX path, =N or fd://N',
-  },
-  {
-    name: 'rawrouter',
-    kind: 'string',
-    repeatable: true,
-    valueName: 'ADDR',
-    group: 'rawrouter',
-    help: 'listen for raw TCP clients on ip:port, UNIX path, =N or fd://N; the address is the key',
-  },
-  {
-    name: 'sslrouter',
-    kind: 'string',
-    repeatable: true,
-    valueName: TLS_LISTEN,
-    group: 'sslrouter',
-    help: 'listen for TLS clients, terminate TLS with CRT/KEY and relay plaintext (CLIENT_CA "!"-prefixed = required)',
-  },
-  {
-    name: 'sslrouter2',
-    kind: 'string',
-    repeatable: true,
-    valueName: 'addr=..,cert=..,key=..',
-    group: 'sslrouter',
-    help: 'like --sslrouter in key=value form: addr, cert|crt, key, ciphers, clientca|client_ca',
-  },
-  {
-    name: 'http',
-    aliases: ['httprouter'],
-    kind: 'string',
-    repeatable: true,
-    valueName: 'ADDR',
-    group: 'http',
-    help: 'listen for HTTP clients on ip:port, UNIX path, =N or fd://N',
-  },
-  {
-    name: 'https',
-    kind: 'string',
-    repeatable: true,
-    valueName: TLS_LISTEN,
-    group: 'http',
-    help: 'listen for HTTPS clients with this certificate chain and key (CLIENT_CA "!"-prefixed = required)',
-  },
-  {
-    name: 'https2',
-    kind: 'string',
-    repeatable: true,
-    valueName: 'addr=..,cert=..,key=..',
-    group: 'http',
-    help: 'like --https in key=value form: addr, cert|crt, key, ciphers, clientca|client_ca (spdy ignored)',
-  },
-  {
-    name: 'http-to-https',
-    kind: 'string',
-    repeatable: true,
-    valueName: 'ADDR[,PORT]',
-    group: 'http',
-    help: 'listen for HTTP clients and answer every request with a 301 to https://HOST[:PORT]URI',
-  },
-];
-
-/** Options only one router has. spec: corerouter.md §2, §10; ssl-sni-sessions.md §2 */
-const ROUTER_SPECIFIC: readonly OptionSpec[] = [
-  {
-    name: 'fastrouter-fallback-on-no-key',
-    kind: 'flag',
-    valueName: 'BOOL',
-    group: 'fastrouter',
-    help: 'use the --fastrouter-fallback nodes when the key maps to no node',
-  },
-  {
-    name: 'fastrouter-post-buffering',
-    kind: 'int',
-    default: '0',
-    min: 0,
-    valueName: 'BYTES',
-    group: 'fastrouter',
-    help: 'buffer request bodies larger than this before connecting to the node (0 = stream)',
-  },
-  {
-    name: 'fastrouter-post-buffering-dir',
-    kind: 'string',
-    valueName: 'DIR',
-    group: 'fastrouter',
-    help: 'directory for the temporary files of --fastrouter-post-buffering',
-  },
-  {
-    name: 'fastrouter-resubscribe-bind',
-    kind: 'string',
-    valueName: 'ADDR',
-    group: 'fastrouter',
-    help: 'source ip:port for packets sent to --fastrouter-resubscribe servers',
-  },
-  {
-    name: 'rawrouter-xclient',
-    kind: 'flag',
-    valueName: 'BOOL',
-    group: 'rawrouter',
-    help: 'send "XCLIENT ADDR=<client ip>" to the node after its greeting (SMTP proxies)',
-  },
-  {
-    name: 'sslrouter-sni',
-    kind: 'flag',
-    valueName: 'BOOL',
-    group: 'sslrouter',
-    help: 'use the TLS SNI server name as the key instead of the listening address',
-  },
-  {
-    name: 'sslrouter-session-context',
-    kind: 'string',
-    valueName: 'NAME',
-    group: 'sslrouter',
-    help: 'TLS session id context (set the same on every router sharing sessions); default "sslrouter-ADDR"',
-  },
-];
 
 function byRouter(router: RouterName): OptionSpec[] {
   return [
