@@ -19,7 +19,7 @@ export interface RouteContext {
   readonly log: Logger;
   /** `uwsgi-fastrouter`, `uwsgi-http`, … (log prefix, spec: corerouter.md §9) */
   readonly logPrefix: string;
-  /** the key that maps to nothing: counted by the router */
+  /** adds one to a stats counter (by error code or outcome name) */
   count(code: string): void;
 }
 
@@ -156,7 +156,8 @@ export class BackendAttempt {
         `[${this.ctx.logPrefix}] unable to connect() to node "${lease.address.name}" (${this.retries} retries): ${reason}`,
       );
     }
-    this.ctx.count(code);
+    // per-attempt count; the request's outcome is counted once by the router at give-up
+    this.ctx.count('node_connect_failures');
     lease.failed(reason);
     lease.release(0, 0);
     if (this.retries >= this.ctx.maxRetries || !this.retry()) {

@@ -8,8 +8,9 @@ import type { Socket } from 'node:net';
 import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
 import { Join } from '../corerouter/join.ts';
 import type { Listener } from '../corerouter/listener.ts';
+import { PeerInfo } from '../corerouter/peer-info.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
-import type { ClientInfo, NodeLease } from '../corerouter/types.ts';
+import type { NodeLease } from '../corerouter/types.ts';
 import { type ReaderResult, UwsgiHeadReader } from '../protocol/uwsgi-reader.ts';
 import { readFastrouterKey } from './key.ts';
 
@@ -23,7 +24,7 @@ export class FastrouterConnection implements ConnectCallbacks {
   private readonly core: CoreRouter;
   private readonly client: Socket;
   private readonly settings: FastrouterSettings;
-  private readonly info: ClientInfo;
+  private readonly info: PeerInfo;
   private reader: UwsgiHeadReader | null;
   private head: Buffer | null = null;
   private rest: Buffer | null = null;
@@ -35,7 +36,7 @@ export class FastrouterConnection implements ConnectCallbacks {
     this.core = core;
     this.client = client;
     this.settings = settings;
-    this.info = { address: client.remoteAddress ?? '', port: client.remotePort ?? 0 };
+    this.info = new PeerInfo(client);
     this.reader = new UwsgiHeadReader(settings.bufferSize);
     client.setTimeout(settings.timeoutMs);
     client.on('data', this.onHeadData);
@@ -74,7 +75,7 @@ export class FastrouterConnection implements ConnectCallbacks {
     this.rest = r.rest;
     const k = readFastrouterKey(r.head);
     if (k.remoteAddr) this.info.address = k.remoteAddr;
-    if (k.remotePort) this.info.port = Number(k.remotePort) || this.info.port;
+    if (k.remotePort) this.info.port = Number(k.remotePort) || 0;
     if (k.key === null) {
       this.reject(
         k.malformed ? 'UWR_ERR_BAD_PACKET' : 'UWR_ERR_NO_KEY',

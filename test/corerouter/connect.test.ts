@@ -80,7 +80,7 @@ test('a refused node is logged as uWSGI does, marked failed, and the next node i
       `[uwsgi-fastrouter] unable to connect() to node "${dead}" (0 retries): Connection refused`,
     ),
   );
-  assert.deepEqual(c.codes, ['UWR_ERR_CONNECT']);
+  assert.deepEqual(c.codes, ['node_connect_failures']);
   // the dead node is now in its grace period: the next request goes straight to the live one
   const r2 = await run(c);
   assert.deepEqual(r2, { ok: true, name: live.address, retries: 0 });

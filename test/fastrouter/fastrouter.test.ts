@@ -1,0 +1,260 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../../src/config/index.ts';
+import type { CoreRouter } from '../../src/corerouter/router.ts';
+import { createFastrouter } from '../../src/fastrouter/index.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { decodePacket, encodePacket } from '../../src/protocol/uwsgi.ts';
+import { deadPort, type FakeNode, startFakeNode } from '../corerouter/fake-node.ts';
+
+const cleanup: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const c of cleanup.reverse()) await c();
+});
+
+interface Started {
+  router: CoreRouter;
+  port: number;
+  lines: string[];
+}
+
+async function startRouter(args: string[]): Promise<Started> {
+  const { config } = loadConfig(['--fastrouter', '127.0.0.1:0', ...args], {});
+  const lines: string[] = [];
+  const log = silentLogger();
+  log.info = ((a: unknown, b?: string) => {
+    lines.push(typeof a === 'string' ? a : (b ?? ''));
+  }) as typeof log.info;
+  const router = createFastrouter(config, log, { version: 'test' });
+  await router.start();
+  cleanup.push(() => router.close());
+  const a = router.listeners[0].server.address();
+  return { router, port: typeof a === 'object' && a ? a.port : 0, lines };
+}
+
+async function node(o: Parameters<typeof startFakeNode>[0] = {}): Promise<FakeNode> {
+  const n = await startFakeNode(o);
+  cleanup.push(() => n.close());
+  return n;
+}
+
+function request(vars: [string, string][], body = '', m1 = 0, m2 = 0): Buffer {
+  const r = encodePacket(m1, vars, m2);
+  assert.ok(r.ok);
+  return Buffer.concat([r.packet, Buffer.from(body)]);
+}
+
+/** Sends bytes, returns everything the router answered before closing. */
+async function exchange(port: number, data: Buffer | Buffer[], pauseMs = 0): Promise<string> {
+  const s = connect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  s.on('data', (c) => chunks.push(c));
+  s.on('error', () => {});
+  await once(s, 'connect');
+  for (const d of Array.isArray(data) ? data : [data]) {
+    s.write(d);
+    if (pauseMs) await sleep(pauseMs);
+  }
+  await once(s, 'close');
+  return Buffer.concat(chunks).toString('latin1');
+}
+
+async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await sleep(10);
+  }
+}
+
+const GET: [string, string][] = [
+  ['REQUEST_METHOD', 'GET'],
+  ['HTTP_HOST', 'example.com'],
+];
+
+test('forwards the packet unchanged but for the node modifiers, and relays the answer', async () => {
+  const a = await node({ name: 'a' });
+  const r = await startRouter(['--fastrouter-to', a.address]);
+  const req = request([...GET, ['X', 'y']], '', 5, 7);
+  const out = await exchange(r.port, req);
+  assert.match(out, /ok-a$/);
+  assert.equal(a.requests.length, 1);
+  const got = a.requests[0];
+  // spec: modifier1/2 are replaced by the static node's (0/0); the rest is byte-identical
+  assert.equal(got[0], 0);
+  assert.equal(got[3], 0);
+  assert.deepEqual(got.subarray(1, 3), req.subarray(1, 3));
+  assert.deepEqual(got.subarray(4), req.subarray(4));
+  await waitFor(() => r.router.activeSessions === 0);
+});
+
+test('round robin over two nodes; a dead node leaves every request answered by the other', async () => {
+  const a = await node({ name: 'a' });
+  const b = await node({ name: 'b' });
+  const dead = `127.0.0.1:${await deadPort()}`;
+  const r = await startRouter([
+    '--fastrouter-to',
+    a.address,
+    '--fastrouter-to',
+    dead,
+    '--fastrouter-to',
+    b.address,
+  ]);
+  const answers: string[] = [];
+  for (let i = 0; i < 8; i++) answers.push((await exchange(r.port, request(GET))).slice(-4));
+  assert.ok(
+    answers.every((x) => x === 'ok-a' || x === 'ok-b'),
+    answers.join(),
+  );
+  assert.ok(answers.includes('ok-a') && answers.includes('ok-b'));
+  assert.ok(r.lines.some((l) => l.includes(`unable to connect() to node "${dead}"`)));
+  assert.ok(r.lines.some((l) => l === `[uwsgi-fastrouter] example.com => marking ${dead} as failed`));
+  await waitFor(() => r.router.activeSessions === 0);
+});
+
+test('streams a multi-MB body byte-exact both ways (echo node)', async () => {
+  const e = await node({ behaviour: 'echo' });
+  const r = await startRouter(['--fastrouter-to', e.address]);
+  const body = Buffer.alloc(3 * 1024 * 1024 + 17);
+  for (let i = 0; i < body.length; i++) body[i] = (i * 31 + (i >> 8)) & 0xff;
+  const head = request([...GET, ['CONTENT_LENGTH', String(body.length)]]);
+  const s = connect(r.port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  s.on('data', (c) => chunks.push(c));
+  await once(s, 'connect');
+  s.write(head);
+  s.write(body);
+  await once(s, 'close');
+  const all = Buffer.concat(chunks);
+  const sep = all.indexOf('\r\n\r\n');
+  assert.deepEqual(all.subarray(sep + 4), body);
+  assert.equal(e.requests[0].length, head.length + body.length);
+});
+
+test('unknown key: closed without reply, one log line, counted', async () => {
+  const r = await startRouter([
+    '--fastrouter-use-pattern',
+    '/nonexistent/%s.sock',
+    '--fastrouter-max-retries',
+    '0',
+  ]);
+  const out = await exchange(r.port, request(GET));
+  assert.equal(out, '');
+  assert.ok(r.lines.some((l) => l.includes('key: example.com') && l.includes('closing')));
+  assert.equal(r.router.counters.get('UWR_ERR_CONNECT'), 1);
+});
+
+test('no key at all: closed with a log line', async () => {
+  const a = await node();
+  const r = await startRouter(['--fastrouter-to', a.address]);
+  const out = await exchange(r.port, request([['REQUEST_METHOD', 'GET']]));
+  assert.equal(out, '');
+  assert.ok(r.lines.some((l) => l.includes('no routing key')));
+  assert.equal(a.requests.length, 0);
+});
+
+test('key precedence: UWSGI_FASTROUTER_KEY > HTTP_HOST > SERVER_NAME, used with use-pattern', async () => {
+  const n = await node({ path: `/tmp/uwr-fr-test-${process.pid}-k.sock`, name: 'k' });
+  const r = await startRouter(['--fastrouter-use-pattern', `/tmp/uwr-fr-test-${process.pid}-%s.sock`]);
+  const out = await exchange(
+    r.port,
+    request([
+      ['SERVER_NAME', 'x'],
+      ['UWSGI_FASTROUTER_KEY', 'k'],
+      ['HTTP_HOST', 'y'],
+    ]),
+  );
+  assert.match(out, /ok-k$/);
+  assert.equal(n.requests.length, 1);
+});
+
+test('a vars block over buffer-size is refused at once, without buffering it', async () => {
+  const a = await node();
+  const r = await startRouter(['--fastrouter-to', a.address]);
+  const start = Date.now();
+  const out = await exchange(r.port, Buffer.from([0, 0x60, 0xea, 0])); // announces 60000 bytes
+  assert.equal(out, '');
+  assert.ok(Date.now() - start < 1000);
+  assert.ok(r.lines.some((l) => l.includes('exceeds buffer-size 4096')));
+  assert.equal(r.router.counters.get('UWR_ERR_PACKET_TOO_LARGE'), 1);
+});
+
+test('a head announcing 60000 bytes then silence is closed by the timeout (buffer-size raised)', async () => {
+  const a = await node();
+  const r = await startRouter([
+    '--fastrouter-to',
+    a.address,
+    '--fastrouter-buffer-size',
+    '65535',
+    '--fastrouter-timeout',
+    '1',
+  ]);
+  const out = await exchange(r.port, Buffer.from([0, 0x60, 0xea, 0, 1, 2, 3]));
+  assert.equal(out, '');
+  assert.ok(r.lines.some((l) => l.includes('timeout reading the request')));
+  // and the router still serves
+  assert.match(await exchange(r.port, request(GET)), /ok-node$/);
+});
+
+test('random bytes: closed, logged, router keeps serving', async () => {
+  const a = await node();
+  const r = await startRouter(['--fastrouter-to', a.address, '--fastrouter-timeout', '1']);
+  for (let i = 0; i < 20; i++) {
+    const junk = Buffer.alloc(8 + i * 13);
+    for (let j = 0; j < junk.length; j++) junk[j] = (j * 97 + i * 13) & 0xff;
+    junk[1] = 20;
+    junk[2] = 0; // a 20-byte vars block of junk
+    await exchange(r.port, junk);
+  }
+  assert.match(await exchange(r.port, request(GET)), /ok-node$/);
+  await waitFor(() => r.router.activeSessions === 0);
+});
+
+test('client disconnecting mid-body: node connection torn down, next request fine', async () => {
+  const silent = await node({ behaviour: 'silent' });
+  const r = await startRouter(['--fastrouter-to', silent.address]);
+  const s: Socket = connect(r.port, '127.0.0.1');
+  await once(s, 'connect');
+  s.write(request([...GET, ['CONTENT_LENGTH', '100000']], 'x'.repeat(1000)));
+  await sleep(50);
+  s.destroy();
+  await waitFor(() => r.router.activeSessions === 0);
+  await waitFor(() => silent.server.listenerCount('connection') >= 0 && r.router.activeSessions === 0);
+});
+
+test('node dying mid-response: client gets what was sent, then close; router fine', async () => {
+  const dying = await node({ behaviour: 'die-mid-response' });
+  const good = await node({ name: 'good' });
+  const r1 = await startRouter(['--fastrouter-to', dying.address]);
+  const out = await exchange(r1.port, request(GET));
+  assert.match(out, /partial$/);
+  await waitFor(() => r1.router.activeSessions === 0);
+  const r2 = await startRouter(['--fastrouter-to', good.address]);
+  assert.match(await exchange(r2.port, request(GET)), /ok-good$/);
+});
+
+test('the nginx capture goes through and arrives byte-identical', async () => {
+  const { readFileSync } = await import('node:fs');
+  const bin = readFileSync(new URL('../fixtures/request/nginx-uwsgi_pass-post.bin', import.meta.url));
+  const a = await node();
+  const r = await startRouter(['--fastrouter-to', a.address]);
+  await exchange(r.port, bin);
+  assert.deepEqual(a.requests[0], bin);
+  assert.equal(decodePacket(a.requests[0]).vars.length, decodePacket(bin).vars.length);
+});
+
+test('stats: uWSGI field names, static nodes, sessions back to zero', async () => {
+  const a = await node();
+  const r = await startRouter(['--fastrouter-to', a.address]);
+  await exchange(r.port, request(GET));
+  await waitFor(() => r.router.activeSessions === 0);
+  const doc = JSON.parse(r.router.renderStats()) as Record<string, unknown>;
+  for (const k of ['version', 'pid', 'uid', 'gid', 'cwd', 'active_sessions', 'fastrouter', 'cheap'])
+    assert.ok(k in doc, k);
+  assert.deepEqual(doc.static_nodes, [{ name: a.address, hits: 1, grace: 0 }]);
+  assert.equal(doc.active_sessions, 0);
+  assert.ok(r.router.renderStats().includes('\n\t"active_sessions":0,\n'));
+});
