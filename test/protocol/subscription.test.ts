@@ -178,7 +178,10 @@ test('oversize fields are refused, not truncated', () => {
   assert.equal(r.ok, false);
 });
 
-const latin1 = fc.string({ unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)), maxLength: 300 });
+const latin1 = fc.string({
+  unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)),
+  maxLength: 300,
+});
 
 test('property: encode → decode round trip', () => {
   fc.assert(

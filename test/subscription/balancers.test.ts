@@ -9,7 +9,9 @@ const client = { address: '127.0.0.1', port: 40000 };
 function setup(algo: SubscriptionAlgo, nodes: Array<[port: number, weight: number, backup?: number]>) {
   const t = makeTable({ algo });
   for (const [port, weight, backup] of nodes) {
-    t.receiver.handle(packet('subscribe', { key: 'example.com', address: `127.0.0.1:${port}`, weight, backup }));
+    t.receiver.handle(
+      packet('subscribe', { key: 'example.com', address: `127.0.0.1:${port}`, weight, backup }),
+    );
   }
   const mapper = new SubscriptionMapper(t.table);
   /** sequential requests: pick, connect, release */
@@ -31,24 +33,61 @@ function setup(algo: SubscriptionAlgo, nodes: Array<[port: number, weight: numbe
 }
 
 test('wrr: A(2), B(1) → B, A, A, B, A, A', () => {
-  assert.deepEqual(setup('wrr', [[1, 2], [2, 1]]).run(6), ['B', 'A', 'A', 'B', 'A', 'A']);
+  assert.deepEqual(
+    setup('wrr', [
+      [1, 2],
+      [2, 1],
+    ]).run(6),
+    ['B', 'A', 'A', 'B', 'A', 'A'],
+  );
 });
 
 test('wrr: A(1), B(2), C(1) → C, A, B, B, C, A, B, B', () => {
-  assert.deepEqual(setup('wrr', [[1, 1], [2, 2], [3, 1]]).run(8), ['C', 'A', 'B', 'B', 'C', 'A', 'B', 'B']);
+  assert.deepEqual(
+    setup('wrr', [
+      [1, 1],
+      [2, 2],
+      [3, 1],
+    ]).run(8),
+    ['C', 'A', 'B', 'B', 'C', 'A', 'B', 'B'],
+  );
 });
 
 test('wrr: weight 0 counts as 1', () => {
-  assert.deepEqual(setup('wrr', [[1, 0], [2, 0]]).run(4), ['B', 'A', 'B', 'A']);
+  assert.deepEqual(
+    setup('wrr', [
+      [1, 0],
+      [2, 0],
+    ]).run(4),
+    ['B', 'A', 'B', 'A'],
+  );
 });
 
 test('lrc and wlrc: sequential traffic is a reverse round robin C, B, A, C, B, A', () => {
-  assert.deepEqual(setup('lrc', [[1, 1], [2, 1], [3, 1]]).run(6), ['C', 'B', 'A', 'C', 'B', 'A']);
-  assert.deepEqual(setup('wlrc', [[1, 1], [2, 5], [3, 1]]).run(6), ['C', 'B', 'A', 'C', 'B', 'A']);
+  assert.deepEqual(
+    setup('lrc', [
+      [1, 1],
+      [2, 1],
+      [3, 1],
+    ]).run(6),
+    ['C', 'B', 'A', 'C', 'B', 'A'],
+  );
+  assert.deepEqual(
+    setup('wlrc', [
+      [1, 1],
+      [2, 5],
+      [3, 1],
+    ]).run(6),
+    ['C', 'B', 'A', 'C', 'B', 'A'],
+  );
 });
 
 test('lrc under concurrency picks the least referenced node', () => {
-  const s = setup('lrc', [[1, 1], [2, 1], [3, 1]]);
+  const s = setup('lrc', [
+    [1, 1],
+    [2, 1],
+    [3, 1],
+  ]);
   const held = [s.mapper.pick('example.com', client)!, s.mapper.pick('example.com', client)!];
   const ports = held.map((l) => (l.address.kind === 'tcp' ? l.address.port : 0));
   const third = s.mapper.pick('example.com', client)!;
@@ -56,7 +95,10 @@ test('lrc under concurrency picks the least referenced node', () => {
 });
 
 test('wlrc weighs references: a heavy node takes more concurrent sessions', () => {
-  const s = setup('wlrc', [[1, 1], [2, 4]]);
+  const s = setup('wlrc', [
+    [1, 1],
+    [2, 4],
+  ]);
   const counts = new Map<number, number>();
   for (let i = 0; i < 10; i++) {
     const l = s.mapper.pick('example.com', client)!;
@@ -67,7 +109,11 @@ test('wlrc weighs references: a heavy node takes more concurrent sessions', () =
 });
 
 test('iphash: the same client gets the same node while the pool is unchanged', () => {
-  const s = setup('iphash', [[1, 1], [2, 1], [3, 1]]);
+  const s = setup('iphash', [
+    [1, 1],
+    [2, 1],
+    [3, 1],
+  ]);
   const seen = new Set<string>();
   for (let c = 1; c < 50; c++) {
     const from = { address: `10.0.0.${c}`, port: 1 };
@@ -82,7 +128,11 @@ test('iphash: the same client gets the same node while the pool is unchanged', (
 });
 
 test('backup nodes get traffic only when no normal node is alive', () => {
-  const s = setup('wrr', [[1, 1, 1], [2, 1], [3, 1]]);
+  const s = setup('wrr', [
+    [1, 1, 1],
+    [2, 1],
+    [3, 1],
+  ]);
   assert.deepEqual(s.run(4), ['C', 'B', 'C', 'B']);
   s.receiver.handle(packet('unsubscribe', { key: 'example.com', address: '127.0.0.1:2' }));
   s.receiver.handle(packet('unsubscribe', { key: 'example.com', address: '127.0.0.1:3' }));
@@ -93,7 +143,10 @@ test('backup nodes get traffic only when no normal node is alive', () => {
 
 test('dead nodes are skipped by every algorithm', () => {
   for (const algo of ['wrr', 'lrc', 'wlrc', 'iphash'] as const) {
-    const s = setup(algo, [[1, 1], [2, 1]]);
+    const s = setup(algo, [
+      [1, 1],
+      [2, 1],
+    ]);
     const held = s.mapper.pick('example.com', client)!; // keep a reference so the node stays listed
     const port = held.address.kind === 'tcp' ? held.address.port : 0;
     s.receiver.handle(packet('unsubscribe', { key: 'example.com', address: `127.0.0.1:${port}` }));

@@ -42,7 +42,10 @@ test('unsubscribe marks failed (logged once) and removes an unreferenced node an
   assert.equal(t.table.isEmpty(), false);
   const out = t.receiver.handle(fixture('unsubscribe-plain.bin'));
   assert.equal(out.ok && out.result, 'unsubscribe');
-  assert.equal(t.lines.at(-1), '[uWSGI fastrouter pid 4242] example.com => marking 127.0.0.1:21031 as failed');
+  assert.equal(
+    t.lines.at(-1),
+    '[uWSGI fastrouter pid 4242] example.com => marking 127.0.0.1:21031 as failed',
+  );
   assert.equal(t.table.pools.size, 0);
   assert.equal(gone, 1);
   assert.equal(t.table.isEmpty(), true);
@@ -73,7 +76,13 @@ test('lease: connected counts requests, failed marks the node and removes it', (
   const m = new SubscriptionMapper(t.table);
   const l1 = m.pick('example.com', client)!;
   assert.equal(l1.modifier1, 5);
-  assert.deepEqual(l1.address, { kind: 'tcp', host: '127.0.0.1', port: 21031, name: '127.0.0.1:21031', proto: 'uwsgi' });
+  assert.deepEqual(l1.address, {
+    kind: 'tcp',
+    host: '127.0.0.1',
+    port: 21031,
+    name: '127.0.0.1:21031',
+    proto: 'uwsgi',
+  });
   l1.connected();
   l1.release(1, 2);
   const node = t.table.pools.get('example.com')!.nodes[0];
@@ -162,7 +171,13 @@ test('proto: http via proto=http or an http:// address', () => {
   t.receiver.handle(packet('subscribe', { key: 'a', address: '127.0.0.1:80', proto: 'http' }));
   t.receiver.handle(packet('subscribe', { key: 'b', address: 'http://127.0.0.1:81' }));
   const m = new SubscriptionMapper(t.table);
-  assert.deepEqual(m.pick('a', client)?.address, { kind: 'tcp', host: '127.0.0.1', port: 80, name: '127.0.0.1:80', proto: 'http' });
+  assert.deepEqual(m.pick('a', client)?.address, {
+    kind: 'tcp',
+    host: '127.0.0.1',
+    port: 80,
+    name: '127.0.0.1:80',
+    proto: 'http',
+  });
   assert.deepEqual(m.pick('b', client)?.address, {
     kind: 'tcp',
     host: '127.0.0.1',
@@ -173,12 +188,39 @@ test('proto: http via proto=http or an http:// address', () => {
 });
 
 test('address validation', () => {
-  const ok = ['127.0.0.1:3031', ':3031', '[::1]:3031', 'localhost:80', 'app.internal:8000', '/tmp/app.sock', 'app.sock', '@abstract'];
+  const ok = [
+    '127.0.0.1:3031',
+    ':3031',
+    '[::1]:3031',
+    'localhost:80',
+    'app.internal:8000',
+    '/tmp/app.sock',
+    'app.sock',
+    '@abstract',
+  ];
   for (const a of ok) assert.ok(parseNodeAddress(a), a);
-  const bad = ['', '127.0.0.1:', '127.0.0.1:0', '127.0.0.1:65536', '::1:80', '[::1]80', 'host:port', 'a b:80', '@', `/${'x'.repeat(120)}`, 'bad\0path'];
+  const bad = [
+    '',
+    '127.0.0.1:',
+    '127.0.0.1:0',
+    '127.0.0.1:65536',
+    '::1:80',
+    '[::1]80',
+    'host:port',
+    'a b:80',
+    '@',
+    `/${'x'.repeat(120)}`,
+    'bad\0path',
+  ];
   for (const a of bad) assert.equal(parseNodeAddress(a), null, JSON.stringify(a));
   assert.deepEqual(parseNodeAddress('@abc'), { kind: 'unix', path: '\0abc', name: '@abc', proto: 'uwsgi' });
-  assert.deepEqual(parseNodeAddress(':3031'), { kind: 'tcp', host: '127.0.0.1', port: 3031, name: ':3031', proto: 'uwsgi' });
+  assert.deepEqual(parseNodeAddress(':3031'), {
+    kind: 'tcp',
+    host: '127.0.0.1',
+    port: 3031,
+    name: ':3031',
+    proto: 'uwsgi',
+  });
 });
 
 test('rejections: bad address, long key, no key — counted and logged', () => {
@@ -204,7 +246,9 @@ test('rejections: bad address, long key, no key — counted and logged', () => {
 test('stats: uWSGI field names and order, bucket order', () => {
   const t = makeTable();
   t.receiver.handle(packet('subscribe', { key: 'example.com:8080', address: '127.0.0.1:39041', cores: 1 }));
-  t.receiver.handle(packet('subscribe', { key: 'example.com', address: '127.0.0.1:21034', cores: 2, weight: 3 }));
+  t.receiver.handle(
+    packet('subscribe', { key: 'example.com', address: '127.0.0.1:21034', cores: 2, weight: 3 }),
+  );
   const s = new SubscriptionsStats(t.table);
   assert.equal(s.statsName, 'subscriptions');
   const json = s.statsJson();
@@ -219,13 +263,18 @@ test('stats: uWSGI field names and order, bucket order', () => {
   const refPool = ref.subscriptions[0];
   assert.deepEqual(Object.keys(json[0]), Object.keys(refPool));
   assert.deepEqual(Object.keys(json[0].nodes[0]), Object.keys(refPool.nodes[0]));
-  assert.deepEqual({ ...json[0].nodes[0], last_check: 0 }, { ...refPool.nodes[0], last_check: 0, requests: 0, last_requests: 0, tx: 0, rx: 0 });
+  assert.deepEqual(
+    { ...json[0].nodes[0], last_check: 0 },
+    { ...refPool.nodes[0], last_check: 0, requests: 0, last_requests: 0, tx: 0, rx: 0 },
+  );
 });
 
 test('hooks see pools and SNI material', () => {
   const created: string[] = [];
   const removed: string[] = [];
-  const t = makeTable({ hooks: { onPoolCreated: (p) => created.push(p.key), onPoolRemoved: (p) => removed.push(p.key) } });
+  const t = makeTable({
+    hooks: { onPoolCreated: (p) => created.push(p.key), onPoolRemoved: (p) => removed.push(p.key) },
+  });
   t.receiver.handle(fixture('subscribe2-sni-notify.bin'));
   const pool = t.table.pools.get('sni.example.com')!;
   assert.deepEqual(pool.sni, { key: '/etc/ssl/sni.key', crt: '/etc/ssl/sni.crt', ca: '/etc/ssl/ca.crt' });
