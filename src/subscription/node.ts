@@ -3,12 +3,15 @@
  * stats field names in corerouter.md §8) plus 2.1's `backup` and `proto`.
  */
 import type { BackendAddress } from '../corerouter/types.ts';
+import { parseNodeAddress } from './address.ts';
 import type { SubscriptionPool } from './pool.ts';
 
 export class SubscriptionNode {
   /** the announced address, verbatim (stats `name`) */
   readonly name: string;
-  readonly address: BackendAddress;
+  /** `http` when announced with `proto=http` (or an `http://` address) */
+  readonly http: boolean;
+  private parsed: BackendAddress | undefined;
   readonly pool: SubscriptionPool;
   // Not updated by refreshes (§2.1): modifier1/2, notify, the creation-time unix.
   readonly modifier1: number;
@@ -35,7 +38,7 @@ export class SubscriptionNode {
   constructor(
     pool: SubscriptionPool,
     name: string,
-    address: BackendAddress,
+    http: boolean,
     init: {
       modifier1: number;
       modifier2: number;
@@ -50,7 +53,7 @@ export class SubscriptionNode {
   ) {
     this.pool = pool;
     this.name = name;
-    this.address = address;
+    this.http = http;
     this.modifier1 = init.modifier1 & 0xff;
     this.modifier2 = init.modifier2 & 0xff;
     this.notify = init.notify;
@@ -60,6 +63,22 @@ export class SubscriptionNode {
     this.cores = init.cores;
     this.load = init.load;
     this.weight = init.weight === 0 ? 1 : init.weight;
+  }
+
+  /**
+   * The connectable address, parsed on first use: the receiver validated the text already,
+   * and not keeping a parsed object per idle node saves ~90 bytes × nodes (1M pools).
+   */
+  get address(): BackendAddress {
+    if (this.parsed === undefined) {
+      this.parsed = parseNodeAddress(this.name, this.http ? 'http' : 'uwsgi') ?? {
+        kind: 'unix',
+        path: this.name,
+        name: this.name,
+        proto: this.http ? 'http' : 'uwsgi',
+      };
+    }
+    return this.parsed;
   }
 
   /** An announce for this node (spec: subscription.md §2.1 "found (refresh)"). */

@@ -16,7 +16,12 @@ export class SubscriptionPool {
   readonly key: string;
   /** djb33x(key) mod 65535 (stats `hash`, §10) */
   readonly hash: number;
-  readonly nodes: SubscriptionNode[] = [];
+  /**
+   * Copy-on-write: replaced (never mutated) on add/remove. Additions are rare, and an
+   * exact-size array literal costs 2 slots for 2 nodes instead of a grown backing store
+   * (1M pools × 2 nodes fit in memory); readers must re-read `pool.nodes` after a removal.
+   */
+  nodes: readonly SubscriptionNode[] = [];
   hits = 0;
   /** how many nodes have `backup > 0` (skips backup-level work when 0) */
   backupNodes = 0;
@@ -33,6 +38,11 @@ export class SubscriptionPool {
     this.digest = digest;
   }
 
+  addNode(node: SubscriptionNode): void {
+    this.nodes = this.nodes.length === 0 ? [node] : [...this.nodes, node];
+    if (node.backup > 0) this.backupNodes++;
+  }
+
   findNode(name: string): SubscriptionNode | undefined {
     const nodes = this.nodes;
     for (let i = 0; i < nodes.length; i++) if (nodes[i].name === name) return nodes[i];
@@ -43,7 +53,7 @@ export class SubscriptionPool {
   removeNode(node: SubscriptionNode): boolean {
     const i = this.nodes.indexOf(node);
     if (i >= 0) {
-      this.nodes.splice(i, 1);
+      this.nodes = this.nodes.length === 1 ? [] : this.nodes.filter((n) => n !== node);
       if (node.backup > 0) this.backupNodes--;
     }
     node.removed = true;

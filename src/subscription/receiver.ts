@@ -161,6 +161,7 @@ export class SubscriptionReceiver {
       return this.reject(keyError, packet, packet.key ?? '', `invalid key (node ${printable(name)})`);
     const key = packet.key as string;
     const address = parseNodeAddress(name, packet.proto === 'http' ? 'http' : 'uwsgi');
+    // the node re-parses lazily on first pick (memory); here we only validate
     if (!address)
       return this.reject('bad-address', packet, key, `"${printable(name)}" is not a socket address`);
     const table = this.table;
@@ -233,11 +234,11 @@ export class SubscriptionReceiver {
   private newNode(
     pool: SubscriptionPool,
     name: string,
-    address: SubscriptionNode['address'],
+    address: NonNullable<ReturnType<typeof parseNodeAddress>>,
     p: SubscriptionPacket,
     now: number,
   ): SubscriptionNode {
-    return new SubscriptionNode(pool, name, address, {
+    return new SubscriptionNode(pool, name, address.proto === 'http', {
       modifier1: p.modifier1,
       modifier2: p.modifier2,
       cores: p.cores,

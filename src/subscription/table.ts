@@ -113,8 +113,7 @@ export class SubscriptionTable implements NodeTableEvents {
   }
 
   addNode(pool: SubscriptionPool, node: SubscriptionNode): void {
-    pool.nodes.push(node);
-    if (node.backup > 0) pool.backupNodes++;
+    pool.addNode(node);
     this.nodeCount++;
     this.hooks.onNodeAdded?.(node);
     if (this.nodeCount === 1) for (const cb of this.firstNodeCbs) cb();
@@ -189,10 +188,10 @@ export class SubscriptionTable implements NodeTableEvents {
   pickNode(pool: SubscriptionPool, clientAddress: string): SubscriptionNode | null {
     const now = this.clock.now();
     const level = pool.backupNodes > 0 ? this.lowestAliveLevel(pool, now) : 0;
-    const nodes = pool.nodes;
     let chosen: SubscriptionNode | null = null;
-    for (let i = 0; i < nodes.length; ) {
-      const node = nodes[i];
+    // pool.nodes is re-read each step: a removal replaces the array (pool.ts)
+    for (let i = 0; i < pool.nodes.length; ) {
+      const node = pool.nodes[i];
       if (this.checkLiveness(node, now)) continue; // removed: the same index holds the next node
       if (node.backup === level && this.balancer.first(node)) {
         chosen = node;
@@ -200,7 +199,7 @@ export class SubscriptionTable implements NodeTableEvents {
       }
       i++;
     }
-    if (!chosen) chosen = this.balancer.second(nodes, level, clientAddress);
+    if (!chosen) chosen = this.balancer.second(pool.nodes, level, clientAddress);
     if (chosen) chosen.ref++;
     return chosen;
   }
@@ -213,9 +212,8 @@ export class SubscriptionTable implements NodeTableEvents {
     const now = this.clock.now();
     // deleting from a Map while iterating it is well defined in JS
     for (const pool of this.pools.values()) {
-      const nodes = pool.nodes;
-      for (let i = 0; i < nodes.length; ) {
-        if (!this.checkLiveness(nodes[i], now)) i++;
+      for (let i = 0; i < pool.nodes.length; ) {
+        if (!this.checkLiveness(pool.nodes[i], now)) i++;
       }
     }
   }

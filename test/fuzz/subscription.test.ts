@@ -5,7 +5,12 @@ import { decodeSubscription, encodeSubscription } from '../../src/protocol/subsc
 import { SubscriptionMapper } from '../../src/subscription/mapper.ts';
 import { fixture, keyDir, makeSignedTable, makeTable } from '../subscription/harness.ts';
 
-const fixtures = ['subscribe-plain.bin', 'subscribe-signed-sha1.bin', 'subscribe2-sni-notify.bin', 'unsubscribe-plain.bin'].map(fixture);
+const fixtures = [
+  'subscribe-plain.bin',
+  'subscribe-signed-sha1.bin',
+  'subscribe2-sni-notify.bin',
+  'unsubscribe-plain.bin',
+].map(fixture);
 
 test('fuzz: random datagrams never throw (codec and receiver)', () => {
   const t = makeTable();
@@ -44,7 +49,9 @@ test('fuzz: truncated and bit-flipped real packets never throw; counters add up'
   );
   for (const r of [t.receiver, s.receiver]) {
     const c = r.counters;
-    const sum = Object.values(c.accepted).reduce((a, b) => a + b, 0) + Object.values(c.rejected).reduce((a, b) => a + b, 0);
+    const sum =
+      Object.values(c.accepted).reduce((a, b) => a + b, 0) +
+      Object.values(c.rejected).reduce((a, b) => a + b, 0);
     assert.equal(sum, c.datagrams);
   }
 });
@@ -84,7 +91,10 @@ test('fuzz: random subscribe/unsubscribe/pick/release sequences keep the table c
             });
             if (r.ok) t.receiver.handle(r.packet);
           } else if (o.op === 'pick') {
-            const l = m.pick(o.key === '.c.com' ? 'www.c.com' : o.key, { address: `10.0.0.${o.port}`, port: 1 });
+            const l = m.pick(o.key === '.c.com' ? 'www.c.com' : o.key, {
+              address: `10.0.0.${o.port}`,
+              port: 1,
+            });
             if (l) {
               l.connected();
               leases.push(l);

@@ -38,9 +38,16 @@ const until = async (cond: () => boolean, ms: number): Promise<void> => {
   }
 };
 
-test('real uWSGI node: announce reaches the server, SIGINT unsubscribes', { skip: !existsSync(UWSGI), timeout: 30000 }, async () => {
+test('real uWSGI node: announce reaches the server, SIGINT unsubscribes', {
+  skip: !existsSync(UWSGI),
+  timeout: 30000,
+}, async () => {
   const t = makeTable();
-  const server = new SubscriptionServer({ addresses: ['127.0.0.1:0'], receiver: t.receiver, logger: t.logger });
+  const server = new SubscriptionServer({
+    addresses: ['127.0.0.1:0'],
+    receiver: t.receiver,
+    logger: t.logger,
+  });
   await server.listen();
   closers.push(() => server.close());
   const udpPort = Number(server.addresses()[0].split(':')[1]);
@@ -50,11 +57,17 @@ test('real uWSGI node: announce reaches the server, SIGINT unsubscribes', { skip
   const child = spawn(
     UWSGI,
     [
-      '--plugin', 'python3',
-      '--socket', `127.0.0.1:${port}`,
-      '--master', '--processes', '1',
-      '--wsgi-file', join(dir, 'app.py'),
-      '--subscribe-to', `127.0.0.1:${udpPort}:example.com`,
+      '--plugin',
+      'python3',
+      '--socket',
+      `127.0.0.1:${port}`,
+      '--master',
+      '--processes',
+      '1',
+      '--wsgi-file',
+      join(dir, 'app.py'),
+      '--subscribe-to',
+      `127.0.0.1:${udpPort}:example.com`,
     ],
     { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
   );
