@@ -41,8 +41,8 @@ export interface SubscriptionPacket {
   /**
    * The bytes the signature covers, per uWSGI's receiver formula
    * `[4, len − (2+4+2+signLen))` (§4): it assumes `sign` is the last var, so a packet with
-   * anything after `sign` yields a range that fails verification. Null when the packet has
-   * no `sign` or the range would be empty.
+   * anything after `sign` yields a range that fails verification. `signedEnd === signedStart`
+   * when the packet has no `sign` or the range would be empty (`signedBytes()` → null).
    */
   signedStart: number;
   signedEnd: number;
