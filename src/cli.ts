@@ -20,7 +20,19 @@ function packageVersion(): string {
   }
 }
 
+/** Node 22.12 is the oldest runtime with everything used here (stable require(esm), net APIs). */
+function runtimeTooOld(): boolean {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  return major < 22 || (major === 22 && minor < 12);
+}
+
 async function main(): Promise<number> {
+  if (runtimeTooOld()) {
+    process.stderr.write(
+      `uwrouter: Node.js ${process.versions.node} is too old; uwrouter needs 22.12 or newer (npm ci brings Node 24 into node_modules: run it through npm start or npx uwrouter)\n`,
+    );
+    return 2;
+  }
   let loaded: ReturnType<typeof loadConfig>;
   try {
     loaded = loadConfig(process.argv.slice(2), process.env);

@@ -1,39 +1,76 @@
 /**
- * Builds and starts every router the configuration names; returns one handle to stop them.
+ * Builds and starts every router the configuration names (with its subscription system),
+ * and the subscribe client; returns one handle to stop them all.
  */
-import type { Config } from './config/config.ts';
+import type { Config, RouterName } from './config/config.ts';
+import type { RouterExtras } from './corerouter/from-config.ts';
 import type { CoreRouter } from './corerouter/router.ts';
 import { ConfigError } from './errors.ts';
 import { createFastrouter } from './fastrouter/index.ts';
 import type { Logger } from './logger.ts';
+import { createSubscriberFromConfig, createSubscriptionSystemFromConfig } from './subscription/system.ts';
 
 export interface RunningRouters {
   routers: CoreRouter[];
   close(): Promise<void>;
 }
 
+type RouterFactory = (config: Config, log: Logger, extras: Omit<RouterExtras, 'listen'>) => CoreRouter;
+
+const FACTORIES: Array<[RouterName, RouterFactory]> = [['fastrouter', createFastrouter]];
+
 export async function startRouters(config: Config, log: Logger, version: string): Promise<RunningRouters> {
   const routers: CoreRouter[] = [];
   const closers: Array<() => Promise<void>> = [];
-  if (config.has('fastrouter')) {
-    routers.push(createFastrouter(config, log, { version: `${version}-uwrouter` }));
-  }
-  if (routers.length === 0) {
-    throw new ConfigError(
-      'nothing to run: give a router listener such as --fastrouter ADDR (or an ini file with one); see --help',
-    );
-  }
   const close = async (): Promise<void> => {
-    await Promise.all([...routers.map((r) => r.close()), ...closers.map((c) => c())]);
+    // the subscriber first, so its unsubscribe leaves before the routers go
+    for (const c of closers.splice(0).reverse()) await c();
+    await Promise.all(routers.map((r) => r.close()));
   };
   try {
-    for (const r of routers) {
-      await r.start();
-      if (!r.mapper && r.opts.fallbacks.length === 0) {
+    for (const [name, factory] of FACTORIES) {
+      const listen = config.all(name);
+      const subscription = createSubscriptionSystemFromConfig(config, name, log, { ownAddress: listen[0] });
+      if (listen.length === 0) {
+        if (subscription) {
+          await subscription.close();
+          throw new ConfigError(
+            `--${name}-subscription-server needs a --${name} listening address to route for`,
+          );
+        }
+        continue;
+      }
+      const extras: Omit<RouterExtras, 'listen'> = { version: `${version}-uwrouter` };
+      if (subscription) {
+        closers.push(() => subscription.close());
+        extras.subscription = {
+          mapper: subscription.mapper,
+          stats: subscription.stats,
+          events: subscription.events,
+          socketNames: () => subscription.server.addresses(),
+        };
+      }
+      const router = factory(config, log, extras);
+      routers.push(router);
+      await router.start();
+      if (subscription) await subscription.listen();
+      if (!router.mapper && router.opts.fallbacks.length === 0) {
         log.warn(
-          `[uwrouter] ${r.opts.name}: no node source configured (--${r.opts.name}-to, a subscription server, …): every request will be closed`,
+          `[uwrouter] ${name}: no node source configured (--${name}-to, a subscription server, …): every request will be closed`,
         );
       }
+    }
+    if (routers.length === 0) {
+      throw new ConfigError(
+        'nothing to run: give a router listener such as --fastrouter ADDR (or an ini file with one); see --help',
+      );
+    }
+    // uwrouter can announce itself (or any address) to upstream subscription servers
+    const own = routers.flatMap((r) => r.listeners.map((l) => l.name));
+    const subscriber = createSubscriberFromConfig(config, log, { sockets: own });
+    if (subscriber) {
+      subscriber.start();
+      closers.push(() => subscriber.stop());
     }
   } catch (err) {
     await close();

@@ -31,7 +31,7 @@ export interface RouterExtras {
   listen: readonly string[];
   subscription?: {
     mapper: KeyMapper;
-    stats: StatsSection;
+    stats: readonly StatsSection[];
     events: NodeTableEvents;
     socketNames: () => string[];
   };
@@ -90,7 +90,7 @@ export function coreOptionsFromConfig(
     : timeoutMs;
   const statsSections: StatsSection[] = [];
   if (mapper === staticMapper && staticMapper) statsSections.push(staticMapper);
-  if (extras.subscription) statsSections.push(extras.subscription.stats);
+  if (extras.subscription) statsSections.push(...extras.subscription.stats);
   return {
     name: prefix,
     displayName: DISPLAY_NAME[prefix],
