@@ -1,0 +1,95 @@
+/**
+ * The router's own answers. uWSGI's HTTP router never writes an error page: it closes
+ * with an empty reply (spec: http-router.md §10; users asked for 502/503 in #583/#592).
+ * We answer with a short plain-text response and close:
+ * - 400 malformed head or smuggling attempt, 413 body too large, 431 head/vars too large;
+ * - 404 unknown key ("no such host configured here"): the key was never routable;
+ * - 503 the key exists but has no live node now;
+ * - 502 every connect attempt failed, 504 a node connect/answer timed out.
+ * Bodies name the problem, never internals. All buffers are built once at load time.
+ * Also the fixed lines uWSGI does send: `100 Continue` / `413` for Expect (§5) and the
+ * `http-to-https` 301 (§9).
+ */
+import type { UwrErrorCode } from '../errors.ts';
+
+export type RouterErrorStatus = 400 | 404 | 413 | 431 | 502 | 503 | 504;
+
+const TEXT: Record<RouterErrorStatus, readonly [reason: string, body: string]> = {
+  400: ['Bad Request', 'bad request\n'],
+  404: ['Not Found', 'no such host is configured here\n'],
+  413: ['Content Too Large', 'request body too large\n'],
+  431: ['Request Header Fields Too Large', 'request header fields too large\n'],
+  502: ['Bad Gateway', 'could not connect to any node for this host\n'],
+  503: ['Service Unavailable', 'no node is available for this host\n'],
+  504: ['Gateway Timeout', 'the node did not answer in time\n'],
+};
+
+function build(status: RouterErrorStatus): Buffer {
+  const [reason, body] = TEXT[status];
+  return Buffer.from(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    'latin1',
+  );
+}
+
+const PREBUILT = new Map<RouterErrorStatus, Buffer>(
+  ([400, 404, 413, 431, 502, 503, 504] as const).map((s) => [s, build(s)]),
+);
+
+/** The complete response for `status` (shared buffer: do not modify). */
+export function errorResponse(status: RouterErrorStatus): Buffer {
+  return PREBUILT.get(status)!;
+}
+
+/** Which answer a failure code gets (logs/stats count by the code itself). */
+export function statusForError(code: UwrErrorCode): RouterErrorStatus {
+  switch (code) {
+    case 'UWR_ERR_HEADERS_TOO_LARGE':
+    case 'UWR_ERR_PACKET_TOO_LARGE':
+      return 431;
+    case 'UWR_ERR_BODY_TOO_LARGE':
+      return 413;
+    case 'UWR_ERR_NO_KEY':
+      return 404;
+    case 'UWR_ERR_NO_NODE':
+      return 503;
+    case 'UWR_ERR_CONNECT':
+    case 'UWR_ERR_BACKEND_CLOSED':
+      return 502;
+    case 'UWR_ERR_CONNECT_TIMEOUT':
+    case 'UWR_ERR_TIMEOUT':
+      return 504;
+    default:
+      return 400;
+  }
+}
+
+/** spec §5: `http-manage-expect` answers */
+export const CONTINUE_100 = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+export const EXPECT_TOO_LARGE_413 = Buffer.from('HTTP/1.1 413 Request Entity Too Large\r\n\r\n', 'latin1');
+
+/** The routing key without its `:port` (`[::1]:8443` → `[::1]`). */
+export function hostWithoutPort(key: string): string {
+  if (key.startsWith('[')) {
+    const close = key.indexOf(']');
+    return close < 0 ? key : key.slice(0, close + 1);
+  }
+  const colon = key.indexOf(':');
+  return colon < 0 ? key : key.slice(0, colon);
+}
+
+/**
+ * `http-to-https` (spec §9): `Location: https://HOST[:PORT]URI` with HOST = the routing key
+ * without `:port` (hostname when there is no Host), URI = the raw request URI. uWSGI sends
+ * no body and no Content-Length; we add `Content-Length: 0` and `Connection: close` so
+ * clients that reuse connections do not wait (the #2112 lesson). Inputs come from the
+ * parsed head, which refuses CR/LF, so they cannot inject lines.
+ */
+export function redirectToHttps(key: string, port: string | null, uri: string): Buffer {
+  const host = hostWithoutPort(key);
+  const p = port ? `:${port}` : '';
+  return Buffer.from(
+    `HTTP/1.1 301 Moved Permanently\r\nLocation: https://${host}${p}${uri}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+    'latin1',
+  );
+}

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  CONTINUE_100,
+  EXPECT_TOO_LARGE_413,
+  errorResponse,
+  hostWithoutPort,
+  type RouterErrorStatus,
+  redirectToHttps,
+  statusForError,
+} from '../../src/http-router/error-response.ts';
+
+test('error responses: status line, plain text, exact Content-Length, Connection: close', () => {
+  for (const status of [400, 404, 413, 431, 502, 503, 504] as RouterErrorStatus[]) {
+    const text = errorResponse(status).toString('latin1');
+    const [head, body] = text.split('\r\n\r\n');
+    const lines = head.split('\r\n');
+    assert.match(lines[0], new RegExp(`^HTTP/1\\.1 ${status} [A-Z]`));
+    assert.ok(lines.includes('Content-Type: text/plain'));
+    assert.ok(lines.includes('Connection: close'));
+    assert.ok(lines.includes(`Content-Length: ${Buffer.byteLength(body)}`));
+    assert.ok(body.length > 0 && !/uwsgi|node_modules|Error:/i.test(body));
+    assert.equal(errorResponse(status), errorResponse(status)); // prebuilt
+  }
+  assert.match(errorResponse(404).toString(), /no such host/);
+  assert.match(errorResponse(503).toString(), /no node is available/);
+});
+
+test('error codes map to statuses', () => {
+  assert.equal(statusForError('UWR_ERR_BAD_REQUEST'), 400);
+  assert.equal(statusForError('UWR_ERR_HEADERS_TOO_LARGE'), 431);
+  assert.equal(statusForError('UWR_ERR_PACKET_TOO_LARGE'), 431);
+  assert.equal(statusForError('UWR_ERR_BODY_TOO_LARGE'), 413);
+  assert.equal(statusForError('UWR_ERR_NO_KEY'), 404);
+  assert.equal(statusForError('UWR_ERR_NO_NODE'), 503);
+  assert.equal(statusForError('UWR_ERR_CONNECT'), 502);
+  assert.equal(statusForError('UWR_ERR_CONNECT_TIMEOUT'), 504);
+  assert.equal(statusForError('UWR_ERR_TIMEOUT'), 504);
+});
+
+test('Expect lines (spec §5)', () => {
+  assert.equal(CONTINUE_100.toString(), 'HTTP/1.1 100 Continue\r\n\r\n');
+  assert.equal(EXPECT_TOO_LARGE_413.toString(), 'HTTP/1.1 413 Request Entity Too Large\r\n\r\n');
+});
+
+test('http-to-https Location (spec §9)', () => {
+  assert.equal(hostWithoutPort('example.com:8080'), 'example.com');
+  assert.equal(hostWithoutPort('example.com'), 'example.com');
+  assert.equal(hostWithoutPort('[::1]:8443'), '[::1]');
+  assert.equal(
+    redirectToHttps('Example.COM:8080', null, '/a%20b?x=1').toString(),
+    'HTTP/1.1 301 Moved Permanently\r\nLocation: https://Example.COM/a%20b?x=1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+  );
+  assert.match(redirectToHttps('vm', '8443', '/').toString(), /\r\nLocation: https:\/\/vm:8443\/\r\n/);
+});
