@@ -12,6 +12,7 @@ import {
   isProcessGone,
   liveProcesses,
   type NginxHandle,
+  nginxProxyPassConf,
   nginxUwsgiPassConf,
   parseRawHttpResponse,
   processGroupMembers,
@@ -36,12 +37,15 @@ describe('interop harness with real uWSGI and nginx', () => {
   let fastrouter: ServerHandle;
   let nginxDirect: NginxHandle;
   let nginxFr: NginxHandle;
+  let whoami: ServerHandle;
+  let nginxProxy: NginxHandle;
   const started: ServerHandle[] = [];
 
   before(async () => {
-    [hello, vars] = await Promise.all([
+    [hello, vars, whoami] = await Promise.all([
       startUwsgiNode({ app: 'hello.py' }),
       startUwsgiNode({ app: 'echo_vars.py', unix: true }),
+      startUwsgiNode({ app: 'whoami.py', protocol: 'http', name: 'node-a' }),
     ]);
     const frPort = await freePort();
     fastrouter = await startUwsgiRouter('fastrouter', [
@@ -50,11 +54,12 @@ describe('interop harness with real uWSGI and nginx', () => {
       '--fastrouter-to',
       hello.address,
     ]);
-    [nginxDirect, nginxFr] = await Promise.all([
+    [nginxDirect, nginxFr, nginxProxy] = await Promise.all([
       freePort().then((p) => startNginx(nginxUwsgiPassConf(p, vars.socketPath!))),
       freePort().then((p) => startNginx(nginxUwsgiPassConf(p, fastrouter.address))),
+      freePort().then((p) => startNginx(nginxProxyPassConf(p, whoami.address, { keepalive: 4 }))),
     ]);
-    started.push(hello, vars, fastrouter, nginxDirect, nginxFr);
+    started.push(hello, vars, whoami, fastrouter, nginxDirect, nginxFr, nginxProxy);
   });
 
   after(async () => {
@@ -85,6 +90,13 @@ describe('interop harness with real uWSGI and nginx', () => {
     const res = await httpGet(`http://127.0.0.1:${nginxFr.port}/`);
     assert.equal(res.status, 200);
     assert.equal(res.text, 'Hello World');
+  });
+
+  test('nginx proxy_pass → --http-socket node that says who it is', async () => {
+    const res = await httpGet(`http://127.0.0.1:${nginxProxy.port}/`);
+    assert.equal(res.status, 200);
+    assert.equal(res.text, 'node-a');
+    assert.match(String(res.headers['x-node-pid']), /^\d+$/);
   });
 
   test('a raw uwsgi packet straight to the node and to the fastrouter', async () => {

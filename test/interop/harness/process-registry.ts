@@ -9,6 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ExitInfo {
   code: number | null;
@@ -72,15 +73,21 @@ class LogBuffer {
   }
 }
 
+/** Signal the process group led by `pid` (every child here leads its own group). */
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
+    // the group is empty already
+  }
+}
+
+/** SIGKILL what is left of group `pgid` and wait (≤ 2 s) until none of it runs. */
+async function killGroupAndWait(pgid: number): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (processGroupMembers(pgid).length > 0 && Date.now() < deadline) {
+    signalGroup(pgid, 'SIGKILL');
+    await sleep(10);
   }
 }
 
@@ -147,13 +154,14 @@ export function spawnManaged(
       }
       const info = await exited;
       // sweep anything left in its group (workers of a master that died)
-      if (pid > 0) signalGroup(pid, 'SIGKILL');
+      if (pid > 0) await killGroupAndWait(pid);
       live.delete(handle);
       return info;
     },
     async kill() {
       if (pid > 0) signalGroup(pid, 'SIGKILL');
       const info = await exited;
+      if (pid > 0) await killGroupAndWait(pid);
       live.delete(handle);
       return info;
     },
