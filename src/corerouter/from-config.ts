@@ -7,16 +7,10 @@ import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { parseBackendAddress } from './address.ts';
 import { baseMapper, chooseMapper, type MapperCandidates, patternMapper } from './mappers.ts';
+import { DISPLAY_NAME } from './names.ts';
 import type { CoreRouterOptions } from './router.ts';
 import { StaticMapper } from './static-nodes.ts';
 import type { BackendAddress, KeyMapper, NodeTableEvents, StatsSection } from './types.ts';
-
-export const DISPLAY_NAME: Record<RouterName, string> = {
-  fastrouter: 'uWSGI fastrouter',
-  rawrouter: 'uWSGI rawrouter',
-  sslrouter: 'uWSGI sslrouter',
-  http: 'uWSGI http',
-};
 
 export function backendAddresses(config: Config, option: string): BackendAddress[] {
   return config.all(option).map((text) => {

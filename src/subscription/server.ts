@@ -69,6 +69,8 @@ export interface SubscriptionServerOptions {
   resubscribe?: ResubscribeOptions;
   /** option name for error messages; default `fastrouter-subscription-server` */
   option?: string;
+  /** `uWSGI fastrouter`, … for the bind log line (spec: corerouter.md §1) */
+  displayName?: string;
   /** called after each datagram (tests, cheap-mode wiring may use table events instead) */
   onDatagram?: (outcome: DatagramOutcome) => void;
 }
@@ -80,6 +82,7 @@ export class SubscriptionServer {
   private readonly resubscribe: ResubscribeOptions | undefined;
   private readonly resubTargets: UdpEndpoint[];
   private readonly onDatagram: ((o: DatagramOutcome) => void) | undefined;
+  private readonly displayName: string;
   private readonly sockets: Socket[] = [];
   private resubSocket: Socket | undefined;
   private resubSocket6: Socket | undefined;
@@ -95,6 +98,7 @@ export class SubscriptionServer {
     this.resubscribe = opts.resubscribe;
     this.resubTargets = (opts.resubscribe?.targets ?? []).map((a) => parseUdpEndpoint(a, 'resubscribe'));
     this.onDatagram = opts.onDatagram;
+    this.displayName = opts.displayName ?? 'uWSGI fastrouter';
   }
 
   async listen(): Promise<void> {
@@ -132,7 +136,8 @@ export class SubscriptionServer {
           fail(e as Error);
           return;
         }
-        this.logger.info(`subscription server bound on ${this.describe(s)}`);
+        const fd = (s as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+        this.logger.info(`${this.displayName} subscription server bound on ${this.describe(s)} fd ${fd}`);
         resolve(s);
       });
     });

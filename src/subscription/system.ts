@@ -3,6 +3,7 @@
  * + mapper + stats. `createSubscriptionSystemFromConfig` reads uWSGI's option names.
  */
 import type { Config, RouterName } from '../config/config.ts';
+import { DISPLAY_NAME } from '../corerouter/names.ts';
 import type { NodeTableEvents, StatsSection } from '../corerouter/types.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -74,6 +75,7 @@ export class SubscriptionSystem {
         logger: opts.logger,
         resubscribe: opts.resubscribe,
         option: `${opts.router}-subscription-server`,
+        displayName: DISPLAY_NAME[opts.router],
       });
     } catch (e) {
       this.table.close();
