@@ -28,6 +28,11 @@ export type GiveUpCode = 'UWR_ERR_NO_NODE' | 'UWR_ERR_CONNECT' | 'UWR_ERR_CONNEC
 export interface ConnectCallbacks {
   connected(backend: Socket, lease: NodeLease, attempt: BackendAttempt): void;
   gaveUp(code: GiveUpCode, detail: string, attempt: BackendAttempt): void;
+  /**
+   * An already-open connection to `lease.address` to use instead of connecting (the HTTP
+   * router's keep-alive pool of HTTP nodes); null = connect as usual.
+   */
+  reuse?(lease: NodeLease): Socket | null;
 }
 
 /** strerror(3) texts for the errors a connect sees, as uWSGI prints them. */
@@ -107,6 +112,13 @@ export class BackendAttempt {
   }
 
   private open(lease: NodeLease): void {
+    const pooled = this.cb.reuse ? this.cb.reuse(lease) : null;
+    if (pooled) {
+      this.done = true;
+      lease.connected();
+      this.cb.connected(pooled, lease, this);
+      return;
+    }
     this.lease = lease;
     const s = openSocket(lease.address);
     this.socket = s;

@@ -48,6 +48,16 @@ class StringMapper implements KeyMapper {
   }
 
   pick(key: string, _client: ClientInfo): NodeLease | null {
+    const addr = this.address(key);
+    return addr ? lease(addr) : null;
+  }
+
+  /** a key whose built string is no valid address was never routable */
+  knows(key: string): boolean {
+    return this.address(key) !== null;
+  }
+
+  private address(key: string): BackendAddress | null {
     let addr = this.cache.get(key);
     if (addr === undefined) {
       const r = parseBackendAddress(this.build(key));
@@ -55,7 +65,7 @@ class StringMapper implements KeyMapper {
       if (this.cache.size >= StringMapper.MAX_CACHED) this.cache.clear();
       this.cache.set(key, addr);
     }
-    return addr ? lease(addr) : null;
+    return addr;
   }
 }
 

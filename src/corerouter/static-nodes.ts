@@ -75,6 +75,11 @@ export class StaticMapper implements KeyMapper, StatsSection {
     return null;
   }
 
+  /** a static list routes every key (all nodes dead = known key, no live node) */
+  knows(_key: string): boolean {
+    return this.nodes.length > 0;
+  }
+
   statsJson(): unknown {
     return this.nodes.map((n) => ({ name: n.address.name, hits: n.hits, grace: n.grace }));
   }

@@ -40,6 +40,12 @@ export interface KeyMapper {
   readonly kind: MapperKind;
   /** null = this key maps to no node now */
   pick(key: string, client: ClientInfo): NodeLease | null;
+  /**
+   * Whether the key is routable at all, even if no node is live right now. Lets the HTTP
+   * router answer 404 (never-known key) apart from 503 (known key, no live node). Does not
+   * count as a lookup (no hits). Mappers without it are treated as knowing every key.
+   */
+  knows?(key: string): boolean;
 }
 
 /** Pluggable sections of the stats JSON (subscriptions, static nodes, …). */

@@ -86,4 +86,23 @@ export class SubscriptionMapper implements KeyMapper {
     }
     return node ? new SubscriptionLease(table, node) : null;
   }
+
+  /**
+   * A key is known while a pool exists for it (or for its dotsplit parents / the fallback
+   * key), even when every node in it is dead; pools go when their last node goes.
+   */
+  knows(key: string): boolean {
+    const pools = this.table.pools;
+    if (pools.has(key)) return true;
+    if (this.fallbackKey !== undefined && pools.has(this.fallbackKey)) return true;
+    if (!this.dotsplit) return false;
+    let name = key;
+    for (let count = 0; count < 5; count++) {
+      if (pools.has(name)) return true;
+      const next = name.indexOf('.', 1);
+      if (next < 0) return false;
+      name = name.slice(next);
+    }
+    return false;
+  }
 }
