@@ -95,31 +95,14 @@ export class SubscriptionSystem {
   }
 }
 
-/** Reads an option, tolerating a registry that does not (yet) define it. */
+/** Values of an option this router may lack (rawrouter/sslrouter have no fallback key or resubscribe). */
 function values(config: Config, name: string): readonly string[] {
-  try {
-    return config.all(name);
-  } catch (e) {
-    if (e instanceof Error && e.message.startsWith('internal: option')) return [];
-    throw e;
-  }
+  return config.isKnown(name) ? config.all(name) : [];
 }
 
 function last(config: Config, name: string): string | undefined {
   const v = values(config, name);
   return v.length > 0 ? v[v.length - 1] : undefined;
-}
-
-function intOption(config: Config, name: string, dflt: number): number {
-  const v = last(config, name);
-  if (v === undefined || v === '') return dflt;
-  if (!/^\d+$/.test(v)) throw new ConfigError(`--${name}: expected a number, got "${v}"`);
-  return Number(v);
-}
-
-function flagOption(config: Config, name: string): boolean {
-  const v = last(config, name);
-  return v !== undefined && !['0', 'false', 'no', 'off'].includes(v.toLowerCase());
 }
 
 export interface FromConfigOptions {
@@ -142,7 +125,7 @@ export function createSubscriptionSystemFromConfig(
 ): SubscriptionSystem | null {
   const servers = values(config, `${prefix}-subscription-server`);
   if (servers.length === 0) return null;
-  const algo = last(config, 'subscription-algo') ?? 'wrr';
+  const algo = config.str('subscription-algo') ?? 'wrr';
   if (!(SUBSCRIPTION_ALGOS as readonly string[]).includes(algo)) {
     throw new ConfigError(`--subscription-algo "${algo}": expected one of ${SUBSCRIPTION_ALGOS.join(', ')}`);
   }
@@ -162,11 +145,11 @@ export function createSubscriptionSystemFromConfig(
     logger,
     servers,
     algo: algo as SubscriptionAlgo,
-    tolerance: intOption(config, 'subscription-tolerance', 17),
-    dotsplit: flagOption(config, 'subscription-dotsplit'),
+    tolerance: config.int('subscription-tolerance'),
+    dotsplit: config.flag('subscription-dotsplit'),
     fallbackKey: last(config, `${prefix}-subscription-fallback-key`),
     signChecks: values(config, 'subscriptions-sign-check').map((v) => parseSignCheck(v)),
-    signTolerance: intOption(config, 'subscriptions-sign-check-tolerance', 86400),
+    signTolerance: config.int('subscriptions-sign-check-tolerance'),
     resubscribe,
     clock: opts.clock,
     hooks: opts.hooks,
@@ -193,10 +176,10 @@ export function createSubscriberFromConfig(
     targets,
     defaultAddress: opts.sockets[0],
     sockets: opts.sockets,
-    weight: intOption(config, 'weight', 0),
+    weight: config.int('weight'),
     modifier1: m1 !== undefined ? Number(m1) : undefined,
     cores: opts.cores ?? 1,
-    freq: intOption(config, 'subscribe-freq', 10),
+    freq: config.int('subscribe-freq'),
     logger,
   });
 }
