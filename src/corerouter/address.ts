@@ -55,8 +55,14 @@ export function splitHostPort(text: string): HostPort | null {
  * A node address as written in `X-to`, a subscription or a mapper result.
  * `http://host:port` selects the HTTP protocol for the node (beyond uWSGI 2.0).
  */
-export function parseBackendAddress(text: string): AddressResult<BackendAddress> {
-  let proto: 'uwsgi' | 'http' = 'uwsgi';
+/** sun_path is 108 bytes including the terminator on Linux */
+const MAX_UNIX_PATH = 107;
+
+export function parseBackendAddress(
+  text: string,
+  defaultProto: 'uwsgi' | 'http' = 'uwsgi',
+): AddressResult<BackendAddress> {
+  let proto = defaultProto;
   let rest = text;
   if (rest.startsWith('http://')) {
     proto = 'http';
@@ -74,6 +80,13 @@ export function parseBackendAddress(text: string): AddressResult<BackendAddress>
     return { ok: true, value: { kind: 'tcp', host, port: hp.port, name: text, proto } };
   }
   if (rest.includes('\0')) return { ok: false, error: `invalid node address "${text}" (NUL byte)` };
+  if (rest === '@') return { ok: false, error: `invalid node address "${text}" (empty abstract name)` };
+  if (Buffer.byteLength(rest, 'latin1') > MAX_UNIX_PATH) {
+    return {
+      ok: false,
+      error: `invalid node address "${text}" (UNIX socket path over ${MAX_UNIX_PATH} bytes)`,
+    };
+  }
   // spec: a leading @ is the Linux abstract namespace, which Node spells with a NUL
   const path = rest.startsWith('@') ? `\0${rest.slice(1)}` : rest;
   return { ok: true, value: { kind: 'unix', path, name: text, proto } };

@@ -7,7 +7,6 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { Subscriber } from './client.ts';
 import type { SubscriptionTarget } from './client-spec.ts';
 
-export { parseNodeAddress } from './address.ts';
 export { createBalancer, SUBSCRIPTION_ALGOS, type SubscriptionAlgo } from './balancers.ts';
 export { Subscriber, type SubscriberOptions } from './client.ts';
 export { parseMapFile, parseSubscribe2, parseSubscribeTo, type SubscriptionTarget } from './client-spec.ts';

@@ -2,8 +2,9 @@
  * One node of a subscription pool, with uWSGI's fields (spec: subscription.md §2.1, §3;
  * stats field names in corerouter.md §8) plus 2.1's `backup` and `proto`.
  */
+
+import { parseBackendAddress } from '../corerouter/address.ts';
 import type { BackendAddress } from '../corerouter/types.ts';
-import { parseNodeAddress } from './address.ts';
 import type { SubscriptionPool } from './pool.ts';
 
 export class SubscriptionNode {
@@ -71,12 +72,10 @@ export class SubscriptionNode {
    */
   get address(): BackendAddress {
     if (this.parsed === undefined) {
-      this.parsed = parseNodeAddress(this.name, this.http ? 'http' : 'uwsgi') ?? {
-        kind: 'unix',
-        path: this.name,
-        name: this.name,
-        proto: this.http ? 'http' : 'uwsgi',
-      };
+      const r = parseBackendAddress(this.name, this.http ? 'http' : 'uwsgi');
+      this.parsed = r.ok
+        ? r.value
+        : { kind: 'unix', path: this.name, name: this.name, proto: this.http ? 'http' : 'uwsgi' };
     }
     return this.parsed;
   }

@@ -2,6 +2,9 @@
  * Applies subscription datagrams to a table in uWSGI's order (spec: subscription.md
  * §2.1, §2.2), with signature and replay checks (§4) and per-reason counters. Never throws.
  */
+
+import { parseBackendAddress } from '../corerouter/address.ts';
+import type { BackendAddress } from '../corerouter/types.ts';
 import type { Logger } from '../logger.ts';
 import {
   decodeSubscription,
@@ -9,7 +12,6 @@ import {
   SUBSCRIPTION_MAX_KEY,
   type SubscriptionPacket,
 } from '../protocol/subscription.ts';
-import { parseNodeAddress } from './address.ts';
 import { LogLimiter, printable } from './log-limiter.ts';
 import { SubscriptionNode } from './node.ts';
 import { SubscriptionPool } from './pool.ts';
@@ -160,9 +162,9 @@ export class SubscriptionReceiver {
     if (keyError)
       return this.reject(keyError, packet, packet.key ?? '', `invalid key (node ${printable(name)})`);
     const key = packet.key as string;
-    const address = parseNodeAddress(name, packet.proto === 'http' ? 'http' : 'uwsgi');
+    const parsed = parseBackendAddress(name, packet.proto === 'http' ? 'http' : 'uwsgi');
     // the node re-parses lazily on first pick (memory); here we only validate
-    if (!address)
+    if (!parsed.ok)
       return this.reject('bad-address', packet, key, `"${printable(name)}" is not a socket address`);
     const table = this.table;
     const now = table.clock.now();
@@ -195,7 +197,7 @@ export class SubscriptionReceiver {
         return this.accept('refresh', packet);
       }
       this.updateSni(pool, packet);
-      table.addNode(pool, this.newNode(pool, name, address, packet, now));
+      table.addNode(pool, this.newNode(pool, name, parsed.value, packet, now));
       this.logger.info(`[${this.subTag}] ${printable(key)} => new node: ${printable(name)}`);
       return this.accept('new-node', packet);
     }
@@ -226,7 +228,7 @@ export class SubscriptionReceiver {
     this.updateSni(newPool, packet);
     table.addPool(newPool);
     this.logger.info(`[${this.subTag}] new pool: ${printable(key)} (hash key: ${newPool.hash})`);
-    table.addNode(newPool, this.newNode(newPool, name, address, packet, now));
+    table.addNode(newPool, this.newNode(newPool, name, parsed.value, packet, now));
     this.logger.info(`[${this.subTag}] ${printable(key)} => new node: ${printable(name)}`);
     return this.accept('new-pool', packet);
   }
@@ -234,7 +236,7 @@ export class SubscriptionReceiver {
   private newNode(
     pool: SubscriptionPool,
     name: string,
-    address: NonNullable<ReturnType<typeof parseNodeAddress>>,
+    address: BackendAddress,
     p: SubscriptionPacket,
     now: number,
   ): SubscriptionNode {

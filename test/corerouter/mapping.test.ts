@@ -160,3 +160,39 @@ test('X-to: every node dead means no node; a success clears the grace', () => {
   assert.equal(stats.find((s) => s.name === l?.address.name)?.grace, 0);
   assert.equal(stats.find((s) => s.name === l?.address.name)?.hits, 1);
 });
+
+test('node addresses announced by subscriptions: valid and invalid forms', () => {
+  const ok = [
+    '127.0.0.1:3031',
+    ':3031',
+    '[::1]:3031',
+    'localhost:80',
+    'app.internal:8000',
+    '/tmp/app.sock',
+    'app.sock',
+    '@abstract',
+  ];
+  for (const a of ok) assert.ok(parseBackendAddress(a).ok, a);
+  const bad = [
+    '',
+    '127.0.0.1:',
+    '127.0.0.1:0',
+    '127.0.0.1:65536',
+    '::1:80',
+    '[::1]80',
+    'host:port',
+    'a b:80',
+    '@',
+    `/${'x'.repeat(120)}`,
+    'bad\0path',
+  ];
+  for (const a of bad) assert.equal(parseBackendAddress(a).ok, false, JSON.stringify(a));
+  assert.deepEqual(addr('@abc'), { kind: 'unix', path: '\0abc', name: '@abc', proto: 'uwsgi' });
+  assert.deepEqual(addr(':3031'), {
+    kind: 'tcp',
+    host: '127.0.0.1',
+    port: 3031,
+    name: ':3031',
+    proto: 'uwsgi',
+  });
+});

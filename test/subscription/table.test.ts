@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { parseNodeAddress } from '../../src/subscription/address.ts';
 import { SubscriptionMapper } from '../../src/subscription/mapper.ts';
 import { SubscriptionCountersStats, SubscriptionsStats } from '../../src/subscription/stats.ts';
 import { fixture, makeTable, packet } from './harness.ts';
@@ -184,42 +183,6 @@ test('proto: http via proto=http or an http:// address', () => {
     port: 81,
     name: 'http://127.0.0.1:81',
     proto: 'http',
-  });
-});
-
-test('address validation', () => {
-  const ok = [
-    '127.0.0.1:3031',
-    ':3031',
-    '[::1]:3031',
-    'localhost:80',
-    'app.internal:8000',
-    '/tmp/app.sock',
-    'app.sock',
-    '@abstract',
-  ];
-  for (const a of ok) assert.ok(parseNodeAddress(a), a);
-  const bad = [
-    '',
-    '127.0.0.1:',
-    '127.0.0.1:0',
-    '127.0.0.1:65536',
-    '::1:80',
-    '[::1]80',
-    'host:port',
-    'a b:80',
-    '@',
-    `/${'x'.repeat(120)}`,
-    'bad\0path',
-  ];
-  for (const a of bad) assert.equal(parseNodeAddress(a), null, JSON.stringify(a));
-  assert.deepEqual(parseNodeAddress('@abc'), { kind: 'unix', path: '\0abc', name: '@abc', proto: 'uwsgi' });
-  assert.deepEqual(parseNodeAddress(':3031'), {
-    kind: 'tcp',
-    host: '127.0.0.1',
-    port: 3031,
-    name: ':3031',
-    proto: 'uwsgi',
   });
 });
 
