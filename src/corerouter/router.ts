@@ -37,6 +37,8 @@ export interface CoreRouterOptions {
   extraSocketNames?: () => readonly string[];
   log: Logger;
   version: string;
+  /** run by `close()` after the sessions are ended (a router's own resources: node pools) */
+  onClose?: () => void;
 }
 
 export type ConnectionHandler = (client: Socket, listener: Listener, core: CoreRouter) => void;
@@ -194,6 +196,7 @@ export class CoreRouter implements RouteContext {
     if (this.statsListener) closing.push(this.statsListener.close());
     for (const c of this.clients) c.destroy();
     for (const [c] of this.parked.splice(0)) c.destroy();
+    this.opts.onClose?.();
     await Promise.all(closing);
   }
 }
