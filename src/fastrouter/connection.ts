@@ -15,7 +15,7 @@ import { type ReaderResult, UwsgiHeadReader } from '../protocol/uwsgi-reader.ts'
 import { readFastrouterKey } from './key.ts';
 
 export interface FastrouterSettings {
-  /** largest vars block accepted (`fastrouter-buffer-size`) */
+  /** `fastrouter-buffer-size`: a read-chunk size, not a request limit (spec: uwsgi-protocol.md §5) */
   bufferSize: number;
   timeoutMs: number;
 }
@@ -37,7 +37,9 @@ export class FastrouterConnection implements ConnectCallbacks {
     this.client = client;
     this.settings = settings;
     this.info = new PeerInfo(client);
-    this.reader = new UwsgiHeadReader(settings.bufferSize);
+    // uWSGI grows its buffer to hold any vars block (≤ 65535): nginx's big-cookie requests
+    // must reach nodes that raised their own buffer-size (spec: uwsgi-protocol.md §5)
+    this.reader = new UwsgiHeadReader();
     client.setTimeout(settings.timeoutMs);
     client.on('data', this.onHeadData);
     client.on('timeout', this.onTimeout);
