@@ -1,0 +1,259 @@
+/**
+ * uwrouter in front of an HTTP node (beyond uWSGI, whose HTTP router only speaks uwsgi to
+ * nodes): a plain Node.js `http` server with a `ws` server on it, reached with
+ * `--http-to http://127.0.0.1:P`. Proves GET/POST byte-exact, keepalive on both sides (one
+ * client connection → requests answered in turn; the node sees one reused connection),
+ * X-Forwarded-For/Proto/Host as the node sees them (a client-sent X-Forwarded-For dropped
+ * unless the peer is a --http-trusted-proxy), and a websocket tunnelled end to end.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket, { WebSocketServer } from 'ws';
+import {
+  freePort,
+  httpGet,
+  parseRawHttpResponse,
+  type ServerHandle,
+  startUwrouter,
+} from './harness/index.ts';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  /** which node-side connection carried it (1, 2, …) */
+  connection: number;
+  body: { length: number; sha256: string };
+}
+
+const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+
+/** The HTTP node: answers JSON describing the request; `/echo` streams the body back. */
+function startHttpNode(): Promise<{ server: Server; port: number; connections: () => number }> {
+  let connections = 0;
+  const ids = new WeakMap<object, number>();
+  const server = createServer((req, res) => {
+    if (req.url === '/echo') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      req.pipe(res);
+      return;
+    }
+    const hash = createHash('sha256');
+    let length = 0;
+    req.on('data', (d: Buffer) => {
+      hash.update(d);
+      length += d.length;
+    });
+    req.on('end', () => {
+      const seen: Seen = {
+        method: req.method!,
+        url: req.url!,
+        headers: req.headers,
+        connection: ids.get(req.socket) ?? -1,
+        body: { length, sha256: hash.digest('hex') },
+      };
+      const out = Buffer.from(JSON.stringify(seen));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': out.length });
+      res.end(out);
+    });
+  });
+  server.keepAliveTimeout = 30000;
+  server.on('connection', (s) => {
+    connections++;
+    ids.set(s, connections);
+  });
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (ws, req) => {
+    ws.send(`hello ${req.headers['x-forwarded-for'] ?? '?'}`);
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const addr = server.address();
+      resolve({
+        server,
+        port: typeof addr === 'object' && addr ? addr.port : 0,
+        connections: () => connections,
+      });
+    });
+  });
+}
+
+/** Send one request on an open socket and read one Content-Length-framed response. */
+function exchange(
+  socket: Socket,
+  request: string,
+): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const timer = setTimeout(
+      () => done(new Error(`no full response: ${JSON.stringify(buf.toString())}`)),
+      10000,
+    );
+    const onData = (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      const res = parseRawHttpResponse(buf);
+      if (!res) return;
+      const n = Number(res.headers['content-length'] ?? Number.NaN);
+      if (Number.isNaN(n)) return done(new Error(`no Content-Length: ${res.statusLine}`));
+      if (res.body.length >= n)
+        done(undefined, { status: res.status, headers: res.headers, body: res.body.subarray(0, n) });
+    };
+    const onClose = () => done(new Error(`closed early: ${JSON.stringify(buf.toString())}`));
+    const done = (err?: Error, v?: { status: number; headers: Record<string, string>; body: Buffer }) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      if (err) reject(err);
+      else resolve(v!);
+    };
+    socket.on('data', onData);
+    socket.once('close', onClose);
+    socket.write(request);
+  });
+}
+
+function openSocket(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+describe('uwrouter --http-to http://… (an HTTP node: Node.js http + ws)', () => {
+  let node: Awaited<ReturnType<typeof startHttpNode>>;
+  let router: ServerHandle;
+  let trusting: ServerHandle;
+
+  before(async () => {
+    node = await startHttpNode();
+    const [p1, p2] = await Promise.all([freePort(), freePort()]);
+    const common = ['--http-to', `http://127.0.0.1:${node.port}`, '--http-keepalive', '--http-websockets'];
+    [router, trusting] = await Promise.all([
+      startUwrouter(['--http', `127.0.0.1:${p1}`, ...common]),
+      startUwrouter(['--http', `127.0.0.1:${p2}`, ...common, '--http-trusted-proxy', '127.0.0.1']),
+    ]);
+  });
+
+  after(async () => {
+    await Promise.all([router?.stop(), trusting?.stop()]);
+    node?.server.closeAllConnections();
+    node?.server.close();
+  });
+
+  test('GET and a 2 MB POST arrive unchanged; the echo comes back byte-exact', async () => {
+    const get = await httpGet(`http://127.0.0.1:${router.port}/path/x?q=1%202`, {
+      headers: { host: 'site.example', 'x-custom': 'v' },
+    });
+    assert.equal(get.status, 200, get.text);
+    const seen = JSON.parse(get.text) as Seen;
+    assert.equal(seen.method, 'GET');
+    assert.equal(seen.url, '/path/x?q=1%202');
+    assert.equal(seen.headers.host, 'site.example');
+    assert.equal(seen.headers['x-custom'], 'v');
+
+    const big = randomBytes(2 * 1024 * 1024 + 5);
+    const post = await httpGet(`http://127.0.0.1:${router.port}/upload`, { method: 'POST', body: big });
+    assert.equal(post.status, 200);
+    const seenPost = JSON.parse(post.text) as Seen;
+    assert.equal(seenPost.headers['content-length'], String(big.length));
+    assert.deepEqual(seenPost.body, { length: big.length, sha256: sha256(big) });
+
+    const echo = await httpGet(`http://127.0.0.1:${router.port}/echo`, {
+      method: 'POST',
+      body: big,
+      timeoutMs: 20000,
+    });
+    assert.equal(echo.status, 200);
+    assert.ok(echo.body.equals(big), `echo of ${echo.body.length} bytes equals`);
+  });
+
+  test('keepalive both sides: 5 requests on one client connection reuse one node connection', async () => {
+    const before = node.connections();
+    const socket = await openSocket(router.port!);
+    try {
+      const nodeConns = new Set<number>();
+      for (let i = 0; i < 5; i++) {
+        const body = i % 2 ? `body-${i}` : '';
+        const r = await exchange(
+          socket,
+          `${body ? 'POST' : 'GET'} /ka/${i} HTTP/1.1\r\nHost: ka.example\r\n` +
+            (body ? `Content-Length: ${body.length}\r\n` : '') +
+            `\r\n${body}`,
+        );
+        assert.equal(r.status, 200);
+        assert.notEqual(r.headers.connection, 'close');
+        const seen = JSON.parse(r.body.toString()) as Seen;
+        assert.equal(seen.url, `/ka/${i}`);
+        assert.equal(seen.body.length, body.length);
+        // hop-by-hop: the router speaks its own connection management to the node
+        assert.notEqual(seen.headers.connection, 'close');
+        nodeConns.add(seen.connection);
+      }
+      assert.ok(!socket.destroyed, 'the client connection is still open');
+      assert.equal(nodeConns.size, 1, `node-side connections used: ${[...nodeConns]}`);
+      assert.ok(node.connections() - before <= 1, `new node connections: ${node.connections() - before}`);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  test('X-Forwarded-For/Proto/Host are set; a client-sent X-Forwarded-For is dropped', async () => {
+    const r = await httpGet(`http://127.0.0.1:${router.port}/`, {
+      headers: { host: 'fw.example:8080', 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https' },
+    });
+    const seen = JSON.parse(r.text) as Seen;
+    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(seen.headers['x-forwarded-proto'], 'http');
+    assert.equal(seen.headers['x-forwarded-host'], 'fw.example:8080');
+    assert.equal(seen.headers.host, 'fw.example:8080');
+  });
+
+  test('--http-trusted-proxy 127.0.0.1: the client’s X-Forwarded-For is kept and extended', async () => {
+    const r = await httpGet(`http://127.0.0.1:${trusting.port}/`, {
+      headers: { host: 'fw.example', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' },
+    });
+    const seen = JSON.parse(r.text) as Seen;
+    assert.equal(seen.headers['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+    assert.equal(seen.headers['x-forwarded-proto'], 'https');
+  });
+
+  test('a websocket is tunnelled: text and binary frames keep their type, the close code arrives', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${router.port}/ws`);
+    const received: Array<{ data: Buffer; binary: boolean }> = [];
+    ws.on('message', (data, binary) => received.push({ data: Buffer.from(data as Buffer), binary }));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const sent = [
+      { data: Buffer.from('text one'), binary: false },
+      { data: randomBytes(100000), binary: true },
+      { data: Buffer.from('ß'.repeat(30000)), binary: false },
+      { data: Buffer.from([0]), binary: true },
+    ];
+    for (const m of sent) ws.send(m.data, { binary: m.binary });
+    const deadline = Date.now() + 10000;
+    while (received.length < sent.length + 1 && Date.now() < deadline) await sleep(20);
+    assert.equal(
+      received[0]?.data.toString(),
+      'hello 127.0.0.1',
+      'the node saw X-Forwarded-For on the upgrade',
+    );
+    assert.deepEqual(
+      received.slice(1).map((m) => [sha256(m.data), m.binary]),
+      sent.map((m) => [sha256(m.data), m.binary]),
+    );
+    const closed = new Promise<[number, string]>((r) =>
+      ws.once('close', (code: number, reason: Buffer) => r([code, reason.toString()])),
+    );
+    ws.close(4001, 'done here');
+    const got = await Promise.race([closed, sleep(5000).then(() => [-1, ''] as [number, string])]);
+    assert.deepEqual(got, [4001, 'done here']);
+  });
+});
