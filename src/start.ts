@@ -7,6 +7,7 @@ import type { RouterExtras } from './corerouter/from-config.ts';
 import type { CoreRouter } from './corerouter/router.ts';
 import { ConfigError } from './errors.ts';
 import { createFastrouter } from './fastrouter/index.ts';
+import { createHttpRouter } from './http-router/index.ts';
 import type { Logger } from './logger.ts';
 import { createSubscriberFromConfig, createSubscriptionSystemFromConfig } from './subscription/system.ts';
 
@@ -17,7 +18,10 @@ export interface RunningRouters {
 
 type RouterFactory = (config: Config, log: Logger, extras: Omit<RouterExtras, 'listen'>) => CoreRouter;
 
-const FACTORIES: Array<[RouterName, RouterFactory]> = [['fastrouter', createFastrouter]];
+const FACTORIES: Array<[RouterName, RouterFactory]> = [
+  ['fastrouter', createFastrouter],
+  ['http', createHttpRouter],
+];
 
 export async function startRouters(config: Config, log: Logger, version: string): Promise<RunningRouters> {
   const routers: CoreRouter[] = [];

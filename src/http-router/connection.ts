@@ -1,0 +1,524 @@
+/**
+ * One client connection of the HTTP router (spec: http-router.md): read a request head
+ * (bounded, absolute headers deadline), find the key (Host, else the hostname, §4), connect
+ * to a node through the corerouter (retries, fallbacks), send the uwsgi packet (§2) or an
+ * HTTP/1.1 head (HTTP nodes), stream the body (request-body.ts), relay the response
+ * (response-relay.ts), then close or — keepalive (§7) — read the next request.
+ * Raw modes (§6: websockets, `http-raw-body`, SOURCE, modifier1 123) join the sockets.
+ *
+ * Every early end is one log line and one counter; clients get an error page (400, 404,
+ * 413, 431, 502, 503, 504 + `Connection: close`) unless `http-silent-errors`.
+ */
+import type { Socket } from 'node:net';
+import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
+import { Join } from '../corerouter/join.ts';
+import type { Listener } from '../corerouter/listener.ts';
+import { PeerInfo } from '../corerouter/peer-info.ts';
+import type { CoreRouter } from '../corerouter/router.ts';
+import type { NodeLease } from '../corerouter/types.ts';
+import type { UwrErrorCode } from '../errors.ts';
+import { type HttpRequestHead, HttpRequestHeadReader } from '../protocol/http-request-head.ts';
+import type { ChunkedResult } from './chunked.ts';
+import {
+  CONTINUE_100,
+  EXPECT_TOO_LARGE_413,
+  errorResponse,
+  type RouterErrorStatus,
+  redirectToHttps,
+  statusForError,
+} from './error-response.ts';
+import type { ExchangeShared } from './exchange.ts';
+import { sendToHttpNode, sendToUwsgiNode } from './exchange.ts';
+import type { BodyOwner, RequestBodyPump } from './request-body.ts';
+import type { KeepaliveRequestFacts } from './response-head.ts';
+import type { RelayOwner, ResponseRelay } from './response-relay.ts';
+import { isWebSocketUpgrade } from './websocket.ts';
+
+/** reading a request head (or idle between requests) */
+const S_HEAD = 0;
+/** mapping + connecting */
+const S_ROUTING = 1;
+/** body to the node, response to the client */
+const S_EXCHANGE = 2;
+/** sockets joined (raw modes) */
+const S_TUNNEL = 3;
+/** answering an error/redirect, then closing */
+const S_CLOSING = 4;
+const S_DONE = 5;
+
+/** How long an error answer waits for the client to close before the socket is dropped. */
+const LINGER_MS = 2000;
+const EMPTY = Buffer.alloc(0);
+
+export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner {
+  readonly core: CoreRouter;
+  readonly client: Socket;
+  readonly shared: ExchangeShared;
+  readonly info: PeerInfo;
+  readonly serverPort: string;
+  /** `http-to-https` listener: the PORT for Location (null = none); undefined = normal */
+  private readonly redirectPort: string | null | undefined;
+  private readonly reader: HttpRequestHeadReader;
+  private state = S_HEAD;
+  private timer: NodeJS.Timeout | null = null;
+  /** the headers deadline runs (armed at accept or at the first byte after keepalive) */
+  private headStarted = true;
+  head: HttpRequestHead | null = null;
+  rest: Buffer = EMPTY;
+  private key = '';
+  facts: KeepaliveRequestFacts | null = null;
+  raw = false;
+  websocket = false;
+  private attempt: BackendAttempt | null = null;
+  /** the next attempt must not take a pooled HTTP-node connection (a stale one failed) */
+  private freshOnly = false;
+  private reused = false;
+  backend: Socket | null = null;
+  lease: NodeLease | null = null;
+  /** bytes of packet/head sent to the node before the body */
+  headBytes = 0;
+  pump: RequestBodyPump | null = null;
+  relay: ResponseRelay | null = null;
+  private bodyComplete = false;
+  /** client bytes read past the current request: the start of the next one */
+  private pending: Buffer | null = null;
+  private requests = 0;
+  private clientEnded = false;
+
+  constructor(client: Socket, listener: Listener, core: CoreRouter, shared: ExchangeShared) {
+    this.core = core;
+    this.client = client;
+    this.shared = shared;
+    this.info = new PeerInfo(client);
+    const facts = shared.listenerFacts(listener);
+    this.serverPort = facts.serverPort;
+    this.redirectPort = facts.redirectPort;
+    this.reader = new HttpRequestHeadReader(shared.settings.head);
+    client.on('data', this.onClientData);
+    client.on('end', this.onClientEnd);
+    client.on('error', this.onClientError);
+    client.on('close', this.onClientClose);
+    client.on('drain', this.onClientDrain);
+    this.arm(shared.settings.headersTimeoutMs);
+  }
+
+  private where(): string {
+    const k = this.key ? `key: ${this.key} ` : '';
+    return `[${this.core.logPrefix} ${k}client_addr: ${this.info.address} client_port: ${this.info.port}]`;
+  }
+
+  note(code: string, why: string): void {
+    this.core.count(code);
+    this.core.log.info({ code }, `${this.where()} ${why}`);
+  }
+
+  private arm(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = ms > 0 ? setTimeout(this.onHeadTimeout, ms) : null;
+  }
+
+  private disarm(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  // ---- client side -------------------------------------------------------------------
+
+  private readonly onClientData = (chunk: Buffer): void => {
+    const state = this.state;
+    if (state === S_HEAD) {
+      this.headData(chunk);
+    } else if (state === S_EXCHANGE && this.pump?.active) {
+      this.pump.onClientData(chunk);
+    } else if (state === S_ROUTING || state === S_EXCHANGE) {
+      // read before the pause took effect: part of what comes next, kept in order
+      this.client.pause();
+      this.pending = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    }
+    // S_CLOSING: discarded while the error answer drains
+  };
+
+  private headData(chunk: Buffer): void {
+    if (!this.headStarted) {
+      // spec: the headers timeout runs from the first byte of a head, never re-armed per byte
+      this.headStarted = true;
+      this.arm(this.shared.settings.headersTimeoutMs);
+    }
+    const r = this.reader.push(chunk);
+    if (r.state === 'need-more') return;
+    this.disarm();
+    this.client.pause();
+    if (r.state === 'error') {
+      this.fail(r.status, r.code, `bad request head (${r.reason})`);
+      return;
+    }
+    this.request(r.head, r.rest);
+  }
+
+  private readonly onHeadTimeout = (): void => {
+    this.timer = null;
+    if (this.state !== S_HEAD) return;
+    if (this.reader.buffered > 0 || this.requests === 0) {
+      this.note('UWR_ERR_TIMEOUT', 'timeout reading the request head: closing');
+    }
+    this.state = S_DONE;
+    this.client.destroy();
+  };
+
+  private readonly onClientDrain = (): void => {
+    this.relay?.onClientDrain();
+  };
+
+  private readonly onClientError = (): void => {
+    // ECONNRESET and friends: the close handler does the teardown
+  };
+
+  private readonly onClientEnd = (): void => {
+    const state = this.state;
+    if (state === S_EXCHANGE && !this.pump?.active) {
+      // half-close after a complete request: answer it, then close (no keepalive)
+      this.clientEnded = true;
+      return;
+    }
+    if (state === S_TUNNEL) return;
+    if (state === S_EXCHANGE || state === S_ROUTING || (state === S_HEAD && this.reader.buffered > 0)) {
+      this.note('UWR_ERR_CLIENT_CLOSED', 'client closed mid-request');
+    }
+    this.client.destroy();
+  };
+
+  private readonly onClientClose = (): void => {
+    this.disarm();
+    if (this.attempt) {
+      this.attempt.cancel();
+      this.attempt = null;
+    }
+    if (this.state !== S_TUNNEL) this.dropBackend();
+    this.state = S_DONE;
+  };
+
+  private readonly onClientFinish = (): void => {
+    if (this.state === S_CLOSING) {
+      // the answer is out: give the client a moment to read it and close first, so unread
+      // request bytes do not turn our close into a reset that loses the answer
+      this.timer = setTimeout(this.destroyClient, LINGER_MS);
+      this.client.resume();
+      return;
+    }
+    this.client.destroy();
+  };
+
+  private readonly destroyClient = (): void => {
+    this.timer = null;
+    this.client.destroy();
+  };
+
+  // ---- one request -------------------------------------------------------------------
+
+  private request(head: HttpRequestHead, rest: Buffer): void {
+    const s = this.shared.settings;
+    this.state = S_ROUTING;
+    this.requests++;
+    if (this.requests > 1) this.shared.stats.keepaliveRequests++;
+    this.shared.stats.requests++;
+    this.head = head;
+    this.rest = rest;
+    this.bodyComplete = false;
+    this.clientEnded = false;
+    const proxy = head.proxy;
+    if (proxy !== null && proxy.protocol !== 'UNKNOWN') {
+      this.info.address = proxy.srcAddress;
+      this.info.port = proxy.srcPort;
+    }
+    // spec §4: Host (≤ 255, checked by the head reader) > hostname
+    const key = head.host ?? s.hostname;
+    this.key = key;
+    if (this.redirectPort !== undefined) {
+      this.shared.stats.redirects++;
+      this.answer(redirectToHttps(key, this.redirectPort, head.uri));
+      return;
+    }
+    this.websocket = s.websockets && isWebSocketUpgrade(head.headers);
+    this.raw = s.rawBody || this.websocket || (s.manageSource && head.method === 'SOURCE');
+    const length = head.contentLength;
+    if (s.maxBody > 0 && length > s.maxBody) {
+      this.fail(413, 'UWR_ERR_BODY_TOO_LARGE', `request body of ${length} bytes exceeds http-max-body`);
+      return;
+    }
+    if (head.expectContinue && s.manageExpect > 0 && !this.raw) {
+      // spec §5: 413 above N, else 100 Continue before connecting to the node
+      if (s.manageExpect > 1 && length > s.manageExpect) {
+        this.note('UWR_ERR_BODY_TOO_LARGE', `Expect: 100-continue body of ${length} bytes refused`);
+        this.answer(EXPECT_TOO_LARGE_413);
+        return;
+      }
+      this.client.write(CONTINUE_100);
+    }
+    this.facts = {
+      keepaliveEnabled: s.keepalive,
+      protocol: head.protocol,
+      method: head.method,
+      connectionClose: head.connectionClose,
+      connectionUpgrade: head.connectionUpgrade,
+      transferEncoding: head.transferEncoding !== null,
+      raw: this.raw,
+      surplusBody: false,
+      acceptGzip: head.acceptGzip,
+    };
+    this.freshOnly = false;
+    this.route();
+  }
+
+  private route(): void {
+    this.reused = false;
+    this.attempt = new BackendAttempt(this.core, this.key, this.info, this);
+    this.attempt.start();
+  }
+
+  reuse(lease: NodeLease): Socket | null {
+    if (lease.address.proto !== 'http' || this.freshOnly) return null;
+    const s = this.shared.pool.take(lease.address);
+    if (s) this.reused = true;
+    return s;
+  }
+
+  connected(backend: Socket, lease: NodeLease): void {
+    this.attempt = null;
+    if (this.state !== S_ROUTING || this.client.destroyed) {
+      backend.destroy();
+      lease.release(0, 0);
+      return;
+    }
+    this.backend = backend;
+    this.lease = lease;
+    this.state = S_EXCHANGE;
+    if (lease.address.proto === 'http') sendToHttpNode(this);
+    else sendToUwsgiNode(this);
+  }
+
+  gaveUp(code: GiveUpCode, detail: string): void {
+    this.attempt = null;
+    if (code === 'UWR_ERR_NO_NODE') {
+      // 404: the key was never routable here; 503: it is, but no node is live now
+      const m = this.core.mapper;
+      const known = m !== null && (m.knows ? m.knows(this.key) : true);
+      if (known) this.fail(503, 'UWR_ERR_NO_NODE', `${detail}: no live node`);
+      else this.fail(404, 'UWR_ERR_NO_KEY', `${detail}: unknown key`);
+      return;
+    }
+    this.fail(statusForError(code), code, detail);
+  }
+
+  /** Joins client and node for a raw session; `first` goes to the node before anything. */
+  tunnel(first: Buffer): void {
+    const backend = this.backend!;
+    const lease = this.lease!;
+    const stats = this.shared.stats;
+    this.state = S_TUNNEL;
+    this.backend = null;
+    this.lease = null;
+    this.client.removeListener('data', this.onClientData);
+    this.client.removeListener('end', this.onClientEnd);
+    backend.cork();
+    backend.write(first);
+    if (this.rest.length > 0) backend.write(this.rest);
+    if (this.pending) backend.write(this.pending);
+    backend.uncork();
+    const sent = first.length + this.rest.length + (this.pending?.length ?? 0);
+    this.pending = null;
+    const websocket = this.websocket;
+    if (websocket) stats.websockets++;
+    const join = new Join(this.client, backend, {
+      closed: (tx, rx) => {
+        if (websocket) stats.websockets--;
+        lease.release(tx, rx + sent);
+      },
+    });
+    // spec §10: http-timeout applies to tunnels too
+    backend.setTimeout(this.shared.settings.timeoutMs);
+    backend.on('timeout', () => {
+      this.note('UWR_ERR_TIMEOUT', 'tunnel idle past http-timeout: closing');
+      join.destroy();
+    });
+  }
+
+  /** Listens to a connected node for one exchange. */
+  attachBackend(backend: Socket): void {
+    const relay = this.relay!;
+    backend.on('data', relay.onBackendData);
+    backend.on('end', relay.onBackendEnd);
+    backend.on('drain', this.pump!.onBackendDrain);
+    backend.on('error', this.onBackendError);
+    backend.on('close', this.onBackendClose);
+    backend.on('timeout', this.onBackendTimeout);
+    backend.setTimeout(this.shared.settings.timeoutMs);
+    if (backend.isPaused()) backend.resume();
+  }
+
+  private detachBackend(backend: Socket): void {
+    const relay = this.relay!;
+    backend.removeListener('data', relay.onBackendData);
+    backend.removeListener('end', relay.onBackendEnd);
+    backend.removeListener('drain', this.pump!.onBackendDrain);
+    backend.removeListener('error', this.onBackendError);
+    backend.removeListener('close', this.onBackendClose);
+    backend.removeListener('timeout', this.onBackendTimeout);
+    backend.setTimeout(0);
+  }
+
+  /** Ends the exchange with the node (if any): node closed, lease released. */
+  private dropBackend(): void {
+    const backend = this.backend;
+    if (backend) {
+      this.detachBackend(backend);
+      backend.on('error', noop);
+      backend.destroy();
+      this.lease!.release(this.relay?.tx ?? 0, this.headBytes + (this.pump?.written ?? 0));
+      this.backend = null;
+      this.lease = null;
+    }
+    this.relay?.stop();
+    this.pump?.stop();
+  }
+
+  private readonly onBackendError = (): void => {
+    // the close handler decides
+  };
+
+  private readonly onBackendClose = (): void => {
+    // closed without a clean end (reset, error)
+    if (this.relay!.started) this.responseBroken('the node connection broke mid-response');
+    else this.responseMissing();
+  };
+
+  private readonly onBackendTimeout = (): void => {
+    if (this.relay!.started) {
+      this.note('UWR_ERR_TIMEOUT', 'node idle past http-timeout mid-response: closing');
+      this.dropBackend();
+      this.client.destroy();
+    } else if (!this.bodyComplete) {
+      this.note('UWR_ERR_TIMEOUT', 'request body stalled past http-timeout: closing');
+      this.dropBackend();
+      this.client.destroy();
+    } else {
+      this.dropBackend();
+      this.fail(504, 'UWR_ERR_TIMEOUT', 'the node sent nothing within http-timeout');
+    }
+  };
+
+  // ---- BodyOwner ---------------------------------------------------------------------
+
+  bodyDone(surplus: Buffer | null): void {
+    this.bodyComplete = true;
+    if (surplus && surplus.length > 0) {
+      this.pending = this.pending ? Buffer.concat([surplus, this.pending]) : surplus;
+    }
+  }
+
+  bodyFailed(r: Extract<ChunkedResult, { state: 'error' }>): void {
+    if (this.relay!.started) {
+      this.note(r.code, `bad chunked request body (${r.reason}) mid-response: closing`);
+      this.dropBackend();
+      this.client.destroy();
+      return;
+    }
+    this.dropBackend();
+    this.fail(r.status, r.code, `bad chunked request body (${r.reason})`);
+  }
+
+  // ---- RelayOwner --------------------------------------------------------------------
+
+  responseDone(keepalive: boolean, nodeReusable: boolean): void {
+    const backend = this.backend!;
+    const lease = this.lease!;
+    this.detachBackend(backend);
+    lease.release(this.relay!.tx, this.headBytes + this.pump!.written);
+    this.backend = null;
+    this.lease = null;
+    const complete = this.bodyComplete;
+    this.pump!.stop();
+    if (nodeReusable && complete) this.shared.pool.give(lease.address, backend);
+    else backend.destroy();
+    if (keepalive && complete && !this.clientEnded && !this.client.destroyed) this.nextRequest();
+    else this.closeClient();
+  }
+
+  responseMissing(): void {
+    if (this.reused && !this.pump!.readFromClient) {
+      // a pooled connection the node had already closed: once more on a fresh one
+      this.dropBackend();
+      this.pending = null;
+      this.bodyComplete = false;
+      this.freshOnly = true;
+      this.state = S_ROUTING;
+      this.client.pause();
+      this.route();
+      return;
+    }
+    this.dropBackend();
+    this.fail(502, 'UWR_ERR_BACKEND_CLOSED', 'the node closed the connection without answering');
+  }
+
+  responseBroken(why: string): void {
+    this.note('UWR_ERR_BACKEND_CLOSED', `${why}: closing`);
+    this.dropBackend();
+    this.client.destroy();
+  }
+
+  // ---- endings -----------------------------------------------------------------------
+
+  /** spec §7: re-arm reading the client for the next request. */
+  private nextRequest(): void {
+    this.state = S_HEAD;
+    this.head = null;
+    this.rest = EMPTY;
+    this.facts = null;
+    this.reader.reset();
+    this.headStarted = false;
+    this.arm(this.shared.settings.keepaliveIdleMs);
+    const early = this.pending;
+    this.pending = null;
+    if (early) this.headData(early);
+    if (this.state === S_HEAD) this.client.resume();
+  }
+
+  /** The response went out and the connection ends. */
+  private closeClient(): void {
+    this.state = S_DONE;
+    const c = this.client;
+    if (c.destroyed) return;
+    // nothing left to flush or read: one close, no shutdown() first (as uWSGI)
+    if (c.writableLength === 0 && c.readableLength === 0) {
+      c.destroy();
+      return;
+    }
+    c.once('finish', this.onClientFinish);
+    c.end();
+  }
+
+  /** Answers with a fixed response (error page, redirect, Expect 413) and closes. */
+  private answer(response: Buffer): void {
+    this.state = S_CLOSING;
+    this.disarm();
+    const c = this.client;
+    if (c.destroyed) return;
+    c.once('finish', this.onClientFinish);
+    c.end(response);
+  }
+
+  /** One log line, one counter, the error page (or uWSGI's silent close). */
+  fail(status: RouterErrorStatus, code: UwrErrorCode | string, why: string): void {
+    this.note(code, `${why}: ${status}`);
+    this.dropBackend();
+    if (this.shared.settings.silentErrors) {
+      this.state = S_DONE;
+      this.client.destroy();
+      return;
+    }
+    this.answer(errorResponse(status));
+  }
+}
+
+const noop = (): void => {};

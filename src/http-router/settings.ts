@@ -1,0 +1,122 @@
+/**
+ * The HTTP router's per-process settings, read once from the configuration (spec:
+ * http-router.md §5–§10) so the per-request path only reads plain fields.
+ */
+import { hostname } from 'node:os';
+import type { Config } from '../config/config.ts';
+import { ConfigError } from '../errors.ts';
+import type { HttpHeadOptions } from '../protocol/http-request-head.ts';
+import { parseHttpVar } from './request-vars.ts';
+import { TrustedProxies } from './trusted-proxies.ts';
+
+export interface HttpRouterSettings {
+  /** options for every HttpRequestHeadReader (one shared object) */
+  readonly head: HttpHeadOptions;
+  readonly timeoutMs: number;
+  /** absolute deadline for a request head, from its first byte (`http-headers-timeout`) */
+  readonly headersTimeoutMs: number;
+  /** `http-keepalive`: 0 = off */
+  readonly keepalive: boolean;
+  /** idle time allowed between requests on a kept-alive connection */
+  readonly keepaliveIdleMs: number;
+  readonly autoChunked: boolean;
+  readonly autoGzip: boolean;
+  readonly chunkedInput: boolean;
+  readonly rawBody: boolean;
+  readonly websockets: boolean;
+  readonly manageSource: boolean;
+  /** `http-manage-expect`: 0 = off, 1 = always 100, N > 1 = 413 above N bytes */
+  readonly manageExpect: number;
+  /** `http-max-body`: 0 = unlimited */
+  readonly maxBody: number;
+  readonly silentErrors: boolean;
+  /** SERVER_NAME and the key when there is no Host (spec §2 #8, §4) */
+  readonly hostname: string;
+  readonly serverNameAsHttpHost: boolean;
+  readonly extraVars: ReadonlyArray<readonly [string, string]>;
+  readonly modifier1: number;
+  readonly modifier2: number;
+  readonly trusted: TrustedProxies;
+  /** `http-to-https` listener text → PORT (null = none given) */
+  readonly redirects: ReadonlyMap<string, string | null>;
+  /** idle keep-alive connections kept per HTTP node, and how long */
+  readonly nodePoolSize: number;
+  readonly nodePoolIdleMs: number;
+}
+
+/** Options read here but not implemented: a clear error beats silently ignoring them. */
+const NOT_YET: ReadonlyArray<readonly [string, 'list' | 'flag', string]> = [
+  ['https', 'list', 'HTTPS listeners are not implemented yet in uwrouter (they come with TLS support)'],
+  ['https2', 'list', 'HTTPS listeners are not implemented yet in uwrouter (they come with TLS support)'],
+  ['http-stud-prefix', 'list', 'the stud address prefix is not implemented yet in uwrouter'],
+  ['http-manage-rtsp', 'flag', 'RTSP routing is not implemented yet in uwrouter'],
+];
+
+export function httpSettingsFromConfig(config: Config): HttpRouterSettings {
+  for (const [name, kind, why] of NOT_YET) {
+    if (kind === 'list' ? config.all(name).length > 0 : config.flag(name)) {
+      throw new ConfigError(`option "--${name}": ${why}`);
+    }
+  }
+  const timeoutMs = config.int('http-timeout') * 1000;
+  const ka = config.int('http-keepalive');
+  const extraVars = config.all('http-var').map((item) => {
+    const kv = parseHttpVar(item);
+    if (!kv) throw new ConfigError(`option "--http-var": "${item}" is not KEY=VALUE`);
+    return kv;
+  });
+  const trusted = TrustedProxies.parse(config.all('http-trusted-proxy'));
+  if (!trusted.ok) {
+    throw new ConfigError(
+      `option "--http-trusted-proxy": "${trusted.entry}" is not an IP address or CIDR range`,
+    );
+  }
+  const redirects = new Map<string, string | null>();
+  for (const item of config.all('http-to-https')) {
+    // ADDR[,PORT] (spec §9); a UNIX path has no comma either
+    const comma = item.lastIndexOf(',');
+    const addr = comma < 0 ? item : item.slice(0, comma);
+    const port = comma < 0 ? null : item.slice(comma + 1);
+    if (port !== null && !/^\d{1,5}$/.test(port)) {
+      throw new ConfigError(`option "--http-to-https": "${item}": PORT must be a number`);
+    }
+    redirects.set(addr, port);
+  }
+  return {
+    head: {
+      maxHeadSize: config.int('http-max-head'),
+      proxyProtocol: config.flag('http-enable-proxy-protocol') || config.flag('enable-proxy-protocol'),
+      chunkedInput: config.flag('http-chunked-input'),
+    },
+    timeoutMs,
+    headersTimeoutMs: config.has('http-headers-timeout')
+      ? config.int('http-headers-timeout') * 1000
+      : timeoutMs,
+    keepalive: ka > 0,
+    // spec §7: N > 1 sets the idle timeout; plain on keeps the router timeout
+    keepaliveIdleMs: ka > 1 ? ka * 1000 : timeoutMs,
+    autoChunked: config.flag('http-auto-chunked'),
+    autoGzip: config.flag('http-auto-gzip'),
+    chunkedInput: config.flag('http-chunked-input'),
+    rawBody: config.flag('http-raw-body'),
+    websockets: config.flag('http-websockets'),
+    manageSource: config.flag('http-manage-source'),
+    manageExpect: config.int('http-manage-expect'),
+    maxBody: config.int('http-max-body'),
+    silentErrors: config.flag('http-silent-errors'),
+    hostname: hostname(),
+    serverNameAsHttpHost: config.flag('http-server-name-as-http-host'),
+    extraVars,
+    modifier1: config.int('http-modifier1'),
+    modifier2: config.int('http-modifier2'),
+    trusted: trusted.value,
+    redirects,
+    nodePoolSize: 64,
+    nodePoolIdleMs: Math.min(timeoutMs || 60_000, 30_000),
+  };
+}
+
+/** The listening addresses: `http` plus the `http-to-https` redirect listeners. */
+export function httpListenAddresses(config: Config, settings: HttpRouterSettings): string[] {
+  return [...config.all('http'), ...settings.redirects.keys()];
+}
