@@ -85,7 +85,11 @@ export async function uwsgiNode(handler: NodeHandler, o: FakeUwsgiOptions = {}):
         }
       }
       done = true;
-      if (o.early) s.removeListener('data', onData);
+      if (o.early) {
+        // the handler takes the socket over (raw modes): nothing may flow unheard
+        s.pause();
+        s.removeListener('data', onData);
+      }
       const req = {
         modifier1: h.modifier1,
         modifier2: h.modifier2,
