@@ -104,18 +104,21 @@ describe('uwrouter --http against bad input and dying nodes', () => {
   let rStream: ServerHandle; // keepalive → echo_body.py (killed in a test)
   let streamStats: number;
   let strict: ServerHandle; // --http-headers-timeout 2
+  let echo4: ServerHandle; // echo_body.py, 4 processes
+  let rEcho: ServerHandle;
 
   before(async () => {
-    [vars, slow, stream] = await Promise.all([
+    [vars, slow, stream, echo4] = await Promise.all([
       startUwsgiNode({ app: 'echo_vars.py', processes: 2 }),
       startUwsgiNode({ app: 'slow.py' }),
       startUwsgiNode({ app: 'echo_body.py' }),
+      startUwsgiNode({ app: 'echo_body.py', processes: 4 }),
     ]);
-    started.push(vars, slow, stream);
-    const ports = await Promise.all(Array.from({ length: 7 }, () => freePort()));
+    started.push(vars, slow, stream, echo4);
+    const ports = await Promise.all(Array.from({ length: 8 }, () => freePort()));
     [mainStats, slowStats, streamStats] = [ports[1]!, ports[3]!, ports[5]!];
     const at = (i: number) => `127.0.0.1:${ports[i]}`;
-    [main, rSlow, rStream, strict] = await Promise.all([
+    [main, rSlow, rStream, strict, rEcho] = await Promise.all([
       startUwrouter(['--http', at(0), '--http-to', vars.address, '--http-stats', at(1)]),
       startUwrouter(['--http', at(2), '--http-to', slow.address, '--http-stats', at(3)]),
       startUwrouter([
@@ -128,8 +131,9 @@ describe('uwrouter --http against bad input and dying nodes', () => {
         at(5),
       ]),
       startUwrouter(['--http', at(6), '--http-to', vars.address, '--http-headers-timeout', '2']),
+      startUwrouter(['--http', at(7), '--http-to', echo4.address]),
     ]);
-    started.push(main, rSlow, rStream, strict);
+    started.push(main, rSlow, rStream, strict, rEcho);
   });
 
   after(async () => {
@@ -241,6 +245,36 @@ describe('uwrouter --http against bad input and dying nodes', () => {
     assert.ok(ms >= 1500 && ms < 4500, `closed after ${ms} ms`);
   });
 
+  test('slow readers: 4 × 16 MB echoed to clients that do not read are not buffered in the router', async () => {
+    const size = 16 * 1024 * 1024;
+    const rssBefore = procRssBytes(rEcho.pid);
+    const clients = await Promise.all(Array.from({ length: 4 }, () => openSocket(rEcho.port!)));
+    const received = clients.map(() => 0);
+    for (const [i, s] of clients.entries()) {
+      s.on('error', () => undefined);
+      s.on('data', (d: Buffer) => {
+        received[i]! += d.length;
+        s.pause();
+      });
+      s.write(`POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
+      s.write(Buffer.alloc(size, 0x62));
+    }
+    await until('every client got its first bytes', () => (received.every((n) => n > 0) ? true : undefined));
+    await sleep(1500); // everything that can flow has flowed
+    const grown = procRssBytes(rEcho.pid) - rssBefore;
+    assert.ok(
+      grown < 48 * 1048576,
+      `router RSS grew by ${(grown / 1048576).toFixed(1)} MiB with 64 MiB in flight`,
+    );
+    // now read everything: all of it arrives
+    for (const s of clients) {
+      s.on('data', () => s.resume());
+      s.resume();
+    }
+    await until('all echoes complete', () => (received.every((n) => n >= size) ? true : undefined), 30000);
+    for (const s of clients) s.destroy();
+  });
+
   test('a client gone mid-upload: the session ends, the router serves on', async () => {
     const s = await openSocket(main.port!);
     s.on('error', () => undefined);
@@ -313,7 +347,7 @@ describe('uwrouter --http against bad input and dying nodes', () => {
   test('after all of it, every router is up and answers', async () => {
     const r = await httpGet(`http://127.0.0.1:${main.port}/`);
     assert.equal(r.status, 200);
-    for (const router of [main, rSlow, rStream, strict])
+    for (const router of [main, rSlow, rStream, strict, rEcho])
       assert.ok(router.isRunning(), `${router.name} is running`);
   });
 });

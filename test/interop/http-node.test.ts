@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket, { WebSocketServer } from 'ws';
 import {
+  dechunk,
   freePort,
   httpGet,
   parseRawHttpResponse,
@@ -37,6 +38,24 @@ function startHttpNode(): Promise<{ server: Server; port: number; connections: (
   let connections = 0;
   const ids = new WeakMap<object, number>();
   const server = createServer((req, res) => {
+    const status = /^\/status\/(\d{3})$/.exec(req.url ?? '');
+    if (status) {
+      res.writeHead(Number(status[1]), { etag: '"v1"' });
+      res.end();
+      return;
+    }
+    if (req.url === '/chunked') {
+      // no Content-Length: Node sends Transfer-Encoding: chunked, one chunk per write
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      let i = 0;
+      const next = () => {
+        if (i === 50) return res.end();
+        res.write(`${String(i++).padStart(2, '0')}${'c'.repeat(998)}`);
+        setImmediate(next);
+      };
+      next();
+      return;
+    }
     if (req.url === '/echo') {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       req.pipe(res);
@@ -83,11 +102,31 @@ function startHttpNode(): Promise<{ server: Server; port: number; connections: (
   });
 }
 
-/** Send one request on an open socket and read one Content-Length-framed response. */
-function exchange(
-  socket: Socket,
-  request: string,
-): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
+interface Exchanged {
+  status: number;
+  headers: Record<string, string>;
+  /** de-chunked */
+  body: Buffer;
+}
+
+/** Where a chunked body starting at `pos` ends (after `0\r\n\r\n`), or undefined. */
+function chunkedEnd(buf: Buffer, pos: number): number | undefined {
+  for (;;) {
+    const eol = buf.indexOf('\r\n', pos);
+    if (eol < 0) return undefined;
+    const size = Number.parseInt(buf.subarray(pos, eol).toString('latin1'), 16);
+    pos = eol + 2;
+    if (size === 0) return buf.length >= pos + 2 ? pos + 2 : undefined;
+    if (buf.length < pos + size + 2) return undefined;
+    pos += size + 2;
+  }
+}
+
+/**
+ * Send one request on an open socket and read exactly one response: no body for HEAD, 204
+ * and 304; else framed by Content-Length or chunked encoding.
+ */
+function exchange(socket: Socket, request: string, opts: { head?: boolean } = {}): Promise<Exchanged> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const timer = setTimeout(
@@ -98,13 +137,24 @@ function exchange(
       buf = Buffer.concat([buf, d]);
       const res = parseRawHttpResponse(buf);
       if (!res) return;
-      const n = Number(res.headers['content-length'] ?? Number.NaN);
-      if (Number.isNaN(n)) return done(new Error(`no Content-Length: ${res.statusLine}`));
-      if (res.body.length >= n)
-        done(undefined, { status: res.status, headers: res.headers, body: res.body.subarray(0, n) });
+      const out = { status: res.status, headers: res.headers };
+      if (opts.head || res.status === 204 || res.status === 304) {
+        if (res.body.length > 0) return done(new Error(`a body after a bodiless response: ${res.body}`));
+        return done(undefined, { ...out, body: Buffer.alloc(0) });
+      }
+      if (res.headers['content-length'] !== undefined) {
+        const n = Number(res.headers['content-length']);
+        if (res.body.length >= n) done(undefined, { ...out, body: res.body.subarray(0, n) });
+        return;
+      }
+      if (/chunked/i.test(res.headers['transfer-encoding'] ?? '')) {
+        if (chunkedEnd(res.body, 0) !== undefined) done(undefined, { ...out, body: dechunk(res.body)! });
+        return;
+      }
+      done(new Error(`no framing: ${res.statusLine}`));
     };
     const onClose = () => done(new Error(`closed early: ${JSON.stringify(buf.toString())}`));
-    const done = (err?: Error, v?: { status: number; headers: Record<string, string>; body: Buffer }) => {
+    const done = (err?: Error, v?: Exchanged) => {
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('close', onClose);
@@ -129,19 +179,21 @@ describe('uwrouter --http-to http://… (an HTTP node: Node.js http + ws)', () =
   let node: Awaited<ReturnType<typeof startHttpNode>>;
   let router: ServerHandle;
   let trusting: ServerHandle;
+  let down: ServerHandle; // → an HTTP node that is not there
 
   before(async () => {
     node = await startHttpNode();
-    const [p1, p2] = await Promise.all([freePort(), freePort()]);
+    const [p1, p2, p3, nowhere] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     const common = ['--http-to', `http://127.0.0.1:${node.port}`, '--http-keepalive', '--http-websockets'];
     [router, trusting] = await Promise.all([
       startUwrouter(['--http', `127.0.0.1:${p1}`, ...common]),
       startUwrouter(['--http', `127.0.0.1:${p2}`, ...common, '--http-trusted-proxy', '127.0.0.1']),
     ]);
+    down = await startUwrouter(['--http', `127.0.0.1:${p3}`, '--http-to', `http://127.0.0.1:${nowhere}`]);
   });
 
   after(async () => {
-    await Promise.all([router?.stop(), trusting?.stop()]);
+    await Promise.all([router?.stop(), trusting?.stop(), down?.stop()]);
     node?.server.closeAllConnections();
     node?.server.close();
   });
@@ -201,6 +253,37 @@ describe('uwrouter --http-to http://… (an HTTP node: Node.js http + ws)', () =
     } finally {
       socket.destroy();
     }
+  });
+
+  test('bodiless answers (HEAD, 204, 304) and a chunked one keep the keepalive connection in step', async () => {
+    const socket = await openSocket(router.port!);
+    try {
+      const head = await exchange(socket, 'HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n', { head: true });
+      assert.equal(head.status, 200);
+      assert.ok(Number(head.headers['content-length']) > 0, 'HEAD keeps the Content-Length of the GET');
+      assert.equal((await exchange(socket, 'GET /status/204 HTTP/1.1\r\nHost: h\r\n\r\n')).status, 204);
+      const notModified = await exchange(
+        socket,
+        'GET /status/304 HTTP/1.1\r\nHost: h\r\nIf-None-Match: "v1"\r\n\r\n',
+      );
+      assert.equal(notModified.status, 304);
+      const chunked = await exchange(socket, 'GET /chunked HTTP/1.1\r\nHost: h\r\n\r\n');
+      assert.equal(chunked.status, 200);
+      assert.equal(chunked.body.length, 50 * 1000);
+      assert.equal(chunked.body.subarray(49000, 49002).toString(), '49');
+      // and the connection still carries a normal request after all of them
+      const last = await exchange(socket, 'GET /last HTTP/1.1\r\nHost: h\r\n\r\n');
+      assert.equal((JSON.parse(last.body.toString()) as Seen).url, '/last');
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  test('an HTTP node that is not listening: 502 with Connection: close', async () => {
+    const res = await httpGet(`http://127.0.0.1:${down.port}/`);
+    assert.equal(res.status, 502);
+    assert.equal(res.headers.connection, 'close');
+    assert.equal(res.text, 'could not connect to any node for this host\n');
   });
 
   test('X-Forwarded-For/Proto/Host are set; a client-sent X-Forwarded-For is dropped', async () => {

@@ -14,6 +14,7 @@ import { hostname } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
+import { Pool } from 'undici';
 import WebSocket from 'ws';
 import {
   freePort,
@@ -283,10 +284,12 @@ describe('uwrouter --http in front of real uWSGI nodes', () => {
   let slow: ServerHandle;
   let victim: ServerHandle;
   let nolength: ServerHandle;
+  let chunkedIn: ServerHandle;
   let rVars: ServerHandle; // uwrouter → hop → echo_vars
   let uVars: ServerHandle; // uWSGI → hop → echo_vars
   let rSub: ServerHandle; // uwrouter, subscription-routed, every feature on
   let uChunk: ServerHandle; // uWSGI keepalive + auto-chunked → nolength
+  let uChunkedIn: ServerHandle; // uWSGI --http-chunked-input → chunked_in
   let rTimeout: ServerHandle;
   let rSilent: ServerHandle;
   let uSilent: ServerHandle;
@@ -298,7 +301,7 @@ describe('uwrouter --http in front of real uWSGI nodes', () => {
 
   before(async () => {
     const subPort = await freePort();
-    const [rSubPort, ...ports] = await Promise.all(Array.from({ length: 13 }, () => freePort()));
+    const [rSubPort, ...ports] = await Promise.all(Array.from({ length: 14 }, () => freePort()));
     // the subscription router first, so the nodes' first announce is heard
     rSub = await startUwrouter([
       '--http',
@@ -310,6 +313,7 @@ describe('uwrouter --http in front of real uWSGI nodes', () => {
       '--http-auto-gzip',
       '--http-manage-expect',
       '--http-websockets',
+      '--http-chunked-input',
     ]);
     const sub = (key: string) => ['--subscribe-to', `127.0.0.1:${subPort}:${key}`];
     let body: ServerHandle;
@@ -317,7 +321,7 @@ describe('uwrouter --http in front of real uWSGI nodes', () => {
     let ws: ServerHandle;
     let a: ServerHandle;
     let b: ServerHandle;
-    [vars, body, nolength, gzip, ws, slow, victim, a, b] = await Promise.all([
+    [vars, body, nolength, gzip, ws, slow, victim, a, b, chunkedIn] = await Promise.all([
       startUwsgiNode({ app: 'echo_vars.py', args: sub('vars.test') }),
       startUwsgiNode({ app: 'echo_body.py', processes: 2, args: sub('body.test') }),
       startUwsgiNode({ app: 'nolength.py', args: sub('nolength.test') }),
@@ -327,8 +331,9 @@ describe('uwrouter --http in front of real uWSGI nodes', () => {
       startUwsgiNode({ app: 'hello.py' }),
       startUwsgiNode({ app: 'whoami.py', name: 'node-a', args: sub('a.example') }),
       startUwsgiNode({ app: 'whoami.py', name: 'node-b', args: sub('b.example') }),
+      startUwsgiNode({ app: 'chunked_in.py', args: sub('chunked.test') }),
     ]);
-    started.push(rSub, vars, body, nolength, gzip, ws, slow, victim, a, b);
+    started.push(rSub, vars, body, nolength, gzip, ws, slow, victim, a, b, chunkedIn);
     hop = await startCaptureHop({ host: '127.0.0.1', port: vars.port! });
     const hopAddr = `127.0.0.1:${hop.port}`;
     const at = (i: number) => `127.0.0.1:${ports[i]}`;
@@ -361,6 +366,14 @@ describe('uwrouter --http in front of real uWSGI nodes', () => {
       startUwrouter(['--http', at(8), '--http-to', vars.address, '--http-to-https', `${at(9)},8443`]),
     ]);
     started.push(rVars, uVars, uChunk, rTimeout, rSilent, uSilent, rDead, rExpect10, rRedirect);
+    uChunkedIn = await startUwsgiRouter('http', [
+      '--http',
+      at(11),
+      '--http-to',
+      chunkedIn.address,
+      '--http-chunked-input',
+    ]);
+    started.push(uChunkedIn);
     await waitForPort(redirectPort);
     // uWSGI's redirect-only listener, as reference (readiness: its own port)
     started.push(
@@ -368,15 +381,23 @@ describe('uwrouter --http in front of real uWSGI nodes', () => {
     );
     // every subscribed key routable
     await Promise.all(
-      ['vars.test', 'body.test', 'nolength.test', 'gzip.test', 'ws.test', 'a.example', 'b.example'].map(
-        (key) =>
-          poll(`${key} routable`, async () => {
-            const r = await httpGet(`http://127.0.0.1:${rSub.port}/`, {
-              headers: { host: key },
-              timeoutMs: 3000,
-            });
-            return r.status === 200 || r.status === 101 ? true : undefined;
-          }),
+      [
+        'vars.test',
+        'body.test',
+        'nolength.test',
+        'gzip.test',
+        'ws.test',
+        'a.example',
+        'b.example',
+        'chunked.test',
+      ].map((key) =>
+        poll(`${key} routable`, async () => {
+          const r = await httpGet(`http://127.0.0.1:${rSub.port}/`, {
+            headers: { host: key },
+            timeoutMs: 3000,
+          });
+          return r.status === 200 || r.status === 101 ? true : undefined;
+        }),
       ),
     );
   });
@@ -612,6 +633,116 @@ describe('uwrouter --http in front of real uWSGI nodes', () => {
     }
   });
 
+  test('--http-chunked-input: a chunked upload reaches uwsgi.chunked_read intact, as via uWSGI', async () => {
+    const pieces = [randomBytes(1), randomBytes(70000), randomBytes(4096), randomBytes(33333)];
+    const whole = Buffer.concat(pieces);
+    const chunked = Buffer.concat([
+      ...pieces.flatMap((p) => [Buffer.from(`${p.length.toString(16)}\r\n`), p, Buffer.from('\r\n')]),
+      Buffer.from('0\r\n\r\n'),
+    ]);
+    const answers: unknown[] = [];
+    for (const [router, host] of [
+      [uChunkedIn, 'x'],
+      [rSub, 'chunked.test'],
+    ] as const) {
+      const conn = await RawConn.open(router.port!);
+      try {
+        conn.write(`POST /up HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+        conn.write(chunked.subarray(0, 5000));
+        await sleep(20);
+        conn.write(chunked.subarray(5000));
+        const { res, body } = await conn.readResponse();
+        assert.equal(res.status, 200, body.toString());
+        const got = JSON.parse(body.toString()) as { mode: string; length: number; sha256: string };
+        answers.push({ mode: got.mode, length: got.length, sha256: got.sha256 });
+      } finally {
+        conn.close();
+      }
+    }
+    const expected = { mode: 'chunked', length: whole.length, sha256: sha256(whole) };
+    assert.deepEqual(answers, [expected, expected]);
+  });
+
+  test('keepalive under concurrency: 300 requests over 10 connections each get their own answer', async () => {
+    const pool = new Pool(`http://127.0.0.1:${rSub.port}`, { connections: 10, pipelining: 1 });
+    const connections = new Set<string>();
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 300 }, async (_, i) => {
+          const body = i % 3 === 0 ? `payload-${i}`.repeat(i % 7) : undefined;
+          const res = await pool.request({
+            path: `/req/${i}?i=${i}`,
+            method: body ? 'POST' : 'GET',
+            headers: { host: 'vars.test' },
+            body,
+          });
+          const v = (await res.body.json()) as EchoVars;
+          connections.add(v.vars.REMOTE_PORT!);
+          return [res.statusCode, v.vars.PATH_INFO, v.vars.QUERY_STRING, v.body.length, body?.length ?? 0];
+        }),
+      );
+      for (const [i, [status, path, query, got, sent]] of results.entries()) {
+        assert.deepEqual([status, path, query, got], [200, `/req/${i}`, `i=${i}`, sent], `request ${i}`);
+      }
+      assert.ok(connections.size <= 10, `client connections seen by the node: ${connections.size}`);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('keepalive ends where the client asks: Connection: close and HTTP/1.0 are closed after the answer', async () => {
+    for (const req of [
+      'GET /bye HTTP/1.1\r\nHost: vars.test\r\nConnection: close\r\n\r\n',
+      'GET /old HTTP/1.0\r\nHost: vars.test\r\n\r\n',
+    ]) {
+      const conn = await RawConn.open(rSub.port!);
+      conn.write(req);
+      const { res } = await conn.readResponse();
+      assert.equal(res.status, 200);
+      assert.ok((await conn.rest(3000)).closed, `closed after: ${req.split('\r\n')[0]}`);
+      conn.close();
+    }
+  });
+
+  test('two pipelined requests in one write: the first is answered, the second answered or closed — never lost in a body', async () => {
+    const conn = await RawConn.open(rSub.port!);
+    try {
+      conn.write(
+        'POST /first HTTP/1.1\r\nHost: vars.test\r\nContent-Length: 3\r\n\r\nabc' +
+          'GET /second HTTP/1.1\r\nHost: vars.test\r\n\r\n',
+      );
+      const first = await conn.readResponse(5000);
+      assert.equal(first.res.status, 200);
+      const v = JSON.parse(first.body.toString()) as EchoVars;
+      assert.equal(v.vars.PATH_INFO, '/first');
+      assert.deepEqual(v.body, { length: 3, sha256: sha256('abc') });
+      const second = await conn.readResponse(3000).catch(() => undefined);
+      if (second) {
+        assert.equal(second.res.status, 200);
+        assert.equal((JSON.parse(second.body.toString()) as EchoVars).vars.PATH_INFO, '/second');
+      } else {
+        assert.ok(conn.closed, 'without an answer to the second request the router must close');
+      }
+    } finally {
+      conn.close();
+    }
+  });
+
+  test('a chunked request body without --http-chunked-input is answered and closed, never read as requests', async () => {
+    const conn = await RawConn.open(rVars.port!);
+    conn.write(
+      'POST /te HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' +
+        '2c\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\nX-A: 1234\r\n\r\n\r\n0\r\n\r\n',
+    );
+    const { res, body } = await conn.readResponse(5000);
+    assert.ok(res.status === 200 || (res.status >= 400 && res.status < 500), res.statusLine);
+    if (res.status === 200) assert.equal((JSON.parse(body.toString()) as EchoVars).vars.PATH_INFO, '/te');
+    const rest = await conn.rest(3000);
+    assert.ok(rest.closed, 'closed after the answer');
+    assert.doesNotMatch(rest.data.toString(), /smuggled/);
+    conn.close();
+  });
+
   test('--http-websockets: a ws client talks to uwsgi.websocket_* through the router', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${rSub.port}/chat`, { headers: { host: 'ws.test' } });
     await new Promise((resolve, reject) => {
@@ -672,6 +803,10 @@ describe('uwrouter --http in front of real uWSGI nodes', () => {
     assert.equal(body.toString(), 'could not connect to any node for this host\n');
     assert.ok((await conn.rest()).closed);
     conn.close();
+    // the failed static node is now in its gracetime: no live node for the key → 503
+    const again = parseRawHttpResponse(await rawRequest(rDead.port!, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    assert.equal(again?.status, 503, again?.statusLine);
+    assert.equal(again!.body.toString(), 'no node is available for this host\n');
     assert.ok(rDead.isRunning(), 'the router stays up');
   });
 
