@@ -34,7 +34,9 @@ interface Seen {
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
 /** The HTTP node: answers JSON describing the request; `/echo` streams the body back. */
-function startHttpNode(): Promise<{ server: Server; port: number; connections: () => number }> {
+function startHttpNode(
+  keepAliveTimeoutMs = 30000,
+): Promise<{ server: Server; port: number; connections: () => number }> {
   let connections = 0;
   const ids = new WeakMap<object, number>();
   const server = createServer((req, res) => {
@@ -80,7 +82,7 @@ function startHttpNode(): Promise<{ server: Server; port: number; connections: (
       res.end(out);
     });
   });
-  server.keepAliveTimeout = 30000;
+  server.keepAliveTimeout = keepAliveTimeoutMs;
   server.on('connection', (s) => {
     connections++;
     ids.set(s, connections);
@@ -180,6 +182,8 @@ describe('uwrouter --http-to http://… (an HTTP node: Node.js http + ws)', () =
   let router: ServerHandle;
   let trusting: ServerHandle;
   let down: ServerHandle; // → an HTTP node that is not there
+  let brief: Awaited<ReturnType<typeof startHttpNode>>; // closes idle connections after 150 ms
+  let toBrief: ServerHandle;
 
   before(async () => {
     node = await startHttpNode();
@@ -190,10 +194,19 @@ describe('uwrouter --http-to http://… (an HTTP node: Node.js http + ws)', () =
       startUwrouter(['--http', `127.0.0.1:${p2}`, ...common, '--http-trusted-proxy', '127.0.0.1']),
     ]);
     down = await startUwrouter(['--http', `127.0.0.1:${p3}`, '--http-to', `http://127.0.0.1:${nowhere}`]);
+    brief = await startHttpNode(150);
+    toBrief = await startUwrouter([
+      '--http',
+      `127.0.0.1:${await freePort()}`,
+      '--http-to',
+      `http://127.0.0.1:${brief.port}`,
+    ]);
   });
 
   after(async () => {
-    await Promise.all([router?.stop(), trusting?.stop(), down?.stop()]);
+    await Promise.all([router?.stop(), trusting?.stop(), down?.stop(), toBrief?.stop()]);
+    brief?.server.closeAllConnections();
+    brief?.server.close();
     node?.server.closeAllConnections();
     node?.server.close();
   });
@@ -277,6 +290,18 @@ describe('uwrouter --http-to http://… (an HTTP node: Node.js http + ws)', () =
     } finally {
       socket.destroy();
     }
+  });
+
+  test('a node that closes idle pooled connections (150 ms): requests around that moment still succeed', async () => {
+    const failures: string[] = [];
+    for (let pause = 100; pause <= 220; pause += 8) {
+      const r = await httpGet(`http://127.0.0.1:${toBrief.port}/p/${pause}`, { timeoutMs: 5000 }).catch(
+        (err: Error) => ({ status: -1, text: err.message }),
+      );
+      if (r.status !== 200) failures.push(`after ${pause} ms: ${r.status} ${r.text.slice(0, 60)}`);
+      await sleep(pause);
+    }
+    assert.deepEqual(failures, []);
   });
 
   test('an HTTP node that is not listening: 502 with Connection: close', async () => {
