@@ -6,7 +6,8 @@
  */
 import type { Socket } from 'node:net';
 import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
-import { Join } from '../corerouter/join.ts';
+import { IdleSweep, type IdleWatched } from '../corerouter/idle-sweep.ts';
+import { Join, type JoinHooks } from '../corerouter/join.ts';
 import type { Listener } from '../corerouter/listener.ts';
 import { PeerInfo } from '../corerouter/peer-info.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
@@ -17,35 +18,60 @@ import { readFastrouterKey } from './key.ts';
 export interface FastrouterSettings {
   /** `fastrouter-buffer-size`: a read-chunk size, not a request limit (spec: uwsgi-protocol.md §5) */
   bufferSize: number;
+  /** inactivity timeout of a session (`fastrouter-timeout`); 0 = none */
   timeoutMs: number;
 }
 
-export class FastrouterConnection implements ConnectCallbacks {
+/** What all connections of one fastrouter share. */
+interface Shared extends FastrouterSettings {
+  /** one coarse timer for every session's inactivity timeout (no per-socket timers) */
+  readonly sweep: IdleSweep;
+  readonly idleTicks: number;
+}
+
+export class FastrouterConnection implements ConnectCallbacks, IdleWatched, JoinHooks {
   private readonly core: CoreRouter;
   private readonly client: Socket;
-  private readonly settings: FastrouterSettings;
+  private readonly settings: Shared;
   private readonly info: PeerInfo;
+  /** IdleWatched: the sweep's bookkeeping */
+  seenProgress = 0;
+  lastTick = 0;
+  idleTicks: number;
+  private headBytes = 0;
   private reader: UwsgiHeadReader | null;
   private head: Buffer | null = null;
   private rest: Buffer | null = null;
   private key = '';
   private attempt: BackendAttempt | null = null;
   private join: Join | null = null;
+  /** the node of the joined session and the bytes of the forwarded first write */
+  private lease: NodeLease | null = null;
+  private sent = 0;
 
-  constructor(client: Socket, _listener: Listener, core: CoreRouter, settings: FastrouterSettings) {
+  constructor(client: Socket, _listener: Listener, core: CoreRouter, settings: Shared) {
     this.core = core;
     this.client = client;
     this.settings = settings;
+    this.idleTicks = settings.idleTicks;
     this.info = new PeerInfo(client);
     // uWSGI grows its buffer to hold any vars block (≤ 65535): nginx's big-cookie requests
     // must reach nodes that raised their own buffer-size (spec: uwsgi-protocol.md §5)
     this.reader = new UwsgiHeadReader();
-    client.setTimeout(settings.timeoutMs);
     client.on('data', this.onHeadData);
-    client.on('timeout', this.onTimeout);
     client.on('error', this.onClientError);
     client.on('end', this.onClientEnd);
     client.on('close', this.onClientClose);
+    if (settings.timeoutMs > 0) settings.sweep.watch(this);
+  }
+
+  /**
+   * IdleWatched: bytes read from either side so far. spec: corerouter.md §4 — activity on
+   * the node's connection re-arms the client's timer too.
+   */
+  get progress(): number {
+    const j = this.join;
+    return j ? this.headBytes + j.tx + j.rx : this.headBytes;
   }
 
   private where(): string {
@@ -61,6 +87,7 @@ export class FastrouterConnection implements ConnectCallbacks {
   }
 
   private readonly onHeadData = (chunk: Buffer): void => {
+    this.headBytes += chunk.length;
     const r: ReaderResult = this.reader!.push(chunk);
     if (r.state === 'need-more') return;
     this.client.removeListener('data', this.onHeadData);
@@ -113,12 +140,15 @@ export class FastrouterConnection implements ConnectCallbacks {
           : Buffer.concat([head, rest]);
     }
     backend.write(first);
-    backend.setTimeout(this.settings.timeoutMs);
-    backend.on('timeout', this.onTimeout);
-    const join = new Join(this.client, backend, {
-      closed: (tx, rx) => lease.release(tx, rx + first.length),
-    });
-    this.join = join;
+    this.lease = lease;
+    this.sent = first.length;
+    this.join = new Join(this.client, backend, this);
+  }
+
+  /** JoinHooks: both sockets are gone. */
+  closed(tx: number, rx: number): void {
+    this.lease!.release(tx, rx + this.sent);
+    this.lease = null;
   }
 
   gaveUp(code: GiveUpCode, detail: string): void {
@@ -126,7 +156,13 @@ export class FastrouterConnection implements ConnectCallbacks {
     this.reject(code, `${detail}: closing`);
   }
 
-  private readonly onTimeout = (): void => {
+  /** IdleWatched: no byte moved for the timeout. */
+  onIdle(): void {
+    if (this.client.destroyed) return;
+    this.onTimeout();
+  }
+
+  private onTimeout(): void {
     if (this.join) {
       this.core.count('UWR_ERR_TIMEOUT');
       this.core.log.info({ code: 'UWR_ERR_TIMEOUT' }, `${this.where()} timeout: closing`);
@@ -138,7 +174,7 @@ export class FastrouterConnection implements ConnectCallbacks {
       'UWR_ERR_TIMEOUT',
       this.head ? 'timeout waiting for a node: closing' : 'timeout reading the request: closing',
     );
-  };
+  }
 
   private readonly onClientError = (): void => {
     // ECONNRESET and friends: the close handler does the teardown
@@ -157,13 +193,16 @@ export class FastrouterConnection implements ConnectCallbacks {
   };
 
   private readonly onClientClose = (): void => {
+    this.settings.sweep.unwatch(this);
     this.attempt?.cancel();
     this.attempt = null;
   };
 }
 
 export function fastrouterHandler(settings: FastrouterSettings) {
+  const sweep = new IdleSweep(IdleSweep.intervalFor(settings.timeoutMs));
+  const shared: Shared = { ...settings, sweep, idleTicks: sweep.ticksFor(settings.timeoutMs) };
   return (client: Socket, listener: Listener, core: CoreRouter): void => {
-    new FastrouterConnection(client, listener, core, settings);
+    new FastrouterConnection(client, listener, core, shared);
   };
 }
