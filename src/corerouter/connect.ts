@@ -123,9 +123,10 @@ export class BackendAttempt {
     const s = openSocket(lease.address);
     this.socket = s;
     s.setTimeout(this.ctx.connectTimeoutMs);
-    s.once('connect', this.onConnect);
-    s.once('error', this.onError);
-    s.once('timeout', this.onTimeout);
+    // `on`, not `once` (no wrapper per listener): every way out of the attempt detaches them
+    s.on('connect', this.onConnect);
+    s.on('error', this.onError);
+    s.on('timeout', this.onTimeout);
   }
 
   private detach(s: Socket): void {

@@ -21,6 +21,8 @@ export class Join {
   private readonly hooks: JoinHooks;
   private finished = false;
   private clientEnding = false;
+  /** 'drain' listeners are added on first backpressure only (most sessions never see it) */
+  private drainHooked = false;
 
   constructor(client: Socket, backend: Socket, hooks: JoinHooks) {
     this.client = client;
@@ -28,15 +30,12 @@ export class Join {
     this.hooks = hooks;
     client.on('data', this.onClientData);
     backend.on('data', this.onBackendData);
-    client.on('drain', this.onClientDrain);
-    backend.on('drain', this.onBackendDrain);
     client.on('end', this.onClientEnd);
     backend.on('end', this.onBackendEnd);
     client.on('error', this.onError);
     backend.on('error', this.onError);
     client.on('close', this.onClientClose);
     backend.on('close', this.onBackendClose);
-    client.on('finish', this.onClientFinish);
     if (client.isPaused()) client.resume();
   }
 
@@ -49,13 +48,26 @@ export class Join {
 
   private readonly onClientData = (chunk: Buffer): void => {
     this.rx += chunk.length;
-    if (!this.backend.write(chunk)) this.client.pause();
+    if (!this.backend.write(chunk)) {
+      this.client.pause();
+      this.hookDrain();
+    }
   };
 
   private readonly onBackendData = (chunk: Buffer): void => {
     this.tx += chunk.length;
-    if (!this.client.write(chunk)) this.backend.pause();
+    if (!this.client.write(chunk)) {
+      this.backend.pause();
+      this.hookDrain();
+    }
   };
+
+  private hookDrain(): void {
+    if (this.drainHooked) return;
+    this.drainHooked = true;
+    this.client.on('drain', this.onClientDrain);
+    this.backend.on('drain', this.onBackendDrain);
+  }
 
   private readonly onClientDrain = (): void => {
     this.backend.resume();
@@ -77,7 +89,10 @@ export class Join {
     // nothing left to flush: close at once (one syscall, as uWSGI does) instead of
     // shutdown() + close(); a RST cannot happen since the client's bytes were all read
     if (this.client.writableLength === 0 && this.client.readableLength === 0) this.client.destroy();
-    else this.client.end();
+    else {
+      this.client.on('finish', this.onClientFinish);
+      this.client.end();
+    }
   };
 
   private readonly onClientFinish = (): void => {

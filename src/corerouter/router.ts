@@ -123,13 +123,19 @@ export class CoreRouter implements RouteContext {
     }
   }
 
+  /** a 'close' listener shared by all clients (the socket is `this`): no closure per connection */
+  private readonly forgetClient = ((clients: Set<Socket>) =>
+    function (this: Socket): void {
+      clients.delete(this);
+    })(this.clients);
+
   private readonly onConnection = (client: Socket, listener: Listener): void => {
     if (this.closing) {
       client.destroy();
       return;
     }
     this.clients.add(client);
-    client.once('close', () => this.clients.delete(client));
+    client.on('close', this.forgetClient);
     if (this.cheapMode) {
       // uWSGI leaves such connections in the kernel backlog; Node cannot stop accepting on a
       // bound socket, so they wait here, paused, up to the same backlog bound
@@ -158,7 +164,11 @@ export class CoreRouter implements RouteContext {
     this.log.info(`[${this.opts.displayName} pid ${process.pid}] leaving cheap mode...`);
     const waiting = this.parked.splice(0);
     for (const [client, listener] of waiting) {
-      if (!client.destroyed) this.handler(client, listener, this);
+      if (client.destroyed) continue;
+      // undo the park's pause(): a 'data' listener alone does not restart a paused stream,
+      // so a parked client was never read (its request hung until the client gave up)
+      client.resume();
+      this.handler(client, listener, this);
     }
   }
 
