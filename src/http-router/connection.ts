@@ -61,6 +61,7 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner {
   private readonly reader: HttpRequestHeadReader;
   private state = S_HEAD;
   private timer: NodeJS.Timeout | null = null;
+  private timerMs = 0;
   /** the headers deadline runs (armed at accept or at the first byte after keepalive) */
   private headStarted = true;
   head: HttpRequestHead | null = null;
@@ -112,8 +113,17 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner {
     this.core.log.info({ code }, `${this.where()} ${why}`);
   }
 
+  /**
+   * One timer per connection for the head deadline and the keepalive idle time, refreshed
+   * rather than re-created per request; a stale expiry outside S_HEAD is ignored.
+   */
   private arm(ms: number): void {
+    if (this.timer !== null && this.timerMs === ms) {
+      this.timer.refresh();
+      return;
+    }
     if (this.timer) clearTimeout(this.timer);
+    this.timerMs = ms;
     this.timer = ms > 0 ? setTimeout(this.onHeadTimeout, ms) : null;
   }
 
@@ -121,6 +131,7 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
+      this.timerMs = -1;
     }
   }
 
@@ -141,14 +152,15 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner {
   };
 
   private headData(chunk: Buffer): void {
-    if (!this.headStarted) {
-      // spec: the headers timeout runs from the first byte of a head, never re-armed per byte
-      this.headStarted = true;
-      this.arm(this.shared.settings.headersTimeoutMs);
-    }
     const r = this.reader.push(chunk);
-    if (r.state === 'need-more') return;
-    this.disarm();
+    if (r.state === 'need-more') {
+      if (!this.headStarted) {
+        // spec: the headers timeout runs from the first byte of a head, never re-armed per byte
+        this.headStarted = true;
+        this.arm(this.shared.settings.headersTimeoutMs);
+      }
+      return;
+    }
     this.client.pause();
     if (r.state === 'error') {
       this.fail(r.status, r.code, `bad request head (${r.reason})`);
@@ -158,7 +170,6 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner {
   }
 
   private readonly onHeadTimeout = (): void => {
-    this.timer = null;
     if (this.state !== S_HEAD) return;
     if (this.reader.buffered > 0 || this.requests === 0) {
       this.note('UWR_ERR_TIMEOUT', 'timeout reading the request head: closing');
@@ -203,6 +214,7 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner {
     if (this.state === S_CLOSING) {
       // the answer is out: give the client a moment to read it and close first, so unread
       // request bytes do not turn our close into a reset that loses the answer
+      this.disarm();
       this.timer = setTimeout(this.destroyClient, LINGER_MS);
       this.client.resume();
       return;
@@ -433,16 +445,24 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner {
   responseDone(keepalive: boolean, nodeReusable: boolean): void {
     const backend = this.backend!;
     const lease = this.lease!;
-    this.detachBackend(backend);
     lease.release(this.relay!.tx, this.headBytes + this.pump!.written);
     this.backend = null;
     this.lease = null;
     const complete = this.bodyComplete;
     this.pump!.stop();
-    if (nodeReusable && complete) this.shared.pool.give(lease.address, backend);
-    else backend.destroy();
+    if (nodeReusable && complete) {
+      this.detachBackend(backend);
+      this.shared.pool.give(lease.address, backend);
+    } else {
+      // a destroyed socket emits nothing more but `close` (and maybe `error`): only the
+      // close handler must go, the rest dies with the socket (saves work per request)
+      backend.removeListener('close', this.onBackendClose);
+      backend.destroy();
+    }
     if (keepalive && complete && !this.clientEnded && !this.client.destroyed) this.nextRequest();
-    else this.closeClient();
+    else if (complete) this.closeClient();
+    // the node answered before the whole body came: close without a reset losing the answer
+    else this.answer(EMPTY);
   }
 
   responseMissing(): void {

@@ -240,3 +240,20 @@ test('keepalive idle timeout (http-keepalive=N) closes an idle connection quietl
   assert.equal(r.router.counters.get('UWR_ERR_TIMEOUT'), undefined);
   await noSessionsLeft(r);
 });
+
+test('a node answering before the body is in: the client gets that answer, then the close', async () => {
+  const n = await uwsgiNode(
+    (req) => req.socket.end('HTTP/1.1 413 Too Large\r\nContent-Length: 4\r\n\r\nnope'),
+    { early: true },
+  );
+  const r = await startRouter(['--http-to', n.address, '--http-keepalive', '--http-timeout', '2']);
+  const c = await RawClient.open(r.port);
+  c.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000000\r\n\r\n');
+  c.write(Buffer.alloc(64 * 1024));
+  const out = await c.read((t) => t.endsWith('nope'));
+  assert.match(out, /^HTTP\/1\.1 413 Too Large\r\n/);
+  // more body bytes after the answer do not reset it; the router closes
+  c.write(Buffer.alloc(64 * 1024));
+  await c.read(() => c.closed, 4000);
+  await noSessionsLeft(r);
+});
