@@ -123,13 +123,19 @@ export class CoreRouter implements RouteContext {
     }
   }
 
+  /** a 'close' listener shared by all clients (the socket is `this`): no closure per connection */
+  private readonly forgetClient = ((clients: Set<Socket>) =>
+    function (this: Socket): void {
+      clients.delete(this);
+    })(this.clients);
+
   private readonly onConnection = (client: Socket, listener: Listener): void => {
     if (this.closing) {
       client.destroy();
       return;
     }
     this.clients.add(client);
-    client.once('close', () => this.clients.delete(client));
+    client.on('close', this.forgetClient);
     if (this.cheapMode) {
       // uWSGI leaves such connections in the kernel backlog; Node cannot stop accepting on a
       // bound socket, so they wait here, paused, up to the same backlog bound
