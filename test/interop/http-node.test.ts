@@ -87,7 +87,10 @@ function startHttpNode(
     connections++;
     ids.set(s, connections);
   });
-  const wss = new WebSocketServer({ server });
+  const wss = new WebSocketServer({
+    server,
+    verifyClient: (info: { req: IncomingMessage }) => info.req.url !== '/deny',
+  });
   wss.on('connection', (ws, req) => {
     ws.send(`hello ${req.headers['x-forwarded-for'] ?? '?'}`);
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
@@ -128,7 +131,11 @@ function chunkedEnd(buf: Buffer, pos: number): number | undefined {
  * Send one request on an open socket and read exactly one response: no body for HEAD, 204
  * and 304; else framed by Content-Length or chunked encoding.
  */
-function exchange(socket: Socket, request: string, opts: { head?: boolean } = {}): Promise<Exchanged> {
+function exchange(
+  socket: Socket,
+  request: string | Buffer,
+  opts: { head?: boolean } = {},
+): Promise<Exchanged> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const timer = setTimeout(
@@ -188,7 +195,13 @@ describe('uwrouter --http-to http://… (an HTTP node: Node.js http + ws)', () =
   before(async () => {
     node = await startHttpNode();
     const [p1, p2, p3, nowhere] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    const common = ['--http-to', `http://127.0.0.1:${node.port}`, '--http-keepalive', '--http-websockets'];
+    const common = [
+      '--http-to',
+      `http://127.0.0.1:${node.port}`,
+      '--http-keepalive',
+      '--http-websockets',
+      '--http-chunked-input',
+    ];
     [router, trusting] = await Promise.all([
       startUwrouter(['--http', `127.0.0.1:${p1}`, ...common]),
       startUwrouter(['--http', `127.0.0.1:${p2}`, ...common, '--http-trusted-proxy', '127.0.0.1']),
@@ -311,6 +324,31 @@ describe('uwrouter --http-to http://… (an HTTP node: Node.js http + ws)', () =
     assert.equal(res.text, 'could not connect to any node for this host\n');
   });
 
+  test('--http-chunked-input: a chunked upload reaches the HTTP node decoded and byte-exact', async () => {
+    const pieces = [randomBytes(10), randomBytes(100000), randomBytes(3)];
+    const whole = Buffer.concat(pieces);
+    const socket = await openSocket(router.port!);
+    try {
+      const body = Buffer.concat([
+        ...pieces.flatMap((p) => [Buffer.from(`${p.length.toString(16)}\r\n`), p, Buffer.from('\r\n')]),
+        Buffer.from('0\r\n\r\n'),
+      ]);
+      const r = await exchange(
+        socket,
+        Buffer.concat([
+          Buffer.from('POST /chunked-up HTTP/1.1\r\nHost: c\r\nTransfer-Encoding: chunked\r\n\r\n'),
+          body,
+        ]),
+      );
+      assert.equal(r.status, 200);
+      const seen = JSON.parse(r.body.toString()) as Seen;
+      assert.equal(seen.headers['transfer-encoding'], 'chunked');
+      assert.deepEqual(seen.body, { length: whole.length, sha256: sha256(whole) });
+    } finally {
+      socket.destroy();
+    }
+  });
+
   test('X-Forwarded-For/Proto/Host are set; a client-sent X-Forwarded-For is dropped', async () => {
     const r = await httpGet(`http://127.0.0.1:${router.port}/`, {
       headers: { host: 'fw.example:8080', 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https' },
@@ -363,5 +401,26 @@ describe('uwrouter --http-to http://… (an HTTP node: Node.js http + ws)', () =
     ws.close(4001, 'done here');
     const got = await Promise.race([closed, sleep(5000).then(() => [-1, ''] as [number, string])]);
     assert.deepEqual(got, [4001, 'done here']);
+  });
+  test('a websocket upgrade the node refuses (401) reaches the client as that answer', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${router.port}/deny`);
+    const status = await new Promise<number>((resolve, reject) => {
+      ws.once('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        res.resume();
+      });
+      ws.once('open', () => reject(new Error('opened')));
+      ws.once('error', (err) => reject(err));
+    });
+    assert.equal(status, 401);
+    ws.terminate();
+    // the router still tunnels the next upgrade
+    const ok = new WebSocket(`ws://127.0.0.1:${router.port}/ws`);
+    const first = await new Promise<string>((resolve, reject) => {
+      ok.once('message', (d) => resolve(String(d)));
+      ok.once('error', reject);
+    });
+    assert.equal(first, 'hello 127.0.0.1');
+    ok.terminate();
   });
 });
