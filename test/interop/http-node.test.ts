@@ -191,6 +191,7 @@ describe('uwrouter --http-to http://… (an HTTP node: Node.js http + ws)', () =
   let down: ServerHandle; // → an HTTP node that is not there
   let brief: Awaited<ReturnType<typeof startHttpNode>>; // closes idle connections after 150 ms
   let toBrief: ServerHandle;
+  let v6: ServerHandle; // listens on [::1]
 
   before(async () => {
     node = await startHttpNode();
@@ -207,6 +208,12 @@ describe('uwrouter --http-to http://… (an HTTP node: Node.js http + ws)', () =
       startUwrouter(['--http', `127.0.0.1:${p2}`, ...common, '--http-trusted-proxy', '127.0.0.1']),
     ]);
     down = await startUwrouter(['--http', `127.0.0.1:${p3}`, '--http-to', `http://127.0.0.1:${nowhere}`]);
+    v6 = await startUwrouter([
+      '--http',
+      `[::1]:${await freePort('::1')}`,
+      '--http-to',
+      `http://127.0.0.1:${node.port}`,
+    ]);
     brief = await startHttpNode(150);
     toBrief = await startUwrouter([
       '--http',
@@ -217,7 +224,7 @@ describe('uwrouter --http-to http://… (an HTTP node: Node.js http + ws)', () =
   });
 
   after(async () => {
-    await Promise.all([router?.stop(), trusting?.stop(), down?.stop(), toBrief?.stop()]);
+    await Promise.all([router?.stop(), trusting?.stop(), down?.stop(), toBrief?.stop(), v6?.stop()]);
     brief?.server.closeAllConnections();
     brief?.server.close();
     node?.server.closeAllConnections();
@@ -358,6 +365,15 @@ describe('uwrouter --http-to http://… (an HTTP node: Node.js http + ws)', () =
     assert.equal(seen.headers['x-forwarded-proto'], 'http');
     assert.equal(seen.headers['x-forwarded-host'], 'fw.example:8080');
     assert.equal(seen.headers.host, 'fw.example:8080');
+  });
+
+  test('an IPv6 listener ([::1]): the node sees X-Forwarded-For ::1', async () => {
+    const r = await httpGet(`http://[::1]:${v6.port}/v6`, { headers: { host: 'six.example' } });
+    assert.equal(r.status, 200);
+    const seen = JSON.parse(r.text) as Seen;
+    assert.equal(seen.url, '/v6');
+    assert.equal(seen.headers['x-forwarded-for'], '::1');
+    assert.equal(seen.headers['x-forwarded-host'], 'six.example');
   });
 
   test('--http-trusted-proxy 127.0.0.1: the client’s X-Forwarded-For is kept and extended', async () => {
