@@ -84,16 +84,13 @@ function startExchange(c: HttpConnection, first: Buffer, bodyLength: number, htt
   c.headBytes = first.length;
   c.attachBackend(backend);
   c.relay!.begin(backend, c.facts!, httpNode);
-  const rest = c.rest;
-  c.rest = EMPTY;
-  // head and the first body bytes in one write
+  // head and the first body bytes in one write; `rest` stays until the response is done
+  // (a stale pooled HTTP-node connection is retried with the same bytes)
   backend.cork();
   backend.write(first);
-  c.pump!.begin(backend, bodyLength, rest);
+  c.pump!.begin(backend, bodyLength, c.rest);
   backend.uncork();
 }
-
-const EMPTY = Buffer.alloc(0);
 
 export function sendToUwsgiNode(c: HttpConnection): void {
   ensureParts(c);
