@@ -7,6 +7,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Logger } from '../logger.ts';
+import type { IdleSweep, IdleWatched } from './idle-sweep.ts';
 import type { BackendAddress, ClientInfo, KeyMapper, NodeLease } from './types.ts';
 
 export interface RouteContext {
@@ -67,22 +68,40 @@ function openSocket(address: BackendAddress): Socket {
     : netConnect({ path: address.path, allowHalfOpen: true });
 }
 
-/** One request's way to a backend; `cancel()` when the client goes away first. */
-export class BackendAttempt {
+/**
+ * One request's way to a backend; `cancel()` when the client goes away first.
+ * The connect timeout is a timer on the connecting socket, or, when the router passes its
+ * `IdleSweep`, a tick count on that shared timer (no timer object per attempt).
+ */
+export class BackendAttempt implements IdleWatched {
   readonly key: string;
   readonly client: ClientInfo;
   retries = 0;
+  /** IdleWatched: a connecting socket moves no bytes; the sweep counts its ticks */
+  readonly progress = 0;
+  seenProgress = 0;
+  lastTick = 0;
+  idleTicks = 0;
+  private readonly sweep: IdleSweep | null;
   private readonly ctx: RouteContext;
   private readonly cb: ConnectCallbacks;
   private socket: Socket | null = null;
   private lease: NodeLease | null = null;
   private done = false;
 
-  constructor(ctx: RouteContext, key: string, client: ClientInfo, cb: ConnectCallbacks) {
+  constructor(
+    ctx: RouteContext,
+    key: string,
+    client: ClientInfo,
+    cb: ConnectCallbacks,
+    sweep: IdleSweep | null = null,
+  ) {
     this.ctx = ctx;
     this.key = key;
     this.client = client;
     this.cb = cb;
+    this.sweep = ctx.connectTimeoutMs > 0 ? sweep : null;
+    if (this.sweep) this.idleTicks = this.sweep.ticksFor(ctx.connectTimeoutMs);
   }
 
   start(): void {
@@ -102,6 +121,7 @@ export class BackendAttempt {
   cancel(): void {
     if (this.done) return;
     this.done = true;
+    this.sweep?.unwatch(this);
     if (this.socket) {
       this.socket.destroy();
       this.socket = null;
@@ -122,18 +142,31 @@ export class BackendAttempt {
     this.lease = lease;
     const s = openSocket(lease.address);
     this.socket = s;
-    s.setTimeout(this.ctx.connectTimeoutMs);
     // `on`, not `once` (no wrapper per listener): every way out of the attempt detaches them
     s.on('connect', this.onConnect);
     s.on('error', this.onError);
-    s.on('timeout', this.onTimeout);
+    if (this.sweep) {
+      this.sweep.watch(this);
+    } else {
+      s.setTimeout(this.ctx.connectTimeoutMs);
+      s.on('timeout', this.onTimeout);
+    }
   }
 
   private detach(s: Socket): void {
     s.removeListener('connect', this.onConnect);
     s.removeListener('error', this.onError);
-    s.removeListener('timeout', this.onTimeout);
-    s.setTimeout(0);
+    if (this.sweep) {
+      this.sweep.unwatch(this);
+    } else {
+      s.removeListener('timeout', this.onTimeout);
+      s.setTimeout(0);
+    }
+  }
+
+  /** IdleWatched: the connect took longer than the connect timeout. */
+  onIdle(): void {
+    this.onTimeout();
   }
 
   private readonly onConnect = (): void => {

@@ -32,6 +32,7 @@ export class IdleSweep {
 
   /** A sweep interval for timeouts of `timeoutMs`: 1 s, finer only for sub-second timeouts. */
   static intervalFor(timeoutMs: number): number {
+    if (timeoutMs <= 0) return 1000;
     return Math.min(1000, Math.max(10, Math.floor(timeoutMs / 2)));
   }
 

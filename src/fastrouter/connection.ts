@@ -113,7 +113,7 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
       return;
     }
     this.key = k.key;
-    this.attempt = new BackendAttempt(this.core, k.key, this.info, this);
+    this.attempt = new BackendAttempt(this.core, k.key, this.info, this, this.settings.sweep);
     this.attempt.start();
   };
 
