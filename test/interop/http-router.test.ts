@@ -120,7 +120,7 @@ class RawConn {
   }
 
   /** The next response (a 1xx counts as one). */
-  async readResponse(timeoutMs = 10000): Promise<ReadResult> {
+  async readResponse(timeoutMs = 10000, opts: { head?: boolean } = {}): Promise<ReadResult> {
     const headEnd = await this.until(
       () => {
         const i = this.buf.indexOf('\r\n\r\n');
@@ -135,7 +135,7 @@ class RawConn {
       this.buf = this.buf.subarray(headEnd + n);
       return b;
     };
-    if (res.status >= 100 && res.status < 200) {
+    if ((res.status >= 100 && res.status < 200) || res.status === 204 || res.status === 304 || opts.head) {
       take(0);
       return { res, body: Buffer.alloc(0) };
     }
@@ -538,6 +538,22 @@ describe('uwrouter --http in front of real uWSGI nodes', () => {
       assert.equal(conn.closed, false);
       // one client connection: the node saw the same client port every time
       assert.deepEqual(ports, [String(conn.localPort), String(conn.localPort), String(conn.localPort)]);
+    } finally {
+      conn.close();
+    }
+  });
+
+  test('--http-keepalive: a HEAD answer (Content-Length, no body) keeps the connection in step', async () => {
+    const conn = await RawConn.open(rSub.port!);
+    try {
+      conn.write('HEAD /h HTTP/1.1\r\nHost: vars.test\r\n\r\n');
+      const head = await conn.readResponse(5000, { head: true });
+      assert.equal(head.res.status, 200);
+      assert.ok(Number(head.res.headers['content-length']) > 0);
+      conn.write('GET /after-head HTTP/1.1\r\nHost: vars.test\r\n\r\n');
+      const next = await conn.readResponse(5000);
+      assert.equal(next.res.status, 200, next.body.toString());
+      assert.equal((JSON.parse(next.body.toString()) as EchoVars).vars.PATH_INFO, '/after-head');
     } finally {
       conn.close();
     }
