@@ -11,6 +11,7 @@
  */
 import type { Socket } from 'node:net';
 import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
+import type { IdleWatched } from '../corerouter/idle-sweep.ts';
 import { Join } from '../corerouter/join.ts';
 import type { Listener } from '../corerouter/listener.ts';
 import { PeerInfo } from '../corerouter/peer-info.ts';
@@ -50,7 +51,7 @@ const S_DONE = 5;
 const LINGER_MS = 2000;
 const EMPTY = Buffer.alloc(0);
 
-export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner {
+export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner, IdleWatched {
   readonly core: CoreRouter;
   readonly client: Socket;
   readonly shared: ExchangeShared;
@@ -85,6 +86,10 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner {
   private pending: Buffer | null = null;
   private requests = 0;
   private clientEnded = false;
+  /** IdleWatched (the node exchange's inactivity timeout) */
+  seenProgress = 0;
+  lastTick = 0;
+  readonly idleTicks: number;
 
   constructor(client: Socket, listener: Listener, core: CoreRouter, shared: ExchangeShared) {
     this.core = core;
@@ -95,6 +100,7 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner {
     this.serverPort = facts.serverPort;
     this.redirectPort = facts.redirectPort;
     this.reader = new HttpRequestHeadReader(shared.settings.head);
+    this.idleTicks = shared.idleTicks;
     client.on('data', this.onClientData);
     client.on('end', this.onClientEnd);
     client.on('error', this.onClientError);
@@ -285,7 +291,7 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner {
 
   private route(): void {
     this.reused = false;
-    this.attempt = new BackendAttempt(this.core, this.key, this.info, this);
+    this.attempt = new BackendAttempt(this.core, this.key, this.info, this, this.shared.sweep);
     this.attempt.start();
   }
 
@@ -364,8 +370,9 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner {
     backend.on('drain', this.pump!.onBackendDrain);
     backend.on('error', this.onBackendError);
     backend.on('close', this.onBackendClose);
-    backend.on('timeout', this.onBackendTimeout);
-    backend.setTimeout(this.shared.settings.timeoutMs);
+    // spec: corerouter.md §4 inactivity timeout, on the router's shared sweep (no timer
+    // object and no re-arm per read/write)
+    if (this.idleTicks > 0) this.shared.sweep.watch(this);
     if (backend.isPaused()) backend.resume();
   }
 
@@ -376,8 +383,7 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner {
     backend.removeListener('drain', this.pump!.onBackendDrain);
     backend.removeListener('error', this.onBackendError);
     backend.removeListener('close', this.onBackendClose);
-    backend.removeListener('timeout', this.onBackendTimeout);
-    backend.setTimeout(0);
+    this.shared.sweep.unwatch(this);
   }
 
   /** Ends the exchange with the node (if any): node closed, lease released. */
@@ -404,6 +410,16 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner {
     if (this.relay!.started) this.responseBroken('the node connection broke mid-response');
     else this.responseMissing();
   };
+
+  /** bytes moved with the node in this exchange (the sweep's activity measure) */
+  get progress(): number {
+    return (this.relay?.tx ?? 0) + (this.pump?.written ?? 0);
+  }
+
+  /** IdleWatched: no byte moved with the node for http-timeout */
+  onIdle(): void {
+    if (this.state === S_EXCHANGE && this.backend) this.onBackendTimeout();
+  }
 
   private readonly onBackendTimeout = (): void => {
     if (this.relay!.started) {
@@ -457,6 +473,7 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner {
       // a destroyed socket emits nothing more but `close` (and maybe `error`): only the
       // close handler must go, the rest dies with the socket (saves work per request)
       backend.removeListener('close', this.onBackendClose);
+      this.shared.sweep.unwatch(this);
       backend.destroy();
     }
     if (keepalive && complete && !this.clientEnded && !this.client.destroyed) this.nextRequest();

@@ -4,6 +4,7 @@
  * the response relay start, or — raw modes (§6) — the sockets are joined.
  * Also the per-router state every connection shares (settings, node pool, stats).
  */
+import { IdleSweep } from '../corerouter/idle-sweep.ts';
 import type { Listener } from '../corerouter/listener.ts';
 import type { StatsSection } from '../corerouter/types.ts';
 import type { HttpConnection } from './connection.ts';
@@ -52,12 +53,18 @@ export class ExchangeShared {
   readonly settings: HttpRouterSettings;
   readonly pool: HttpNodePool;
   readonly stats: HttpRouterStats;
+  /** one coarse timer for every connect timeout and node-exchange inactivity timeout */
+  readonly sweep: IdleSweep;
+  /** sweep ticks for `http-timeout` (0 = no timeout) */
+  readonly idleTicks: number;
   private readonly listeners = new WeakMap<Listener, ListenerFacts>();
 
   constructor(settings: HttpRouterSettings, pool: HttpNodePool, stats: HttpRouterStats) {
     this.settings = settings;
     this.pool = pool;
     this.stats = stats;
+    this.sweep = new IdleSweep(IdleSweep.intervalFor(settings.timeoutMs));
+    this.idleTicks = settings.timeoutMs > 0 ? this.sweep.ticksFor(settings.timeoutMs) : 0;
   }
 
   listenerFacts(l: Listener): ListenerFacts {
