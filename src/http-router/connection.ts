@@ -11,15 +11,12 @@
  */
 import type { Socket } from 'node:net';
 import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
-import type { IdleWatched } from '../corerouter/idle-sweep.ts';
-import { Join } from '../corerouter/join.ts';
 import type { Listener } from '../corerouter/listener.ts';
 import { PeerInfo } from '../corerouter/peer-info.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import type { UwrErrorCode } from '../errors.ts';
 import { type HttpRequestHead, HttpRequestHeadReader } from '../protocol/http-request-head.ts';
-import type { ChunkedResult } from './chunked.ts';
 import {
   CONTINUE_100,
   EXPECT_TOO_LARGE_413,
@@ -28,11 +25,9 @@ import {
   redirectToHttps,
   statusForError,
 } from './error-response.ts';
-import type { ExchangeShared } from './exchange.ts';
-import { sendToHttpNode, sendToUwsgiNode } from './exchange.ts';
-import type { BodyOwner, RequestBodyPump } from './request-body.ts';
+import { type ExchangeOwner, NodeExchange } from './node-exchange.ts';
 import type { KeepaliveRequestFacts } from './response-head.ts';
-import type { RelayOwner, ResponseRelay } from './response-relay.ts';
+import type { HttpRouterShared } from './router-state.ts';
 import { isWebSocketUpgrade } from './websocket.ts';
 
 /** reading a request head (or idle between requests) */
@@ -51,10 +46,10 @@ const S_DONE = 5;
 const LINGER_MS = 2000;
 const EMPTY = Buffer.alloc(0);
 
-export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner, IdleWatched {
+export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
   readonly core: CoreRouter;
   readonly client: Socket;
-  readonly shared: ExchangeShared;
+  readonly shared: HttpRouterShared;
   readonly info: PeerInfo;
   readonly serverPort: string;
   /** `http-to-https` listener: the PORT for Location (null = none); undefined = normal */
@@ -75,23 +70,14 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner, 
   /** the next attempt must not take a pooled HTTP-node connection (a stale one failed) */
   private freshOnly = false;
   private reused = false;
-  backend: Socket | null = null;
-  lease: NodeLease | null = null;
-  /** bytes of packet/head sent to the node before the body */
-  headBytes = 0;
-  pump: RequestBodyPump | null = null;
-  relay: ResponseRelay | null = null;
-  private bodyComplete = false;
+  /** created at the first request that reaches a node, reused for the next ones */
+  private exchange: NodeExchange | null = null;
   /** client bytes read past the current request: the start of the next one */
   private pending: Buffer | null = null;
   private requests = 0;
   private clientEnded = false;
-  /** IdleWatched (the node exchange's inactivity timeout) */
-  seenProgress = 0;
-  lastTick = 0;
-  readonly idleTicks: number;
 
-  constructor(client: Socket, listener: Listener, core: CoreRouter, shared: ExchangeShared) {
+  constructor(client: Socket, listener: Listener, core: CoreRouter, shared: HttpRouterShared) {
     this.core = core;
     this.client = client;
     this.shared = shared;
@@ -100,7 +86,6 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner, 
     this.serverPort = facts.serverPort;
     this.redirectPort = facts.redirectPort;
     this.reader = new HttpRequestHeadReader(shared.settings.head);
-    this.idleTicks = shared.idleTicks;
     client.on('data', this.onClientData);
     client.on('end', this.onClientEnd);
     client.on('error', this.onClientError);
@@ -147,8 +132,8 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner, 
     const state = this.state;
     if (state === S_HEAD) {
       this.headData(chunk);
-    } else if (state === S_EXCHANGE && this.pump?.active) {
-      this.pump.onClientData(chunk);
+    } else if (state === S_EXCHANGE && this.exchange?.uploading) {
+      this.exchange.clientData(chunk);
     } else if (state === S_ROUTING || state === S_EXCHANGE) {
       // read before the pause took effect: part of what comes next, kept in order
       this.client.pause();
@@ -185,7 +170,7 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner, 
   };
 
   private readonly onClientDrain = (): void => {
-    this.relay?.onClientDrain();
+    this.exchange?.relay.onClientDrain();
   };
 
   private readonly onClientError = (): void => {
@@ -194,7 +179,7 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner, 
 
   private readonly onClientEnd = (): void => {
     const state = this.state;
-    if (state === S_EXCHANGE && !this.pump?.active) {
+    if (state === S_EXCHANGE && !this.exchange?.uploading) {
       // half-close after a complete request: answer it, then close (no keepalive)
       this.clientEnded = true;
       return;
@@ -212,7 +197,7 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner, 
       this.attempt.cancel();
       this.attempt = null;
     }
-    if (this.state !== S_TUNNEL) this.dropBackend();
+    if (this.state !== S_TUNNEL) this.exchange?.drop();
     this.state = S_DONE;
   };
 
@@ -243,7 +228,6 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner, 
     this.shared.stats.requests++;
     this.head = head;
     this.rest = rest;
-    this.bodyComplete = false;
     this.clientEnded = false;
     const proxy = head.proxy;
     if (proxy !== null && proxy.protocol !== 'UNKNOWN') {
@@ -309,11 +293,9 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner, 
       lease.release(0, 0);
       return;
     }
-    this.backend = backend;
-    this.lease = lease;
     this.state = S_EXCHANGE;
-    if (lease.address.proto === 'http') sendToHttpNode(this);
-    else sendToUwsgiNode(this);
+    if (this.exchange === null) this.exchange = new NodeExchange(this);
+    this.exchange.begin(backend, lease, this.reused);
   }
 
   gaveUp(code: GiveUpCode, detail: string): void {
@@ -329,179 +311,37 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner, 
     this.fail(statusForError(code), code, detail);
   }
 
-  /** Joins client and node for a raw session; `first` goes to the node before anything. */
-  tunnel(first: Buffer): void {
-    const backend = this.backend!;
-    const lease = this.lease!;
-    const stats = this.shared.stats;
-    this.state = S_TUNNEL;
-    this.backend = null;
-    this.lease = null;
-    this.client.removeListener('data', this.onClientData);
-    this.client.removeListener('end', this.onClientEnd);
-    backend.cork();
-    backend.write(first);
-    if (this.rest.length > 0) backend.write(this.rest);
-    if (this.pending) backend.write(this.pending);
-    backend.uncork();
-    const sent = first.length + this.rest.length + (this.pending?.length ?? 0);
-    this.pending = null;
-    const websocket = this.websocket;
-    if (websocket) stats.websockets++;
-    const join = new Join(this.client, backend, {
-      closed: (tx, rx) => {
-        if (websocket) stats.websockets--;
-        lease.release(tx, rx + sent);
-      },
-    });
-    // spec §10: http-timeout applies to tunnels too
-    backend.setTimeout(this.shared.settings.timeoutMs);
-    backend.on('timeout', () => {
-      this.note('UWR_ERR_TIMEOUT', 'tunnel idle past http-timeout: closing');
-      join.destroy();
-    });
-  }
+  // ---- ExchangeOwner -----------------------------------------------------------------
 
-  /** Listens to a connected node for one exchange. */
-  attachBackend(backend: Socket): void {
-    const relay = this.relay!;
-    backend.on('data', relay.onBackendData);
-    backend.on('end', relay.onBackendEnd);
-    backend.on('drain', this.pump!.onBackendDrain);
-    backend.on('error', this.onBackendError);
-    backend.on('close', this.onBackendClose);
-    // spec: corerouter.md §4 inactivity timeout, on the router's shared sweep (no timer
-    // object and no re-arm per read/write)
-    if (this.idleTicks > 0) this.shared.sweep.watch(this);
-    if (backend.isPaused()) backend.resume();
-  }
-
-  private detachBackend(backend: Socket): void {
-    const relay = this.relay!;
-    backend.removeListener('data', relay.onBackendData);
-    backend.removeListener('end', relay.onBackendEnd);
-    backend.removeListener('drain', this.pump!.onBackendDrain);
-    backend.removeListener('error', this.onBackendError);
-    backend.removeListener('close', this.onBackendClose);
-    this.shared.sweep.unwatch(this);
-  }
-
-  /** Ends the exchange with the node (if any): node closed, lease released. */
-  private dropBackend(): void {
-    const backend = this.backend;
-    if (backend) {
-      this.detachBackend(backend);
-      backend.on('error', noop);
-      backend.destroy();
-      this.lease!.release(this.relay?.tx ?? 0, this.headBytes + (this.pump?.written ?? 0));
-      this.backend = null;
-      this.lease = null;
-    }
-    this.relay?.stop();
-    this.pump?.stop();
-  }
-
-  private readonly onBackendError = (): void => {
-    // the close handler decides
-  };
-
-  private readonly onBackendClose = (): void => {
-    // closed without a clean end (reset, error)
-    if (this.relay!.started) this.responseBroken('the node connection broke mid-response');
-    else this.responseMissing();
-  };
-
-  /** bytes moved with the node in this exchange (the sweep's activity measure) */
-  get progress(): number {
-    return (this.relay?.tx ?? 0) + (this.pump?.written ?? 0);
-  }
-
-  /** IdleWatched: no byte moved with the node for http-timeout */
-  onIdle(): void {
-    if (this.state === S_EXCHANGE && this.backend) this.onBackendTimeout();
-  }
-
-  private readonly onBackendTimeout = (): void => {
-    if (this.relay!.started) {
-      this.note('UWR_ERR_TIMEOUT', 'node idle past http-timeout mid-response: closing');
-      this.dropBackend();
-      this.client.destroy();
-    } else if (!this.bodyComplete) {
-      this.note('UWR_ERR_TIMEOUT', 'request body stalled past http-timeout: closing');
-      this.dropBackend();
-      this.client.destroy();
-    } else {
-      this.dropBackend();
-      this.fail(504, 'UWR_ERR_TIMEOUT', 'the node sent nothing within http-timeout');
-    }
-  };
-
-  // ---- BodyOwner ---------------------------------------------------------------------
-
-  bodyDone(surplus: Buffer | null): void {
-    this.bodyComplete = true;
-    if (surplus && surplus.length > 0) {
-      this.pending = this.pending ? Buffer.concat([surplus, this.pending]) : surplus;
-    }
-  }
-
-  bodyFailed(r: Extract<ChunkedResult, { state: 'error' }>): void {
-    if (this.relay!.started) {
-      this.note(r.code, `bad chunked request body (${r.reason}) mid-response: closing`);
-      this.dropBackend();
-      this.client.destroy();
-      return;
-    }
-    this.dropBackend();
-    this.fail(r.status, r.code, `bad chunked request body (${r.reason})`);
-  }
-
-  // ---- RelayOwner --------------------------------------------------------------------
-
-  responseDone(keepalive: boolean, nodeReusable: boolean): void {
-    const backend = this.backend!;
-    const lease = this.lease!;
-    lease.release(this.relay!.tx, this.headBytes + this.pump!.written);
-    this.backend = null;
-    this.lease = null;
-    const complete = this.bodyComplete;
-    this.pump!.stop();
-    if (nodeReusable && complete) {
-      this.detachBackend(backend);
-      this.shared.pool.give(lease.address, backend);
-    } else {
-      // a destroyed socket emits nothing more but `close` (and maybe `error`): only the
-      // close handler must go, the rest dies with the socket (saves work per request)
-      backend.removeListener('close', this.onBackendClose);
-      this.shared.sweep.unwatch(this);
-      backend.destroy();
-    }
-    if (keepalive && complete && !this.clientEnded && !this.client.destroyed) this.nextRequest();
-    else if (complete) this.closeClient();
+  exchangeDone(keepalive: boolean, bodyComplete: boolean): void {
+    if (keepalive && bodyComplete && !this.clientEnded && !this.client.destroyed) this.nextRequest();
+    else if (bodyComplete) this.closeClient();
     // the node answered before the whole body came: close without a reset losing the answer
     else this.answer(EMPTY);
   }
 
-  responseMissing(): void {
-    if (this.reused && !this.pump!.readFromClient) {
-      // a pooled connection the node had already closed: once more on a fresh one
-      this.dropBackend();
-      this.pending = null;
-      this.bodyComplete = false;
-      this.freshOnly = true;
-      this.state = S_ROUTING;
-      this.client.pause();
-      this.route();
-      return;
-    }
-    this.dropBackend();
-    this.fail(502, 'UWR_ERR_BACKEND_CLOSED', 'the node closed the connection without answering');
+  retryFresh(): void {
+    this.pending = null;
+    this.freshOnly = true;
+    this.state = S_ROUTING;
+    this.client.pause();
+    this.route();
   }
 
-  responseBroken(why: string): void {
-    this.note('UWR_ERR_BACKEND_CLOSED', `${why}: closing`);
-    this.dropBackend();
-    this.client.destroy();
+  enterTunnel(): void {
+    this.state = S_TUNNEL;
+    this.client.removeListener('data', this.onClientData);
+    this.client.removeListener('end', this.onClientEnd);
+  }
+
+  keepPending(surplus: Buffer): void {
+    this.pending = this.pending ? Buffer.concat([surplus, this.pending]) : surplus;
+  }
+
+  takePending(): Buffer | null {
+    const p = this.pending;
+    this.pending = null;
+    return p;
   }
 
   // ---- endings -----------------------------------------------------------------------
@@ -548,7 +388,7 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner, 
   /** One log line, one counter, the error page (or uWSGI's silent close). */
   fail(status: RouterErrorStatus, code: UwrErrorCode | string, why: string): void {
     this.note(code, `${why}: ${status}`);
-    this.dropBackend();
+    this.exchange?.drop();
     if (this.shared.settings.silentErrors) {
       this.state = S_DONE;
       this.client.destroy();
@@ -557,5 +397,3 @@ export class HttpConnection implements ConnectCallbacks, BodyOwner, RelayOwner, 
     this.answer(errorResponse(status));
   }
 }
-
-const noop = (): void => {};

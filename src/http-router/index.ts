@@ -7,8 +7,8 @@ import { coreOptionsFromConfig, type RouterExtras } from '../corerouter/from-con
 import { CoreRouter } from '../corerouter/router.ts';
 import type { Logger } from '../logger.ts';
 import { HttpConnection } from './connection.ts';
-import { ExchangeShared, HttpRouterStats } from './exchange.ts';
 import { HttpNodePool } from './http-node.ts';
+import { HttpRouterShared, HttpRouterStats } from './router-state.ts';
 import { httpListenAddresses, httpSettingsFromConfig } from './settings.ts';
 
 export function createHttpRouter(
@@ -23,7 +23,7 @@ export function createHttpRouter(
   });
   const pool = new HttpNodePool(settings.nodePoolSize, settings.nodePoolIdleMs);
   const stats = new HttpRouterStats(pool);
-  const shared = new ExchangeShared(settings, pool, stats);
+  const shared = new HttpRouterShared(settings, pool, stats);
   return new CoreRouter(
     { ...opts, statsSections: [...opts.statsSections, stats], onClose: () => pool.closeAll() },
     (client, listener, core) => {

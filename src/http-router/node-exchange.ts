@@ -1,0 +1,327 @@
+/**
+ * One request's exchange with a connected node. What the node gets first: the uwsgi packet
+ * (spec: http-router.md §2) or, for an HTTP node, an HTTP/1.1 head with X-Forwarded-*
+ * (forward-head.ts); then the body is streamed (request-body.ts) and the response relayed
+ * (response-relay.ts), or — raw modes (§6) — the sockets are joined.
+ * Node failures map to 502 (closed before answering), 504 (silent past `http-timeout`) or,
+ * once response bytes went out, a plain close. One object per client connection, reused
+ * for each of its requests.
+ */
+import type { Socket } from 'node:net';
+import type { IdleWatched } from '../corerouter/idle-sweep.ts';
+import { Join } from '../corerouter/join.ts';
+import type { PeerInfo } from '../corerouter/peer-info.ts';
+import type { NodeLease } from '../corerouter/types.ts';
+import type { HttpRequestHead } from '../protocol/http-request-head.ts';
+import type { ChunkedResult } from './chunked.ts';
+import type { RouterErrorStatus } from './error-response.ts';
+import { buildForwardHead } from './forward-head.ts';
+import { type BodyOwner, RequestBodyPump } from './request-body.ts';
+import { buildRequestPacket, resolveModifiers } from './request-vars.ts';
+import type { KeepaliveRequestFacts } from './response-head.ts';
+import { type RelayOwner, ResponseRelay } from './response-relay.ts';
+import type { HttpRouterShared } from './router-state.ts';
+
+/** What the exchange needs of the client connection. */
+export interface ExchangeOwner {
+  readonly client: Socket;
+  readonly info: PeerInfo;
+  readonly serverPort: string;
+  readonly shared: HttpRouterShared;
+  readonly head: HttpRequestHead | null;
+  /** bytes that came with the head (body start, maybe the next request) */
+  readonly rest: Buffer;
+  readonly facts: KeepaliveRequestFacts | null;
+  readonly raw: boolean;
+  readonly websocket: boolean;
+  note(code: string, why: string): void;
+  fail(status: RouterErrorStatus, code: string, why: string): void;
+  /** the response is out: next request (keepalive) or close; `bodyComplete` = all read */
+  exchangeDone(keepalive: boolean, bodyComplete: boolean): void;
+  /** a stale pooled node connection: route the same request again, without the pool */
+  retryFresh(): void;
+  /** raw mode: the connection stops handling client events itself */
+  enterTunnel(): void;
+  /** client bytes past the current request: the start of the next one */
+  keepPending(surplus: Buffer): void;
+  takePending(): Buffer | null;
+}
+
+export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
+  private readonly owner: ExchangeOwner;
+  private readonly shared: HttpRouterShared;
+  readonly pump: RequestBodyPump;
+  readonly relay: ResponseRelay;
+  private backend: Socket | null = null;
+  private lease: NodeLease | null = null;
+  private reused = false;
+  private bodyComplete = false;
+  /** bytes of packet/head sent to the node before the body */
+  private headBytes = 0;
+  /** IdleWatched (the exchange's inactivity timeout) */
+  seenProgress = 0;
+  lastTick = 0;
+  readonly idleTicks: number;
+
+  constructor(owner: ExchangeOwner) {
+    this.owner = owner;
+    this.shared = owner.shared;
+    const s = owner.shared.settings;
+    this.relay = new ResponseRelay(owner.client, this, { autoChunked: s.autoChunked, autoGzip: s.autoGzip });
+    this.pump = new RequestBodyPump(owner.client, this, s.maxBody);
+    this.idleTicks = owner.shared.idleTicks;
+  }
+
+  /** the client's body is still being sent to the node */
+  get uploading(): boolean {
+    return this.pump.active;
+  }
+
+  /** bytes moved with the node in this exchange (the sweep's activity measure) */
+  get progress(): number {
+    return this.relay.tx + this.pump.written;
+  }
+
+  /** A node connection is ready: send the request. */
+  begin(backend: Socket, lease: NodeLease, reused: boolean): void {
+    this.backend = backend;
+    this.lease = lease;
+    this.reused = reused;
+    this.bodyComplete = false;
+    if (lease.address.proto === 'http') this.sendToHttpNode();
+    else this.sendToUwsgiNode();
+  }
+
+  private sendToUwsgiNode(): void {
+    const o = this.owner;
+    const s = this.shared.settings;
+    const head = o.head!;
+    const lease = this.lease!;
+    const mods = resolveModifiers(lease.modifier1, lease.modifier2, s.modifier1, s.modifier2);
+    const r = buildRequestPacket(head, {
+      serverName: s.hostname,
+      serverPort: o.serverPort,
+      remoteAddr: o.info.address,
+      remotePort: o.info.port,
+      serverNameAsHttpHost: s.serverNameAsHttpHost,
+      extraVars: s.extraVars,
+      modifier1: mods.modifier1,
+      modifier2: mods.modifier2,
+    });
+    if (!r.ok) {
+      this.drop();
+      o.fail(431, r.code, `uwsgi vars of ${r.size} bytes exceed ${r.limit}`);
+      return;
+    }
+    // spec §2: modifier1 123 turns the session raw
+    if (o.raw || mods.raw) {
+      this.tunnel(r.packet);
+      return;
+    }
+    // spec §5: exactly Content-Length bytes; `http-chunked-input` streams the chunked body
+    // still chunked (until its end); other bodies without a length are not forwarded
+    let length = head.contentLength;
+    if (length < 0) length = head.chunked && s.chunkedInput ? -1 : 0;
+    this.start(r.packet, length, false);
+  }
+
+  private sendToHttpNode(): void {
+    const o = this.owner;
+    const s = this.shared.settings;
+    const head = o.head!;
+    const peer = o.client.remoteAddress ?? '';
+    const fwd = buildForwardHead(head, {
+      clientAddress: o.info.address,
+      https: false,
+      trusted: s.trusted.size > 0 && s.trusted.has(peer),
+      websocket: o.websocket,
+    });
+    if (o.raw) {
+      this.tunnel(fwd);
+      return;
+    }
+    if (head.transferEncoding !== null && !head.chunked) {
+      // RFC 9112 §6.3: a request body without a final chunked coding has no knowable end
+      this.drop();
+      o.fail(400, 'UWR_ERR_BAD_REQUEST', 'request Transfer-Encoding does not end in chunked');
+      return;
+    }
+    const length = head.contentLength >= 0 ? head.contentLength : head.chunked ? -1 : 0;
+    this.start(fwd, length, true);
+  }
+
+  /** Sends `first` and the body, and starts relaying the response. */
+  private start(first: Buffer, bodyLength: number, httpNode: boolean): void {
+    const backend = this.backend!;
+    this.headBytes = first.length;
+    this.attach(backend);
+    this.relay.begin(backend, this.owner.facts!, httpNode);
+    // head and the first body bytes in one write; the owner keeps `rest` until the
+    // response is done (a stale pooled HTTP-node connection is retried with the same bytes)
+    backend.cork();
+    backend.write(first);
+    this.pump.begin(backend, bodyLength, this.owner.rest);
+    backend.uncork();
+  }
+
+  /** Joins client and node for a raw session; `first` goes to the node before anything. */
+  private tunnel(first: Buffer): void {
+    const o = this.owner;
+    const backend = this.backend!;
+    const lease = this.lease!;
+    const stats = this.shared.stats;
+    this.backend = null;
+    this.lease = null;
+    o.enterTunnel();
+    const pending = o.takePending();
+    backend.cork();
+    backend.write(first);
+    if (o.rest.length > 0) backend.write(o.rest);
+    if (pending) backend.write(pending);
+    backend.uncork();
+    const sent = first.length + o.rest.length + (pending?.length ?? 0);
+    const websocket = o.websocket;
+    if (websocket) stats.websockets++;
+    const join = new Join(o.client, backend, {
+      closed: (tx, rx) => {
+        if (websocket) stats.websockets--;
+        lease.release(tx, rx + sent);
+      },
+    });
+    // spec §10: http-timeout applies to tunnels too
+    backend.setTimeout(this.shared.settings.timeoutMs);
+    backend.on('timeout', () => {
+      o.note('UWR_ERR_TIMEOUT', 'tunnel idle past http-timeout: closing');
+      join.destroy();
+    });
+  }
+
+  private attach(backend: Socket): void {
+    const relay = this.relay;
+    backend.on('data', relay.onBackendData);
+    backend.on('end', relay.onBackendEnd);
+    backend.on('drain', this.pump.onBackendDrain);
+    backend.on('error', noop);
+    backend.on('close', this.onBackendClose);
+    // spec: corerouter.md §4 inactivity timeout, on the router's shared sweep (no timer
+    // object and no re-arm per read/write)
+    if (this.idleTicks > 0) this.shared.sweep.watch(this);
+    if (backend.isPaused()) backend.resume();
+  }
+
+  private detach(backend: Socket): void {
+    const relay = this.relay;
+    backend.removeListener('data', relay.onBackendData);
+    backend.removeListener('end', relay.onBackendEnd);
+    backend.removeListener('drain', this.pump.onBackendDrain);
+    backend.removeListener('error', noop);
+    backend.removeListener('close', this.onBackendClose);
+    this.shared.sweep.unwatch(this);
+  }
+
+  /** Client body bytes (while `uploading`). */
+  clientData(chunk: Buffer): void {
+    this.pump.onClientData(chunk);
+  }
+
+  /** Ends the exchange now (client gone, error answer): node closed, lease released. */
+  drop(): void {
+    const backend = this.backend;
+    if (backend) {
+      this.detach(backend);
+      backend.on('error', noop);
+      backend.destroy();
+      this.lease!.release(this.relay.tx, this.headBytes + this.pump.written);
+      this.backend = null;
+      this.lease = null;
+    }
+    this.relay.stop();
+    this.pump.stop();
+  }
+
+  private readonly onBackendClose = (): void => {
+    // closed without a clean end (reset, error)
+    if (this.relay.started) this.responseBroken('the node connection broke mid-response');
+    else this.responseMissing();
+  };
+
+  /** IdleWatched: no byte moved with the node for http-timeout */
+  onIdle(): void {
+    if (!this.backend) return;
+    const o = this.owner;
+    if (this.relay.started) {
+      o.note('UWR_ERR_TIMEOUT', 'node idle past http-timeout mid-response: closing');
+      this.drop();
+      o.client.destroy();
+    } else if (!this.bodyComplete) {
+      o.note('UWR_ERR_TIMEOUT', 'request body stalled past http-timeout: closing');
+      this.drop();
+      o.client.destroy();
+    } else {
+      this.drop();
+      o.fail(504, 'UWR_ERR_TIMEOUT', 'the node sent nothing within http-timeout');
+    }
+  }
+
+  // ---- BodyOwner ---------------------------------------------------------------------
+
+  bodyDone(surplus: Buffer | null): void {
+    this.bodyComplete = true;
+    if (surplus && surplus.length > 0) this.owner.keepPending(surplus);
+  }
+
+  bodyFailed(r: Extract<ChunkedResult, { state: 'error' }>): void {
+    const o = this.owner;
+    const started = this.relay.started;
+    this.drop();
+    if (started) {
+      o.note(r.code, `bad chunked request body (${r.reason}) mid-response: closing`);
+      o.client.destroy();
+      return;
+    }
+    o.fail(r.status, r.code, `bad chunked request body (${r.reason})`);
+  }
+
+  // ---- RelayOwner --------------------------------------------------------------------
+
+  responseDone(keepalive: boolean, nodeReusable: boolean): void {
+    const backend = this.backend!;
+    const lease = this.lease!;
+    lease.release(this.relay.tx, this.headBytes + this.pump.written);
+    this.backend = null;
+    this.lease = null;
+    const complete = this.bodyComplete;
+    this.pump.stop();
+    if (nodeReusable && complete) {
+      this.detach(backend);
+      this.shared.pool.give(lease.address, backend);
+    } else {
+      // a destroyed socket emits nothing more but `close` (and maybe `error`): only the
+      // close handler must go, the rest dies with the socket (saves work per request)
+      backend.removeListener('close', this.onBackendClose);
+      this.shared.sweep.unwatch(this);
+      backend.destroy();
+    }
+    this.owner.exchangeDone(keepalive, complete);
+  }
+
+  responseMissing(): void {
+    const o = this.owner;
+    const retry = this.reused && !this.pump.readFromClient;
+    this.drop();
+    if (retry) {
+      // a pooled connection the node had already closed: once more on a fresh one
+      o.retryFresh();
+      return;
+    }
+    o.fail(502, 'UWR_ERR_BACKEND_CLOSED', 'the node closed the connection without answering');
+  }
+
+  responseBroken(why: string): void {
+    this.owner.note('UWR_ERR_BACKEND_CLOSED', `${why}: closing`);
+    this.drop();
+    this.owner.client.destroy();
+  }
+}
+
+const noop = (): void => {};

@@ -1,0 +1,72 @@
+/**
+ * The state every connection of one HTTP router shares: settings, the HTTP-node pool, the
+ * timeout sweep, per-listener facts and the router's own stats section.
+ */
+import { IdleSweep } from '../corerouter/idle-sweep.ts';
+import type { Listener } from '../corerouter/listener.ts';
+import type { StatsSection } from '../corerouter/types.ts';
+import type { HttpNodePool } from './http-node.ts';
+import { serverPortOf } from './request-vars.ts';
+import type { HttpRouterSettings } from './settings.ts';
+
+/** The HTTP router's own figures, in the stats document as `http_router`. */
+export class HttpRouterStats implements StatsSection {
+  readonly statsName = 'http_router';
+  private readonly pool: HttpNodePool;
+  requests = 0;
+  /** requests served on an already used client connection */
+  keepaliveRequests = 0;
+  /** open websocket tunnels */
+  websockets = 0;
+  redirects = 0;
+
+  constructor(pool: HttpNodePool) {
+    this.pool = pool;
+  }
+
+  statsJson(): unknown {
+    return {
+      requests: this.requests,
+      keepalive_requests: this.keepaliveRequests,
+      websockets: this.websockets,
+      redirects: this.redirects,
+      node_pool_reuses: this.pool.reuses,
+      node_pool_idle: this.pool.size,
+    };
+  }
+}
+
+export interface ListenerFacts {
+  /** SERVER_PORT (spec §2 #9) */
+  serverPort: string;
+  /** `http-to-https` PORT (null: none); undefined: a normal listener */
+  redirectPort: string | null | undefined;
+}
+
+export class HttpRouterShared {
+  readonly settings: HttpRouterSettings;
+  readonly pool: HttpNodePool;
+  readonly stats: HttpRouterStats;
+  /** one coarse timer for every connect timeout and node-exchange inactivity timeout */
+  readonly sweep: IdleSweep;
+  /** sweep ticks for `http-timeout` (0 = no timeout) */
+  readonly idleTicks: number;
+  private readonly listeners = new WeakMap<Listener, ListenerFacts>();
+
+  constructor(settings: HttpRouterSettings, pool: HttpNodePool, stats: HttpRouterStats) {
+    this.settings = settings;
+    this.pool = pool;
+    this.stats = stats;
+    this.sweep = new IdleSweep(IdleSweep.intervalFor(settings.timeoutMs));
+    this.idleTicks = settings.timeoutMs > 0 ? this.sweep.ticksFor(settings.timeoutMs) : 0;
+  }
+
+  listenerFacts(l: Listener): ListenerFacts {
+    let f = this.listeners.get(l);
+    if (f === undefined) {
+      f = { serverPort: serverPortOf(l.name), redirectPort: this.settings.redirects.get(l.configured) };
+      this.listeners.set(l, f);
+    }
+    return f;
+  }
+}
