@@ -1,6 +1,23 @@
 /**
  * The HTTP router: HTTP/1.x clients in, uwsgi (or HTTP) nodes out (spec: http-router.md).
  * One CoreRouter serves the `http` listeners and the `http-to-https` redirect listeners.
+ *
+ * Choices beyond uWSGI 2.0 (besides those listed in request-vars.ts / error-response.ts):
+ * - error pages: 404 when the mapper does not know the key at all (no pool, no mapper, an
+ *   invalid pattern result), 503 when it knows it but has no live node (static nodes in
+ *   gracetime, a pool whose nodes are all dead), 502 when every connect failed, 504 when a
+ *   connect timed out or the node sent nothing within `http-timeout`; once response bytes
+ *   went out, a failing node just closes the client (the cut stays visible).
+ * - bytes that arrive with a request past its body are kept as the start of the next
+ *   request (served after the response, never in parallel) instead of being dropped.
+ * - a client that half-closes after a complete request still gets its answer.
+ * - `Expect: 100-continue` is matched case-insensitively.
+ * - HTTP nodes (`http://` addresses, `proto=http` subscriptions) get HTTP/1.1 with
+ *   X-Forwarded-* over pooled keep-alive connections (64 idle per node, ≤ 30 s idle).
+ * - timeouts: the head deadline is absolute from the first byte of a head; node inactivity
+ *   runs on a shared 1 s sweep (fires between T and T + 1 s, uWSGI's timers are second-
+ *   granular too).
+ * Not yet: `https`/`https2` listeners, `http-stud-prefix`, `http-manage-rtsp` (ConfigError).
  */
 import type { Config } from '../config/config.ts';
 import { coreOptionsFromConfig, type RouterExtras } from '../corerouter/from-config.ts';
