@@ -18,9 +18,10 @@ export interface RunningRouters {
 
 type RouterFactory = (config: Config, log: Logger, extras: Omit<RouterExtras, 'listen'>) => CoreRouter;
 
-const FACTORIES: Array<[RouterName, RouterFactory]> = [
-  ['fastrouter', createFastrouter],
-  ['http', createHttpRouter],
+/** Each router, and the listener options that make it run (the first names its own address). */
+const FACTORIES: Array<[RouterName, RouterFactory, readonly string[]]> = [
+  ['fastrouter', createFastrouter, ['fastrouter']],
+  ['http', createHttpRouter, ['http', 'http-to-https']],
 ];
 
 export async function startRouters(config: Config, log: Logger, version: string): Promise<RunningRouters> {
@@ -32,8 +33,8 @@ export async function startRouters(config: Config, log: Logger, version: string)
     await Promise.all(routers.map((r) => r.close()));
   };
   try {
-    for (const [name, factory] of FACTORIES) {
-      const listen = config.all(name);
+    for (const [name, factory, listenOptions] of FACTORIES) {
+      const listen = listenOptions.flatMap((o) => config.all(o));
       const subscription = createSubscriptionSystemFromConfig(config, name, log, { ownAddress: listen[0] });
       if (listen.length === 0) {
         if (subscription) {
@@ -58,7 +59,8 @@ export async function startRouters(config: Config, log: Logger, version: string)
       routers.push(router);
       await router.start();
       if (subscription) await subscription.listen();
-      if (!router.mapper && router.opts.fallbacks.length === 0) {
+      // a redirect-only HTTP router (http-to-https) needs no nodes
+      if (config.all(name).length > 0 && !router.mapper && router.opts.fallbacks.length === 0) {
         log.warn(
           `[uwrouter] ${name}: no node source configured (--${name}-to, a subscription server, …): every request will be closed`,
         );
