@@ -136,8 +136,8 @@ export class SubscriptionServer {
           fail(e as Error);
           return;
         }
-        const fd = (s as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
-        this.logger.info(`${this.displayName} subscription server bound on ${this.describe(s)} fd ${fd}`);
+        // uWSGI also prints "fd N"; a dgram socket's fd is only reachable through a deprecated API
+        this.logger.info(`${this.displayName} subscription server bound on ${this.describe(s)}`);
         resolve(s);
       });
     });
