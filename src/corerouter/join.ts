@@ -11,8 +11,6 @@ export interface JoinHooks {
   closed(tx: number, rx: number): void;
 }
 
-const noop = (): void => {};
-
 export class Join {
   readonly client: Socket;
   readonly backend: Socket;
@@ -118,8 +116,7 @@ export class Join {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    this.client.on('error', noop);
-    this.backend.on('error', noop);
+    // onError stays attached to both sockets: a late error after teardown is still handled
     this.hooks.closed(this.tx, this.rx);
   }
 }
