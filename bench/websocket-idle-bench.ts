@@ -6,13 +6,14 @@
  *    the uwsgi vars, like uwsgi.websocket_handshake, then holds the connection and echoes
  *    small frames),
  * in batches, lets them sit idle, and reports (RSS after − RSS before) / N for the router
- * process (goal < 10 KiB per tunnel). Then closes everything and checks the router's
+ * process (goal < 10 KiB per tunnel). For reference, `pipe`: the same through a bare
+ * Node.js `net` pipe proxy (two sockets piped, nothing else) — the floor for a Node hop. Then closes everything and checks the router's
  * `active_sessions` went back to 0.
  *
  * Each tunnel costs the router two descriptors (client + node): the router process needs
  * 2N + a few fds. N is sized down (with a message) when `ulimit -n` is too low.
  *
- *   node bench/websocket-idle-bench.ts [--tunnels 10000] [--batch 500] [--node http,uwsgi]
+ *   node bench/websocket-idle-bench.ts [--tunnels 10000] [--batch 500] [--node http,uwsgi,pipe]
  *                                      [--entry src|dist]
  */
 import { execFileSync } from 'node:child_process';
@@ -32,7 +33,7 @@ const { values: opt } = parseArgs({
   options: {
     tunnels: { type: 'string', default: '10000' },
     batch: { type: 'string', default: '500' },
-    node: { type: 'string', default: 'http,uwsgi' },
+    node: { type: 'string', default: 'http,uwsgi,pipe' },
     entry: { type: 'string', default: 'src' },
   },
 });
@@ -119,6 +120,31 @@ createServer((s) => {
   );
 }
 
+/**
+ * Reference: the least a Node.js hop can hold per tunnel — `net` sockets piped both ways
+ * (no HTTP parsing, no timers), in front of the same ws node.
+ */
+async function startPipeProxy(target: number): Promise<ServerHandle> {
+  const dir = tmpDir('pipe-proxy');
+  const port = await freePort();
+  const script = join(dir, 'pipe-proxy.mjs');
+  writeFileSync(
+    script,
+    `import { connect, createServer } from 'node:net';
+createServer((c) => {
+  const u = connect(${target}, '127.0.0.1');
+  c.pipe(u); u.pipe(c);
+  c.on('error', () => u.destroy()); u.on('error', () => c.destroy());
+  c.on('close', () => u.destroy()); u.on('close', () => c.destroy());
+}).listen({ port: ${port}, host: '127.0.0.1', backlog: 1024 });
+`,
+  );
+  return asServer(
+    await startServerProcess('pipe-proxy', process.execPath, [script], { cwd: dir, ready: { port } }),
+    { port, dir },
+  );
+}
+
 async function activeSessions(statsPort: number): Promise<number> {
   const doc = JSON.parse((await rawRequest(statsPort, '', { timeoutMs: 5000 })).toString()) as {
     active_sessions: number;
@@ -134,6 +160,12 @@ function openTunnel(url: string): Promise<WebSocket> {
   });
 }
 
+const LABELS: Record<Kind, string> = {
+  http: 'uwrouter → HTTP node (Node.js ws)',
+  uwsgi: 'uwrouter → uwsgi node (raw TCP)',
+  pipe: 'reference: Node.js net pipe → ws node',
+};
+
 interface Result {
   node: string;
   tunnels: number;
@@ -145,26 +177,35 @@ interface Result {
   failure?: string;
 }
 
-async function runOne(kind: 'http' | 'uwsgi', n: number, batch: number): Promise<Result> {
-  const node = kind === 'http' ? await startWsNode() : await startUwsgiWsNode();
+type Kind = 'http' | 'uwsgi' | 'pipe';
+
+async function runOne(kind: Kind, n: number, batch: number): Promise<Result> {
+  const node = kind === 'uwsgi' ? await startUwsgiWsNode() : await startWsNode();
   const [port, statsPort] = await Promise.all([freePort(), freePort()]);
-  const router = await startUwrouter(
-    [
-      '--http',
-      `127.0.0.1:${port}`,
-      '--http-to',
-      kind === 'http' ? `http://${node.address}` : node.address,
-      '--http-websockets',
-      '--http-timeout',
-      '600',
-      '--http-stats',
-      `127.0.0.1:${statsPort}`,
-      '--listen',
-      '1024',
-    ],
-    { entry: opt.entry },
-  );
-  const url = `ws://127.0.0.1:${port}/idle`;
+  const router =
+    kind === 'pipe'
+      ? await startPipeProxy(node.port!)
+      : await startUwrouter(
+          [
+            '--http',
+            `127.0.0.1:${port}`,
+            '--http-to',
+            kind === 'uwsgi' ? node.address : `http://${node.address}`,
+            '--http-websockets',
+            '--http-timeout',
+            '600',
+            '--http-stats',
+            `127.0.0.1:${statsPort}`,
+            '--listen',
+            '1024',
+          ],
+          { entry: opt.entry },
+        );
+  const url = `ws://127.0.0.1:${kind === 'pipe' ? router.port : port}/idle`;
+  const open: WebSocket[] = [];
+  // the pipe proxy has no stats: it holds what the clients hold
+  const sessions = (): Promise<number> =>
+    kind === 'pipe' ? Promise.resolve(open.length) : activeSessions(statsPort);
   const result: Result = {
     node: kind,
     tunnels: 0,
@@ -174,7 +215,6 @@ async function runOne(kind: 'http' | 'uwsgi', n: number, batch: number): Promise
     perTunnel: Number.NaN,
     openSeconds: 0,
   };
-  const open: WebSocket[] = [];
   try {
     // warm-up: a round trip and 100 tunnels opened and closed, so code paths are loaded
     const warm = await Promise.all(Array.from({ length: 100 }, () => openTunnel(url)));
@@ -186,7 +226,7 @@ async function runOne(kind: 'http' | 'uwsgi', n: number, batch: number): Promise
     if (echoed !== 'ping') throw new Error(`echo through the tunnel gave ${JSON.stringify(echoed)}`);
     for (const ws of warm) ws.terminate();
     const deadline0 = Date.now() + 20000;
-    while ((await activeSessions(statsPort)) !== 0 && Date.now() < deadline0) await sleep(100);
+    while ((await sessions()) !== 0 && Date.now() < deadline0) await sleep(100);
     await sleep(1000);
     result.before = procRssBytes(router.pid, { tree: false });
 
@@ -204,9 +244,8 @@ async function runOne(kind: 'http' | 'uwsgi', n: number, batch: number): Promise
     }
     result.openSeconds = (Date.now() - t0) / 1000;
     result.tunnels = open.length;
-    const sessions = await activeSessions(statsPort);
-    if (sessions < open.length)
-      result.failure ??= `router shows ${sessions} sessions for ${open.length} tunnels`;
+    const shown = await sessions();
+    if (shown < open.length) result.failure ??= `router shows ${shown} sessions for ${open.length} tunnels`;
     await sleep(3000); // idle
     result.after = procRssBytes(router.pid, { tree: false });
     result.perTunnel = open.length > 0 ? (result.after - result.before) / open.length : Number.NaN;
@@ -226,10 +265,11 @@ async function runOne(kind: 'http' | 'uwsgi', n: number, batch: number): Promise
     result.failure = (err as Error).message.split('\n')[0];
   } finally {
     for (const ws of open) ws.terminate();
+    open.length = 0;
     const deadline = Date.now() + 30000;
     let left = -1;
     while (Date.now() < deadline) {
-      left = await activeSessions(statsPort).catch(() => -1);
+      left = await sessions().catch(() => -1);
       if (left === 0) break;
       await sleep(200);
     }
@@ -258,7 +298,7 @@ async function main(): Promise<number> {
     `websocket idle bench: ${n} tunnels in batches of ${batch}, nodes: ${opt.node}, uwrouter entry ${opt.entry}`,
   );
   const results: Result[] = [];
-  for (const kind of opt.node!.split(',') as Array<'http' | 'uwsgi'>) {
+  for (const kind of opt.node!.split(',') as Kind[]) {
     log(`${kind} node:`);
     results.push(await runOne(kind, n, batch));
   }
@@ -279,7 +319,7 @@ async function main(): Promise<number> {
         'goal',
       ],
       results.map((r) => [
-        r.node === 'http' ? 'HTTP node (Node.js ws)' : 'uwsgi node (raw TCP)',
+        LABELS[r.node as Kind],
         fmt(r.tunnels),
         fmt(r.openSeconds, 1),
         mib(r.before),
