@@ -308,7 +308,7 @@ describe('uwrouter --http in front of real uWSGI nodes', () => {
       `127.0.0.1:${rSubPort}`,
       '--http-subscription-server',
       `127.0.0.1:${subPort}`,
-      '--http-keepalive',
+      '--http-keepalive=2',
       '--http-auto-chunked',
       '--http-auto-gzip',
       '--http-manage-expect',
@@ -459,6 +459,25 @@ describe('uwrouter --http in front of real uWSGI nodes', () => {
     assert.deepEqual([w.packet.modifier1, w.packet.modifier2], [u.packet.modifier1, u.packet.modifier2]);
   });
 
+  test('an absolute-form request line gives the node the same vars as uWSGI', async () => {
+    const request = (probe: string) =>
+      `GET http://abs.example:8080/p%41th/x?q=1 HTTP/1.1\r\nHost: abs.example:8080\r\nX-Probe: abs-${probe}\r\n\r\n`;
+    const got: Record<string, string>[] = [];
+    const keys: string[][] = [];
+    for (const [name, router] of [
+      ['uwsgi', uVars],
+      ['uwrouter', rVars],
+    ] as const) {
+      const res = parseRawHttpResponse(await rawRequest(router.port!, request(name)));
+      assert.equal(res?.status, 200, `${name}: ${res?.statusLine}`);
+      got.push((JSON.parse(res!.body.toString()) as EchoVars).vars);
+      keys.push(hop.packets.find((p) => p.vars.get('HTTP_X_PROBE') === `abs-${name}`)!.keys);
+    }
+    const pick = (v: Record<string, string>) => [v.REQUEST_URI, v.PATH_INFO, v.QUERY_STRING, v.HTTP_HOST];
+    assert.deepEqual(pick(got[1]!), pick(got[0]!));
+    assert.deepEqual(keys[1], keys[0]);
+  });
+
   test('a GET without Host: same vars as uWSGI (SERVER_NAME is the hostname, no HTTP_HOST)', async () => {
     const out: Record<string, string>[] = [];
     for (const router of [uVars, rVars]) {
@@ -538,6 +557,25 @@ describe('uwrouter --http in front of real uWSGI nodes', () => {
       assert.equal(conn.closed, false);
       // one client connection: the node saw the same client port every time
       assert.deepEqual(ports, [String(conn.localPort), String(conn.localPort), String(conn.localPort)]);
+    } finally {
+      conn.close();
+    }
+  });
+
+  test('--http-keepalive=2: a connection idle between requests is closed after about 2 s', async () => {
+    const conn = await RawConn.open(rSub.port!);
+    try {
+      conn.write('GET /1 HTTP/1.1\r\nHost: vars.test\r\n\r\n');
+      assert.equal((await conn.readResponse()).res.status, 200);
+      await sleep(1000); // below the idle timeout: still usable
+      conn.write('GET /2 HTTP/1.1\r\nHost: vars.test\r\n\r\n');
+      assert.equal((await conn.readResponse()).res.status, 200);
+      const t0 = Date.now();
+      const { data, closed } = await conn.rest(6000);
+      const idle = Date.now() - t0;
+      assert.ok(closed, 'the idle connection was closed');
+      assert.equal(data.length, 0, 'closed without sending anything');
+      assert.ok(idle >= 1500 && idle < 4500, `closed after ${idle} ms idle`);
     } finally {
       conn.close();
     }
