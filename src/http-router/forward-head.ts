@@ -11,6 +11,9 @@
  *   when the peer is a trusted proxy (trusted-proxies.ts); otherwise they are dropped, so
  *   a client cannot forge its address.
  * - `Connection: keep-alive` to the node.
+ * - a request without Host (HTTP/1.0) gets an empty `Host:`: the node is spoken to in
+ *   HTTP/1.1, which requires the field (RFC 9112 §3.2; Node's http server answers 400
+ *   without it).
  * Field values come from the parsed head (no CR/LF possible), so no injection here.
  */
 import type { HttpRequestHead } from '../protocol/http-request-head.ts';
@@ -73,6 +76,9 @@ export function buildForwardHead(head: HttpRequestHead, input: ForwardHeadInput)
     }
     out += `${h.name}: ${h.value}\r\n`;
   }
+  // an empty Host field was forwarded by the loop above; only a missing one is added
+  if (head.host === null && !head.headers.some((h) => h.name.length === 4 && h.name.toLowerCase() === 'host'))
+    out += 'Host: \r\n';
   out += `X-Forwarded-For: ${xff === null ? input.clientAddress : `${xff}, ${input.clientAddress}`}\r\n`;
   out += `X-Forwarded-Proto: ${xfProto ?? (input.https ? 'https' : 'http')}\r\n`;
   const host = xfHost ?? head.host;

@@ -36,7 +36,8 @@ test('trusted peer: chain appended, proto/host kept', () => {
   const plain = head('GET / HTTP/1.1\r\n\r\n');
   assert.equal(
     buildForwardHead(plain, { ...BASE, https: true }).toString(),
-    'GET / HTTP/1.1\r\nX-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\nConnection: keep-alive\r\n\r\n',
+    // no Host from the client: an empty one, HTTP/1.1 requires the field (RFC 9112 §3.2)
+    'GET / HTTP/1.1\r\nHost: \r\nX-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\nConnection: keep-alive\r\n\r\n',
   );
 });
 

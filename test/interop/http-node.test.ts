@@ -18,6 +18,7 @@ import {
   freePort,
   httpGet,
   parseRawHttpResponse,
+  rawRequest,
   type ServerHandle,
   startUwrouter,
 } from './harness/index.ts';
@@ -374,6 +375,16 @@ describe('uwrouter --http-to http://… (an HTTP node: Node.js http + ws)', () =
     assert.equal(seen.url, '/v6');
     assert.equal(seen.headers['x-forwarded-for'], '::1');
     assert.equal(seen.headers['x-forwarded-host'], 'six.example');
+  });
+
+  test('an HTTP/1.0 request without Host reaches the HTTP node (an empty Host is supplied)', async () => {
+    for (const req of ['GET /old HTTP/1.0\r\n\r\n', 'GET /empty HTTP/1.0\r\nHost: \r\n\r\n']) {
+      const res = parseRawHttpResponse(await rawRequest(router.port!, req, { timeoutMs: 5000 }));
+      assert.equal(res?.status, 200, `${req.split('\r\n')[0]}: ${res?.statusLine}`);
+      const seen = JSON.parse(res!.body.toString()) as Seen;
+      assert.equal(seen.headers.host, '');
+      assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+    }
   });
 
   test('--http-trusted-proxy 127.0.0.1: the client’s X-Forwarded-For is kept and extended', async () => {
