@@ -7,6 +7,8 @@
  * sessions moved since the last tick and ends those idle for at least their timeout.
  * A timeout fires between `timeoutMs` and `timeoutMs + intervalMs` after the last activity.
  */
+import { Roster } from './roster.ts';
+
 export interface IdleWatched {
   /** changes whenever the session moves bytes (bytes read from either side so far) */
   readonly progress: number;
@@ -23,7 +25,7 @@ export class IdleSweep {
   /** advances by one every `intervalMs` while something is watched */
   tick = 0;
   readonly intervalMs: number;
-  private readonly watched = new Set<IdleWatched>();
+  private readonly watched = new Roster<IdleWatched>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(intervalMs = 1000) {
@@ -61,7 +63,12 @@ export class IdleSweep {
 
   private readonly sweep = (): void => {
     const now = ++this.tick;
-    for (const w of this.watched) {
+    const watched = this.watched;
+    // from the end: a deletion moves the last member (already seen) into the freed slot, and
+    // members watched meanwhile (a retry's next attempt) wait for the next tick
+    for (let i = watched.size - 1; i >= 0; i--) {
+      const w = watched.at(i);
+      if (w === undefined) continue;
       const p = w.progress;
       if (p !== w.seenProgress) {
         w.seenProgress = p;

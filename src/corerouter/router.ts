@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../logger.ts';
 import type { RouteContext } from './connect.ts';
 import { type Listener, listen } from './listener.ts';
+import { Roster } from './roster.ts';
 import { renderStatsJson } from './stats-json.ts';
 import { startStatsServer } from './stats-server.ts';
 import type { BackendAddress, KeyMapper, NodeTableEvents, StatsSection } from './types.ts';
@@ -50,7 +51,7 @@ export class CoreRouter implements RouteContext {
   /** counters by error/outcome code, shown in stats under `uwrouter.counters` */
   readonly counters = new Map<string, number>();
   /** open client connections; `active_sessions` in stats */
-  readonly clients = new Set<Socket>();
+  readonly clients = new Roster<Socket>();
   private readonly handler: ConnectionHandler;
   private statsListener: Listener | null = null;
   private cheapMode = false;
@@ -124,7 +125,7 @@ export class CoreRouter implements RouteContext {
   }
 
   /** a 'close' listener shared by all clients (the socket is `this`): no closure per connection */
-  private readonly forgetClient = ((clients: Set<Socket>) =>
+  private readonly forgetClient = ((clients: Roster<Socket>) =>
     function (this: Socket): void {
       clients.delete(this);
     })(this.clients);
