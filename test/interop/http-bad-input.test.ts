@@ -103,18 +103,20 @@ describe('uwrouter --http against bad input and dying nodes', () => {
   let slowStats: number;
   let rStream: ServerHandle; // keepalive → echo_body.py (killed in a test)
   let streamStats: number;
-  let strict: ServerHandle; // --http-headers-timeout 2
+  let strict: ServerHandle; // --http-headers-timeout 2 --http-max-body 100000 --http-chunked-input
   let echo4: ServerHandle; // echo_body.py, 4 processes
+  let chunkedIn: ServerHandle; // chunked_in.py (reads Content-Length and chunked bodies)
   let rEcho: ServerHandle;
 
   before(async () => {
-    [vars, slow, stream, echo4] = await Promise.all([
+    [vars, slow, stream, echo4, chunkedIn] = await Promise.all([
       startUwsgiNode({ app: 'echo_vars.py', processes: 2 }),
       startUwsgiNode({ app: 'slow.py' }),
       startUwsgiNode({ app: 'echo_body.py' }),
       startUwsgiNode({ app: 'echo_body.py', processes: 4 }),
+      startUwsgiNode({ app: 'chunked_in.py' }),
     ]);
-    started.push(vars, slow, stream, echo4);
+    started.push(vars, slow, stream, echo4, chunkedIn);
     const ports = await Promise.all(Array.from({ length: 8 }, () => freePort()));
     [mainStats, slowStats, streamStats] = [ports[1]!, ports[3]!, ports[5]!];
     const at = (i: number) => `127.0.0.1:${ports[i]}`;
@@ -130,7 +132,17 @@ describe('uwrouter --http against bad input and dying nodes', () => {
         '--http-stats',
         at(5),
       ]),
-      startUwrouter(['--http', at(6), '--http-to', vars.address, '--http-headers-timeout', '2']),
+      startUwrouter([
+        '--http',
+        at(6),
+        '--http-to',
+        chunkedIn.address,
+        '--http-headers-timeout',
+        '2',
+        '--http-max-body',
+        '100000',
+        '--http-chunked-input',
+      ]),
       startUwrouter(['--http', at(7), '--http-to', echo4.address]),
     ]);
     started.push(main, rSlow, rStream, strict, rEcho);
@@ -247,6 +259,59 @@ describe('uwrouter --http against bad input and dying nodes', () => {
     const ms = Date.now() - t0;
     assert.ok(closed, 'the router closed the trickling client');
     assert.ok(ms >= 1500 && ms < 4500, `closed after ${ms} ms`);
+  });
+
+  test('--http-max-body 100000: a larger Content-Length gets 413 before any body is read; smaller passes', async () => {
+    const t0 = Date.now();
+    // only the head is sent: the answer must not wait for the 200000 announced bytes
+    const r = await sendAndCollect(
+      strict.port!,
+      'POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n',
+      5000,
+    );
+    const res = parseRawHttpResponse(r.data);
+    assert.equal(res?.status, 413, r.data.toString());
+    assert.equal(res!.headers.connection, 'close');
+    assert.equal(res!.body.toString(), 'request body too large\n');
+    assert.ok(r.closed && Date.now() - t0 < 3000, `closed after ${r.ms} ms`);
+    const ok = await httpGet(`http://127.0.0.1:${strict.port}/fits`, {
+      method: 'POST',
+      body: Buffer.alloc(100000),
+    });
+    assert.equal(ok.status, 200);
+    assert.equal((JSON.parse(ok.text) as { length: number }).length, 100000);
+  });
+
+  test('--http-max-body with --http-chunked-input: a chunked upload is cut off past the limit', async (t) => {
+    // chunked_in.py de-chunks with uwsgi.chunked_read and reports how much it got
+    const s = await openSocket(strict.port!);
+    const chunks: Buffer[] = [];
+    s.on('data', (d: Buffer) => chunks.push(d));
+    s.on('error', () => undefined);
+    const closed = new Promise<void>((r) => s.once('close', () => r()));
+    s.write('POST /chunks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n');
+    const piece = Buffer.concat([Buffer.from('8000\r\n'), Buffer.alloc(0x8000, 0x63), Buffer.from('\r\n')]);
+    for (let i = 0; i < 8 && !s.destroyed; i++) {
+      s.write(piece); // 8 × 32 KiB = 256 KiB > 100000
+      await sleep(20);
+    }
+    if (!s.destroyed) s.write('0\r\n\r\n');
+    await Promise.race([closed, sleep(5000)]);
+    const raw = Buffer.concat(chunks);
+    const res = parseRawHttpResponse(raw);
+    s.destroy();
+    t.diagnostic(
+      `answer: ${res?.statusLine ?? `none (${raw.length} bytes)`} ${res?.body.toString().slice(0, 100) ?? ''}`,
+    );
+    if (res?.status === 200) {
+      const got = JSON.parse(res.body.toString()) as { mode: string; length: number };
+      assert.ok(
+        got.length <= 100000,
+        `the node received ${got.length} body bytes past --http-max-body 100000`,
+      );
+    } else {
+      assert.ok(res === undefined || res.status === 413, raw.toString().slice(0, 120));
+    }
   });
 
   test('slow readers: 4 × 64 MB echoed to clients that do not read are not buffered in the router', async (t) => {
