@@ -4,6 +4,7 @@
  * No router logic lives here (DESIGN.md).
  */
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { loadConfig, renderHelp } from './config/index.ts';
 import { UwrError } from './errors.ts';
 import { createLogger, type LogFormat } from './logger.ts';
@@ -26,7 +27,22 @@ function runtimeTooOld(): boolean {
   return major < 22 || (major === 22 && minor < 12);
 }
 
+/**
+ * V8 tuning for a router's allocation pattern (many short-lived sessions, a small live set).
+ * Allocation-site pretenuring, once it decides that sockets and sessions are long-lived,
+ * allocates them in the old generation, where as garbage they keep the young objects they
+ * point to alive through scavenges: under fastrouter load some processes then kept 36–41%
+ * of the young generation per scavenge (2 × 64 MiB new space, ~200 MiB RSS, 12 + 31 ms
+ * scavenges, p99 ~40 ms), others ~0.1%. Without pretenuring every process stays in the
+ * good state (--trace-gc-nvp: ~15 KB survive per scavenge). This flag, unlike heap sizes,
+ * takes effect when set at run time.
+ */
+function tuneV8(): void {
+  setFlagsFromString('--no-allocation-site-pretenuring');
+}
+
 async function main(): Promise<number> {
+  tuneV8();
   if (runtimeTooOld()) {
     process.stderr.write(
       `uwrouter: Node.js ${process.versions.node} is too old; uwrouter needs 22.12 or newer (npm ci brings Node 24 into node_modules: run it through npm start or npx uwrouter)\n`,
