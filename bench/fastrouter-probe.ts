@@ -42,21 +42,23 @@ const { values: opt } = parseArgs({
 });
 const wrkOpts = { threads: 2, conns: Number(opt.conns), seconds: Number(opt.seconds) };
 
-/** [user, system] CPU seconds of a process tree. */
-function userSys(pid: number): [number, number] {
+/** [user, system] CPU seconds and minor page faults of a process tree. */
+function userSys(pid: number): [number, number, number] {
   let u = 0;
   let s = 0;
+  let faults = 0;
   for (const p of processTree(pid)) {
     try {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       u += Number(f[11]) / 100;
       s += Number(f[12]) / 100;
+      faults += Number(f[7]);
     } catch {
       // gone
     }
   }
-  return [u, s];
+  return [u, s, faults];
 }
 
 async function nginxInFront(upstream: string): Promise<string> {
@@ -127,13 +129,13 @@ async function main(): Promise<void> {
   for (const [, url, r] of targets) await measureRun(url, r.pid, { ...wrkOpts, seconds: 1 });
   for (let i = 0; i < Number(opt.runs); i++) {
     for (const [name, url, r] of i % 2 ? [...targets].reverse() : targets) {
-      const [u0, s0] = userSys(r.pid);
+      const [u0, s0, f0] = userSys(r.pid);
       const m = await measureRun(url, r.pid, wrkOpts);
-      const [u1, s1] = userSys(r.pid);
+      const [u1, s1, f1] = userSys(r.pid);
       const per = (x: number) => fmt((x / m.wrk.requests) * 1e6, 1);
       process.stdout.write(
         `${name.padEnd(10)} ${fmt(m.wrk.requestsPerSecond).padStart(7)} req/s  ${fmt(m.cpuUsPerRequest, 1).padStart(5)} µs/req ` +
-          `(usr ${per(u1 - u0)} sys ${per(s1 - s0)})  ` +
+          `(usr ${per(u1 - u0)} sys ${per(s1 - s0)}) ${fmt((f1 - f0) / m.wrk.requests, 2)} faults/req  ` +
           `p99 ${fmt(m.wrk.latencyMs.p99, 2)} ms  RSS ${fmt(m.rssBytes / 1048576, 1)} MiB\n`,
       );
     }
