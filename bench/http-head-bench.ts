@@ -4,7 +4,7 @@
  * browser-sized head. Run: node bench/http-head-bench.ts
  */
 import { buildRequestPacket } from '../src/http-router/request-vars.ts';
-import { HttpRequestHeadReader } from '../src/protocol/http-request-head.ts';
+import { HttpRequestHeadReader } from '../src/protocol/http-request-head-reader.ts';
 
 const CURL = Buffer.from(
   'GET /path/x?a=1&b=2 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: golden/1.0\r\nAccept: */*\r\n\r\n',

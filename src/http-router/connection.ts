@@ -16,7 +16,8 @@ import { PeerInfo } from '../corerouter/peer-info.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import type { UwrErrorCode } from '../errors.ts';
-import { type HttpRequestHead, HttpRequestHeadReader } from '../protocol/http-request-head.ts';
+import type { HttpRequestHead } from '../protocol/http-request-head.ts';
+import { HttpRequestHeadReader } from '../protocol/http-request-head-reader.ts';
 import {
   CONTINUE_100,
   EXPECT_TOO_LARGE_413,

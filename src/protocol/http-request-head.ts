@@ -132,7 +132,7 @@ const URI_OK = new Uint8Array(256);
 for (let c = 0x21; c < 0x7f; c++) URI_OK[c] = 1;
 for (let c = 0x80; c < 0x100; c++) URI_OK[c] = 1;
 
-function fail(reason: HeadErrorReason): HeadError {
+export function fail(reason: HeadErrorReason): HeadError {
   const big = reason === 'head-too-large' || reason === 'uri-too-long';
   return {
     ok: false,
@@ -360,87 +360,4 @@ export function parseRequestHead(buf: Buffer, end: number, options: HttpHeadOpti
       headSize: end,
     },
   };
-}
-
-const IDLE = 0;
-const DONE = 1;
-const FAILED = 2;
-
-/**
- * Streaming reader of one request head. Memory is bounded by maxHeadSize plus one
- * chunk. After `done`/`error` further pushes are ignored until `reset()` (keepalive:
- * the session resets it for the next request).
- */
-export class HttpRequestHeadReader {
-  readonly options: HttpHeadOptions;
-  readonly maxHeadSize: number;
-  private state = IDLE;
-  private chunks: Buffer[] = [];
-  private have = 0;
-  /** absolute offset where the current line starts */
-  private lineStart = 0;
-  private lastByte = 0;
-
-  constructor(options: HttpHeadOptions = {}) {
-    this.options = options;
-    this.maxHeadSize = options.maxHeadSize ?? DEFAULT_MAX_HEAD_SIZE;
-  }
-
-  /** bytes held while waiting for the end of the head */
-  get buffered(): number {
-    return this.have;
-  }
-
-  reset(): void {
-    this.state = IDLE;
-    this.chunks = [];
-    this.have = 0;
-    this.lineStart = 0;
-    this.lastByte = 0;
-  }
-
-  push(chunk: Buffer): HeadReadResult {
-    if (this.state !== IDLE) return { state: 'need-more' };
-    const base = this.have;
-    let i = chunk.indexOf(LF);
-    while (i >= 0) {
-      const prev = i > 0 ? chunk[i - 1] : this.lastByte;
-      // spec §1: uWSGI never sees the end of a bare-LF head and hangs; answer 400 now.
-      if (prev !== CR) return this.error(fail('bare-lf'));
-      const abs = base + i;
-      if (abs - this.lineStart === 1) return this.finish(chunk, i + 1, abs + 1);
-      this.lineStart = abs + 1;
-      if (this.lineStart > this.maxHeadSize) break;
-      i = chunk.indexOf(LF, i + 1);
-    }
-    if (base + chunk.length >= this.maxHeadSize) return this.error(fail('head-too-large'));
-    if (chunk.length > 0) {
-      this.chunks.push(chunk);
-      this.have += chunk.length;
-      this.lastByte = chunk[chunk.length - 1];
-    }
-    return { state: 'need-more' };
-  }
-
-  private finish(chunk: Buffer, cut: number, size: number): HeadReadResult {
-    if (size > this.maxHeadSize) return this.error(fail('head-too-large'));
-    const buf =
-      this.have === 0
-        ? chunk.subarray(0, cut)
-        : Buffer.concat([...this.chunks, chunk.subarray(0, cut)], size);
-    const rest = chunk.subarray(cut);
-    this.chunks = [];
-    this.have = 0;
-    const r = parseRequestHead(buf, size, this.options);
-    if (!r.ok) return this.error(r);
-    this.state = DONE;
-    return { state: 'done', head: r.head, rest };
-  }
-
-  private error(e: HeadError): HeadReadResult {
-    this.state = FAILED;
-    this.chunks = [];
-    this.have = 0;
-    return { state: 'error', code: e.code, status: e.status, reason: e.reason };
-  }
 }

@@ -6,7 +6,7 @@ import { decodePathInfo } from '../../src/http-router/path-info.ts';
 import { buildRequestPacket } from '../../src/http-router/request-vars.ts';
 import { ResponseHeadReader } from '../../src/http-router/response-head.ts';
 import { isWebSocketUpgrade } from '../../src/http-router/websocket.ts';
-import { HttpRequestHeadReader } from '../../src/protocol/http-request-head.ts';
+import { HttpRequestHeadReader } from '../../src/protocol/http-request-head-reader.ts';
 import { decodePacket } from '../../src/protocol/uwsgi.ts';
 
 const MAX = 512;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildForwardHead, type ForwardHeadInput } from '../../src/http-router/forward-head.ts';
-import { type HttpRequestHead, HttpRequestHeadReader } from '../../src/protocol/http-request-head.ts';
+import type { HttpRequestHead } from '../../src/protocol/http-request-head.ts';
+import { HttpRequestHeadReader } from '../../src/protocol/http-request-head-reader.ts';
 
 function head(text: string): HttpRequestHead {
   const r = new HttpRequestHeadReader().push(Buffer.from(text, 'latin1'));

@@ -9,7 +9,8 @@ import {
   resolveModifiers,
   serverPortOf,
 } from '../../src/http-router/request-vars.ts';
-import { type HttpRequestHead, HttpRequestHeadReader } from '../../src/protocol/http-request-head.ts';
+import type { HttpRequestHead } from '../../src/protocol/http-request-head.ts';
+import { HttpRequestHeadReader } from '../../src/protocol/http-request-head-reader.ts';
 import { decodePacket } from '../../src/protocol/uwsgi.ts';
 
 const FIX = new URL('../fixtures/request/', import.meta.url);

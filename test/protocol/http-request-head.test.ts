@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import {
   type HeadReadResult,
   type HttpHeadOptions,
-  HttpRequestHeadReader,
   parseRequestHead,
 } from '../../src/protocol/http-request-head.ts';
+import { HttpRequestHeadReader } from '../../src/protocol/http-request-head-reader.ts';
 
 /** what the fixture's curl sent (test/fixtures/request/http-router-get.*) */
 export const CURL_GET =
@@ -159,7 +159,8 @@ test('request smuggling and malformed heads are refused with 400', () => {
     ['GET / HTTP/2\r\n\r\n', 'bad-protocol'],
     ['GET / http/1.1\r\n\r\n', 'bad-protocol'],
     ['GET /a\x01b HTTP/1.1\r\n\r\n', 'bad-uri'],
-    ['\r\n\r\n', 'empty-head'],
+    ['\r\n\r\n\r\n', 'empty-head'], // two leading empty lines are skipped (RFC 9112 §2.2), not three
+    ['\r\r\n\r\n', 'bad-method'], // a lone CR is no empty line: it reaches the request line
     ['PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n\r\n', 'empty-head', { proxyProtocol: true }],
     ['PROXY TCP4 1.2.3 5.6.7.8 1 2\r\nGET / HTTP/1.1\r\n\r\n', 'bad-proxy-line', { proxyProtocol: true }],
     [
@@ -171,6 +172,17 @@ test('request smuggling and malformed heads are refused with 400', () => {
   ];
   for (const [text, why, options] of cases)
     assert.equal(reason(text, options), `400 ${why}`, JSON.stringify(text));
+});
+
+test('up to two empty lines before the request line are ignored, at any split', () => {
+  const text = `\r\n\r\n${CURL_GET}`;
+  for (let cut = 0; cut <= text.length; cut++) {
+    const reader = new HttpRequestHeadReader();
+    const a = reader.push(Buffer.from(text.slice(0, cut), 'latin1'));
+    const r = a.state === 'done' ? a : reader.push(Buffer.from(text.slice(cut), 'latin1'));
+    assert.equal(r.state, 'done', `split at ${cut}`);
+    if (r.state === 'done') assert.equal(r.head.method, 'GET');
+  }
 });
 
 test('accepted variants', () => {
