@@ -10,6 +10,7 @@ import { createFastrouter } from './fastrouter/index.ts';
 import { createHttpRouter } from './http-router/index.ts';
 import type { Logger } from './logger.ts';
 import { createSubscriberFromConfig, createSubscriptionSystemFromConfig } from './subscription/system.ts';
+import { checkUnsupportedOptions } from './unsupported-options.ts';
 
 export interface RunningRouters {
   routers: CoreRouter[];
@@ -32,6 +33,7 @@ export async function startRouters(config: Config, log: Logger, version: string)
     for (const c of closers.splice(0).reverse()) await c();
     await Promise.all(routers.map((r) => r.close()));
   };
+  checkUnsupportedOptions(config, log);
   try {
     for (const [name, factory, listenOptions] of FACTORIES) {
       const listen = listenOptions.flatMap((o) => config.all(o));
