@@ -14,6 +14,22 @@ const NOT_YET_ROUTERS: ReadonlyArray<[string, string]> = [
   ['rawrouter', 'the rawrouter is not implemented yet in uwrouter'],
   ['sslrouter', 'the sslrouter is not implemented yet in uwrouter'],
   ['sslrouter2', 'the sslrouter is not implemented yet in uwrouter'],
+  ['sni', 'SNI contexts come with TLS support, not implemented yet in uwrouter'],
+  ['sni-regexp', 'SNI contexts come with TLS support, not implemented yet in uwrouter'],
+  ['sni-dir', 'SNI contexts come with TLS support, not implemented yet in uwrouter'],
+  ['cache2', 'the uWSGI cache is not implemented yet in uwrouter'],
+];
+
+/** TLS settings with no TLS listener to apply them to yet. */
+const TLS_SETTINGS = [
+  'sni-dir-ciphers',
+  'ssl-verify-depth',
+  'ssl-sessions-timeout',
+  'ssl-enable3',
+  'ssl-enable-tlsv1',
+  'ssl-tmp-dir',
+  'ssl-verbose',
+  'ssl-sessions-use-cache',
 ];
 
 export function checkUnsupportedOptions(config: Config, log: Logger): void {
@@ -40,6 +56,9 @@ export function checkUnsupportedOptions(config: Config, log: Logger): void {
     }
     warn(`${r}-uid`, 'privilege dropping is not implemented: start uwrouter as the user it should run as');
     warn(`${r}-gid`, 'privilege dropping is not implemented: start uwrouter as the group it should run as');
+  }
+  for (const o of TLS_SETTINGS) {
+    if (config.has(o)) log.warn(`[uwrouter] --${o}: no effect until TLS listeners exist in uwrouter`);
   }
   if (config.has('fastrouter-post-buffering')) {
     log.warn(

@@ -36,8 +36,9 @@ test('options accepted without effect each get one warning line', () => {
     'www-data',
     '--fastrouter-post-buffering',
     '8192',
+    '--ssl-verbose',
   ]);
-  assert.equal(lines.length, 4);
+  assert.equal(lines.length, 5);
   assert.ok(lines[0].includes('--fastrouter-processes 4'));
   assert.ok(lines.some((l) => l.includes('--http-harakiri')));
   assert.deepEqual(check(['--fastrouter-processes', '1', '--http-harakiri', '0']), []);
