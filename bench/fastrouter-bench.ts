@@ -7,56 +7,30 @@
  *   node bench/fastrouter-bench.ts [--rounds 3] [--seconds 5] [--threads 2] [--conns 50]
  *                                  [--entry src|dist] [--json FILE]
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
-import { freePort, httpGet } from '../test/interop/harness/index.ts';
+import { freePort } from '../test/interop/harness/index.ts';
 import { nginxUwsgiPassConf, startNginx } from '../test/interop/harness/nginx.ts';
-import { stopAllProcesses } from '../test/interop/harness/process-registry.ts';
-import type { ServerHandle } from '../test/interop/harness/server-process.ts';
-import { startUwrouter, uwrouterEntry } from '../test/interop/harness/uwrouter.ts';
+import { startUwrouter } from '../test/interop/harness/uwrouter.ts';
 import { startUwsgiNode, startUwsgiRouter } from '../test/interop/harness/uwsgi.ts';
-import { type Measurement, measureRun, type Summary, summarize } from './lib/measure.ts';
+import { type Summary, summarize } from './lib/measure.ts';
+import {
+  benchOptions,
+  checkHelloWorld,
+  defaultEntry,
+  log,
+  reportFailures,
+  runAlternatingRounds,
+  runBench,
+  type Target,
+  writeResultJson,
+  wrkLabel,
+} from './lib/rounds.ts';
 import { fmt, markdownTable, ratio } from './lib/stats.ts';
 
-const { values: opt } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '5' },
-    threads: { type: 'string', default: '2' },
-    conns: { type: 'string', default: '50' },
-    entry: { type: 'string' },
-    json: { type: 'string' },
-  },
-});
-const rounds = Number(opt.rounds);
-const wrkOpts = { threads: Number(opt.threads), conns: Number(opt.conns), seconds: Number(opt.seconds) };
+const opt = benchOptions({ json: true });
+const { rounds, wrk: wrkOpts } = opt;
 
-interface Topology {
-  label: string;
+interface Topology extends Target {
   role: 'reference' | 'uwsgi' | 'uwrouter';
-  url?: string;
-  /** the router process whose CPU/RSS is measured (none for the reference line) */
-  router?: ServerHandle;
-  /** why it could not run */
-  failure?: string;
-  runs: Measurement[];
-}
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-async function checkAnswers(t: Topology): Promise<void> {
-  if (!t.url) return;
-  try {
-    const res = await httpGet(t.url, { timeoutMs: 5000 });
-    if (res.status !== 200 || res.text !== 'Hello World') {
-      t.failure = `answered ${res.status} ${JSON.stringify(res.text.slice(0, 80))}, not 200 "Hello World"`;
-    }
-  } catch (err) {
-    t.failure = `no answer: ${(err as Error).message}`;
-  }
 }
 
 async function nginxInFront(upstream: string): Promise<string> {
@@ -65,16 +39,8 @@ async function nginxInFront(upstream: string): Promise<string> {
   return `http://127.0.0.1:${port}/`;
 }
 
-/** `--entry src|dist|PATH`; by default the build when there is one. */
-function pickEntry(): string {
-  if (opt.entry) return opt.entry;
-  return existsSync(uwrouterEntry('dist')) ? 'dist' : 'src';
-}
-
 async function main(): Promise<number> {
-  log(
-    `fastrouter bench: ${rounds} rounds × wrk -t${wrkOpts.threads} -c${wrkOpts.conns} -d${wrkOpts.seconds}s`,
-  );
+  log(`fastrouter bench: ${rounds} rounds × ${wrkLabel(wrkOpts)}`);
   const node = await startUwsgiNode({ app: 'hello.py', processes: 2 });
   log(`node: uWSGI python hello, 2 processes, ${node.address}`);
 
@@ -91,7 +57,8 @@ async function main(): Promise<number> {
   ]);
   uwsgi.url = await nginxInFront(uwsgi.router.address);
 
-  const entry = pickEntry();
+  // `--entry src|dist|PATH`; by default the build when there is one
+  const entry = opt.entry || defaultEntry();
   const uwr: Topology = {
     label: `nginx → uwrouter fastrouter (${entry}) → node`,
     role: 'uwrouter',
@@ -108,29 +75,8 @@ async function main(): Promise<number> {
   }
 
   const all = [direct, uwsgi, uwr];
-  for (const t of all) await checkAnswers(t);
-  const runnable = () => all.filter((t) => t.url && !t.failure);
-
-  // warm-up (JIT, connection pools), not counted
-  for (const t of runnable()) await measureRun(t.url!, t.router?.pid, { ...wrkOpts, seconds: 1 });
-
-  for (let round = 1; round <= rounds; round++) {
-    // alternate the order so neither router always runs right after the other
-    const order = round % 2 === 1 ? runnable() : runnable().reverse();
-    for (const t of order) {
-      try {
-        const m = await measureRun(t.url!, t.router?.pid, wrkOpts);
-        t.runs.push(m);
-        log(
-          `round ${round} ${t.label}: ${fmt(m.wrk.requestsPerSecond)} req/s, p99 ${fmt(m.wrk.latencyMs.p99, 2)} ms` +
-            (t.router ? `, ${fmt(m.cpuUsPerRequest, 1)} µs CPU/req` : ''),
-        );
-      } catch (err) {
-        t.failure = `wrk failed: ${(err as Error).message.split('\n')[0]}`;
-      }
-      if (t.router && !t.router.isRunning()) t.failure = `the router exited during the run`;
-    }
-  }
+  for (const t of all) await checkHelloWorld(t);
+  await runAlternatingRounds(all, { rounds, wrk: wrkOpts, log });
 
   const sums = new Map<Topology, Summary>(all.map((t) => [t, summarize(t.runs)]));
   const base = sums.get(uwsgi)!;
@@ -149,7 +95,7 @@ async function main(): Promise<number> {
     ];
   });
   console.log(
-    `\nfastrouter, median of ${rounds} (wrk -t${wrkOpts.threads} -c${wrkOpts.conns} -d${wrkOpts.seconds}s; ` +
+    `\nfastrouter, median of ${rounds} (${wrkLabel(wrkOpts)}; ` +
       `router CPU and RSS include its child processes)\n`,
   );
   console.log(
@@ -175,25 +121,13 @@ async function main(): Promise<number> {
         `RSS ${ratio(w.rssBytes, base.rssBytes)}`,
     );
   }
-  for (const t of all) if (t.failure) console.log(`\n${t.label}: FAILED — ${t.failure}`);
+  const code = reportFailures(all, (t) => t.label);
 
   if (opt.json) {
-    mkdirSync(dirname(opt.json), { recursive: true });
     const out = all.map((t) => ({ label: t.label, role: t.role, failure: t.failure, summary: sums.get(t) }));
-    writeFileSync(
-      opt.json,
-      `${JSON.stringify({ date: new Date().toISOString(), wrk: wrkOpts, rounds, out }, null, 2)}\n`,
-    );
+    writeResultJson(opt.json, wrkOpts, rounds, out);
   }
-  return all.some((t) => t.failure) ? 1 : 0;
+  return code;
 }
 
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  console.error(err);
-} finally {
-  await stopAllProcesses();
-}
-process.exitCode = code;
+await runBench(main);

@@ -14,59 +14,37 @@
  *                                   [--entry src|dist] [--json FILE]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { freePort, httpGet, tmpDir } from '../test/interop/harness/index.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, tmpDir } from '../test/interop/harness/index.ts';
 import { nginxProxyPassConf, startNginx } from '../test/interop/harness/nginx.ts';
-import { stopAllProcesses } from '../test/interop/harness/process-registry.ts';
 import { asServer, type ServerHandle, startServerProcess } from '../test/interop/harness/server-process.ts';
 import { startUwrouter } from '../test/interop/harness/uwrouter.ts';
 import { startUwsgiNode, startUwsgiRouter } from '../test/interop/harness/uwsgi.ts';
-import { type Measurement, measureRun, type Summary, summarize } from './lib/measure.ts';
+import { type Summary, summarize } from './lib/measure.ts';
+import {
+  benchOptions,
+  checkHelloWorld,
+  log,
+  reportFailures,
+  runAlternatingRounds,
+  runBench,
+  type Target,
+  writeResultJson,
+  wrkLabel,
+} from './lib/rounds.ts';
 import { fmt, markdownTable, ratio } from './lib/stats.ts';
 
-const { values: opt } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '5' },
-    threads: { type: 'string', default: '2' },
-    conns: { type: 'string', default: '50' },
-    entry: { type: 'string', default: 'src' },
-    json: { type: 'string' },
-  },
-});
-const rounds = Number(opt.rounds);
-const wrkOpts = { threads: Number(opt.threads), conns: Number(opt.conns), seconds: Number(opt.seconds) };
+const opt = benchOptions({ entry: 'src', json: true });
+const { rounds, wrk: wrkOpts } = opt;
 const entry = opt.entry!;
 
-interface Topology {
-  label: string;
+interface Topology extends Target {
   group: 'uwsgi' | 'http';
-  url?: string;
-  router?: ServerHandle;
-  failure?: string;
-  runs: Measurement[];
-}
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
 }
 
 function firstLines(err: unknown, n = 8): string {
   return (err as Error).message.split('\n').slice(0, n).join('\n  ');
-}
-
-async function checkAnswers(t: Topology): Promise<void> {
-  if (!t.url) return;
-  try {
-    const res = await httpGet(t.url, { timeoutMs: 5000 });
-    if (res.status !== 200 || res.text !== 'Hello World') {
-      t.failure = `answered ${res.status} ${JSON.stringify(res.text.slice(0, 80))}, not 200 "Hello World"`;
-    }
-  } catch (err) {
-    t.failure = `no answer: ${(err as Error).message}`;
-  }
 }
 
 /** A Node.js http hello server in its own process (so it never shares the bench's loop). */
@@ -130,9 +108,7 @@ function version(cmd: string, args: string[]): string {
 }
 
 async function main(): Promise<number> {
-  log(
-    `HTTP router bench: ${rounds} rounds × wrk -t${wrkOpts.threads} -c${wrkOpts.conns} -d${wrkOpts.seconds}s`,
-  );
+  log(`HTTP router bench: ${rounds} rounds × ${wrkLabel(wrkOpts)}`);
   log(
     `node ${process.version}, uWSGI ${version('uwsgi', ['--version'])}, ${version('nginx', ['-v'])}, ` +
       `${version('haproxy', ['-v'])}, uwrouter entry ${entry}`,
@@ -190,28 +166,8 @@ async function main(): Promise<number> {
   );
 
   const all = [uwsgiPlain, uwrPlain, uwsgiKa, uwrKa, direct, nginx, haproxy, uwrHttp];
-  for (const t of all) await checkAnswers(t);
-  const runnable = () => all.filter((t) => t.url && !t.failure);
-
-  // warm-up (JIT, connection pools), not counted
-  for (const t of runnable()) await measureRun(t.url!, t.router?.pid, { ...wrkOpts, seconds: 1 });
-
-  for (let round = 1; round <= rounds; round++) {
-    const order = round % 2 === 1 ? runnable() : runnable().reverse();
-    for (const t of order) {
-      try {
-        const m = await measureRun(t.url!, t.router?.pid, wrkOpts);
-        t.runs.push(m);
-        log(
-          `round ${round} ${t.label}: ${fmt(m.wrk.requestsPerSecond)} req/s, p99 ${fmt(m.wrk.latencyMs.p99, 2)} ms` +
-            (t.router ? `, ${fmt(m.cpuUsPerRequest, 1)} µs CPU/req` : ''),
-        );
-      } catch (err) {
-        t.failure = `wrk failed: ${(err as Error).message.split('\n')[0]}`;
-      }
-      if (t.router && !t.router.isRunning()) t.failure = 'the router exited during the run';
-    }
-  }
+  for (const t of all) await checkHelloWorld(t);
+  await runAlternatingRounds(all, { rounds, wrk: wrkOpts, log });
 
   const sums = new Map<Topology, Summary>(all.map((t) => [t, summarize(t.runs)]));
   const s = (t: Topology) => sums.get(t)!;
@@ -242,7 +198,7 @@ async function main(): Promise<number> {
         ];
       }),
     );
-  const head = `median of ${rounds} (wrk -t${wrkOpts.threads} -c${wrkOpts.conns} -d${wrkOpts.seconds}s; router CPU and RSS include child processes)`;
+  const head = `median of ${rounds} (${wrkLabel(wrkOpts)}; router CPU and RSS include child processes)`;
   console.log(`\nHTTP router → uwsgi node, ${head}\n`);
   console.log(table([uwsgiPlain, uwrPlain, uwsgiKa, uwrKa], uwsgiPlain, 'uWSGI plain'));
   console.log(`\nHTTP proxies → Node.js http node, ${head}\n`);
@@ -273,30 +229,18 @@ async function main(): Promise<number> {
   console.log(
     `- uwrouter / nginx CPU/req, HTTP node: ${ratio(s(uwrHttp).cpuUsPerRequest, s(nginx).cpuUsPerRequest)}`,
   );
-  for (const t of all) if (t.failure) console.log(`\n${t.label}: FAILED — ${t.failure}`);
+  const code = reportFailures(all, (t) => t.label);
 
   if (opt.json) {
-    mkdirSync(dirname(opt.json), { recursive: true });
     const out = all.map((t) => ({
       label: t.label,
       group: t.group,
       failure: t.failure,
       summary: sums.get(t),
     }));
-    writeFileSync(
-      opt.json,
-      `${JSON.stringify({ date: new Date().toISOString(), wrk: wrkOpts, rounds, out }, null, 2)}\n`,
-    );
+    writeResultJson(opt.json, wrkOpts, rounds, out);
   }
-  return all.some((t) => t.failure) ? 1 : 0;
+  return code;
 }
 
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  console.error(err);
-} finally {
-  await stopAllProcesses();
-}
-process.exitCode = code;
+await runBench(main);

@@ -8,42 +8,30 @@
  *   node bench/subscription-routing-bench.ts [--rounds 3] [--seconds 5] [--threads 2] [--conns 50]
  *                                            [--entry src|dist]
  */
-import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { freePort, httpGet } from '../test/interop/harness/index.ts';
 import { nginxUwsgiPassConf, startNginx } from '../test/interop/harness/nginx.ts';
-import { stopAllProcesses } from '../test/interop/harness/process-registry.ts';
 import type { ServerHandle } from '../test/interop/harness/server-process.ts';
-import { startUwrouter, uwrouterEntry } from '../test/interop/harness/uwrouter.ts';
+import { startUwrouter } from '../test/interop/harness/uwrouter.ts';
 import { startUwsgiNode, startUwsgiRouter } from '../test/interop/harness/uwsgi.ts';
-import { type Measurement, measureRun, type Summary, summarize } from './lib/measure.ts';
+import { type Summary, summarize } from './lib/measure.ts';
+import {
+  benchOptions,
+  defaultEntry,
+  log,
+  reportFailures,
+  runAlternatingRounds,
+  runBench,
+  type Target,
+  wrkLabel,
+} from './lib/rounds.ts';
 import { fmt, markdownTable, ratio } from './lib/stats.ts';
 
-const { values: opt } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '5' },
-    threads: { type: 'string', default: '2' },
-    conns: { type: 'string', default: '50' },
-    entry: { type: 'string' },
-  },
-});
-const rounds = Number(opt.rounds);
-const wrkOpts = { threads: Number(opt.threads), conns: Number(opt.conns), seconds: Number(opt.seconds) };
+const opt = benchOptions();
+const { rounds, wrk: wrkOpts } = opt;
 const KEY = 'bench.example.com';
 
-interface Topology {
-  label: string;
-  url?: string;
-  router?: ServerHandle;
-  failure?: string;
-  runs: Measurement[];
-}
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
+type Topology = Target;
 
 /** nginx in front of a router; the subscription topologies route by UWSGI_FASTROUTER_KEY. */
 async function nginxInFront(upstream: string, keyed: boolean): Promise<string> {
@@ -68,10 +56,8 @@ async function untilHello(t: Topology): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  const entry = opt.entry ?? (existsSync(uwrouterEntry('dist')) ? 'dist' : 'src');
-  log(
-    `subscription routing bench: ${rounds} rounds × wrk -t${wrkOpts.threads} -c${wrkOpts.conns} -d${wrkOpts.seconds}s, uwrouter from ${entry}`,
-  );
+  const entry = opt.entry ?? defaultEntry();
+  log(`subscription routing bench: ${rounds} rounds × ${wrkLabel(wrkOpts)}, uwrouter from ${entry}`);
   const [nodePort, uwrSub, uwsgiSub] = await Promise.all([freePort(), freePort(), freePort()]);
   const nodeAddr = `127.0.0.1:${nodePort}`;
 
@@ -143,25 +129,8 @@ async function main(): Promise<number> {
   });
   log(`node: uWSGI python hello, 2 processes, ${nodeAddr}, subscribed as ${KEY}`);
   for (const t of all) if (!t.failure) await untilHello(t);
-  const runnable = () => all.filter((t) => t.url && !t.failure);
-
-  for (const t of runnable()) await measureRun(t.url!, t.router?.pid, { ...wrkOpts, seconds: 1 }); // warm-up
-  for (let round = 1; round <= rounds; round++) {
-    const order = round % 2 === 1 ? runnable() : runnable().reverse();
-    for (const t of order) {
-      try {
-        const m = await measureRun(t.url!, t.router?.pid, wrkOpts);
-        t.runs.push(m);
-        log(
-          `round ${round} ${t.label}: ${fmt(m.wrk.requestsPerSecond)} req/s, p99 ${fmt(m.wrk.latencyMs.p99, 2)} ms, ` +
-            `${fmt(m.cpuUsPerRequest, 1)} µs CPU/req`,
-        );
-      } catch (err) {
-        t.failure = `wrk failed: ${(err as Error).message.split('\n')[0]}`;
-      }
-      if (t.router && !t.router.isRunning()) t.failure = 'the router exited during the run';
-    }
-  }
+  // every runnable topology has a router, so each round's line shows its CPU/req
+  await runAlternatingRounds(all, { rounds, wrk: wrkOpts, log });
 
   const sums = new Map<Topology, Summary>(all.map((t) => [t, summarize(t.runs)]));
   const pairOf = new Map<Topology, Topology>([
@@ -186,7 +155,7 @@ async function main(): Promise<number> {
     ];
   });
   console.log(
-    `\nsubscription routing, median of ${rounds} (wrk -t${wrkOpts.threads} -c${wrkOpts.conns} -d${wrkOpts.seconds}s; ` +
+    `\nsubscription routing, median of ${rounds} (${wrkLabel(wrkOpts)}; ` +
       'ratios against the uWSGI fastrouter with the same mapper)\n',
   );
   console.log(
@@ -213,16 +182,7 @@ async function main(): Promise<number> {
       `CPU/req ${ratio(a.cpuUsPerRequest, b.cpuUsPerRequest)}; uWSGI req/s ${ratio(c.requestsPerSecond, d.requestsPerSecond)}, ` +
       `CPU/req ${ratio(c.cpuUsPerRequest, d.cpuUsPerRequest)}`,
   );
-  for (const t of all) if (t.failure) console.log(`\n${t.label}: FAILED — ${t.failure}`);
-  return all.some((t) => t.failure) ? 1 : 0;
+  return reportFailures(all, (t) => t.label);
 }
 
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  console.error(err);
-} finally {
-  await stopAllProcesses();
-}
-process.exitCode = code;
+await runBench(main);

@@ -23,10 +23,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { freePort, REPO_ROOT, rawRequest, tmpDir } from '../test/interop/harness/index.ts';
-import { stopAllProcesses } from '../test/interop/harness/process-registry.ts';
 import { asServer, type ServerHandle, startServerProcess } from '../test/interop/harness/server-process.ts';
 import { startUwrouter } from '../test/interop/harness/uwrouter.ts';
 import { procRssBytes } from './lib/proc.ts';
+import { log, reportFailures, runBench } from './lib/rounds.ts';
 import { fmt, markdownTable } from './lib/stats.ts';
 
 const { values: opt } = parseArgs({
@@ -37,10 +37,6 @@ const { values: opt } = parseArgs({
     entry: { type: 'string', default: 'src' },
   },
 });
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
 
 /** The soft fd limit children inherit (`ulimit -n`; also the hard one, for the message). */
 function fdLimits(): { soft: number; hard: number } {
@@ -330,16 +326,7 @@ async function main(): Promise<number> {
       ]),
     ),
   );
-  for (const r of results) if (r.failure) console.log(`\n${r.node}: FAILED — ${r.failure}`);
-  return results.some((r) => r.failure) ? 1 : 0;
+  return reportFailures(results, (r) => r.node);
 }
 
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  console.error(err);
-} finally {
-  await stopAllProcesses();
-}
-process.exitCode = code;
+await runBench(main);
