@@ -143,7 +143,10 @@ describe('uwrouter --http against bad input and dying nodes', () => {
         '100000',
         '--http-chunked-input',
       ]),
-      startUwrouter(['--http', at(7), '--http-to', echo4.address]),
+      // the memory flags npm start runs with (README "Operating it"): RSS is what it measures
+      startUwrouter(['--http', at(7), '--http-to', echo4.address], {
+        nodeArgs: ['--single-threaded-gc', '--max-semi-space-size=8'],
+      }),
     ]);
     started.push(main, rSlow, rStream, strict, rEcho);
   });
@@ -336,8 +339,9 @@ describe('uwrouter --http against bad input and dying nodes', () => {
     const grown = procRssBytes(rEcho.pid) - rssBefore;
     t.diagnostic(`router RSS grew by ${(grown / 1048576).toFixed(1)} MiB with 256 MiB in flight`);
     assert.ok(
-      grown < 48 * 1048576,
-      `router RSS grew by ${(grown / 1048576).toFixed(1)} MiB with 64 MiB in flight`,
+      // buffering the in-flight bytes would show ≥ 256 MiB; read churn alone measured 48–65 MiB
+      grown < 128 * 1048576,
+      `router RSS grew by ${(grown / 1048576).toFixed(1)} MiB with 256 MiB in flight`,
     );
     // now read everything: all of it arrives
     for (const s of clients) {
