@@ -11,14 +11,15 @@ import { symlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'undici';
 import {
   freePort,
   httpGet,
   type NginxHandle,
   parseRawHttpResponse,
+  pollUntil,
   rawRequest,
+  readStatsJson,
   type ServerHandle,
   startNginx,
   startUwrouter,
@@ -52,21 +53,6 @@ interface FastrouterStats {
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** One stats document: connect, read until the router closes, parse. */
-async function readStats(port: number): Promise<FastrouterStats> {
-  const raw = await rawRequest(port, '', { timeoutMs: 5000 });
-  return JSON.parse(raw.toString('utf8')) as FastrouterStats;
-}
-
-/** Poll `check` until it returns a value that is not undefined, or fail with `what`. */
-async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, ms = 10000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** uwsgi_pass to one of several upstream groups chosen by the X-Route header, which is hidden from the node. */
 function routedLocation(): string {
@@ -293,8 +279,8 @@ describe('nginx → uwrouter fastrouter → real uWSGI nodes', () => {
   });
 
   test('stats JSON: uWSGI field names, hits per static node, active_sessions back to 0', async () => {
-    const s = await waitUntil('active_sessions 0', async () => {
-      const doc = await readStats(stats.pair);
+    const s = await pollUntil('active_sessions 0', async () => {
+      const doc = await readStatsJson<FastrouterStats>(stats.pair);
       return doc.active_sessions === 0 ? doc : undefined;
     });
     assert.equal(typeof s.version, 'string');
@@ -321,7 +307,7 @@ describe('nginx → uwrouter fastrouter → real uWSGI nodes', () => {
       assert.equal(res.status, 200, `request ${i}: ${res.status} ${res.text}`);
       assert.equal(res.text, 'node-a');
     }
-    const s = await readStats(stats.pair);
+    const s = await readStatsJson<FastrouterStats>(stats.pair);
     const dead = s.static_nodes!.find((n) => n.name === whoB.address)!;
     const alive = s.static_nodes!.find((n) => n.name === whoA.address)!;
     assert.notEqual(dead.grace, 0, 'the dead node is in quarantine');
@@ -454,8 +440,8 @@ describe('nginx → uwrouter fastrouter → real uWSGI nodes', () => {
     assert.equal(got.length, 0);
     assert.ok(elapsed >= 1500 && elapsed < 6000, `closed after ${elapsed} ms`);
     await assertPairServes();
-    const s = await waitUntil('active_sessions 0', async () => {
-      const doc = await readStats(stats.pair);
+    const s = await pollUntil('active_sessions 0', async () => {
+      const doc = await readStatsJson<FastrouterStats>(stats.pair);
       return doc.active_sessions === 0 ? doc : undefined;
     });
     assert.equal(s.active_sessions, 0);
@@ -474,8 +460,8 @@ describe('nginx → uwrouter fastrouter → real uWSGI nodes', () => {
     for (let i = 0; i < 3; i++) {
       await writeAndVanish(routerVars.port!, [packet, randomBytes(300_000)]);
     }
-    await waitUntil('active_sessions 0 after vanished clients', async () => {
-      const doc = await readStats(stats.vars);
+    await pollUntil('active_sessions 0 after vanished clients', async () => {
+      const doc = await readStatsJson<FastrouterStats>(stats.vars);
       return doc.active_sessions === 0 ? true : undefined;
     });
     assert.ok(routerVars.isRunning());
@@ -491,8 +477,8 @@ describe('nginx → uwrouter fastrouter → real uWSGI nodes', () => {
       headers: { host: 'slow.example' },
       timeoutMs: 20000,
     });
-    await waitUntil('the slow request reached the node', async () => {
-      const doc = await readStats(stats.pattern);
+    await pollUntil('the slow request reached the node', async () => {
+      const doc = await readStatsJson<FastrouterStats>(stats.pattern);
       return doc.active_sessions >= 1 ? true : undefined;
     });
     const t0 = Date.now();
@@ -500,8 +486,8 @@ describe('nginx → uwrouter fastrouter → real uWSGI nodes', () => {
     const res = await pending;
     assert.equal(res.status, 502, 'nginx saw the upstream close without a response');
     assert.ok(Date.now() - t0 < 5000, 'the close was relayed at once, not after a timeout');
-    await waitUntil('active_sessions 0 after the dead node', async () => {
-      const doc = await readStats(stats.pattern);
+    await pollUntil('active_sessions 0 after the dead node', async () => {
+      const doc = await readStatsJson<FastrouterStats>(stats.pattern);
       return doc.active_sessions === 0 ? true : undefined;
     });
     assert.ok(routerPattern.isRunning());

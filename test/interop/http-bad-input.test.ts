@@ -15,7 +15,8 @@ import {
   freePort,
   httpGet,
   parseRawHttpResponse,
-  rawRequest,
+  pollUntil,
+  readStatsJson,
   type ServerHandle,
   startUwrouter,
   startUwsgiNode,
@@ -25,39 +26,16 @@ interface Stats {
   active_sessions: number;
 }
 
-function readStats(port: number): Promise<Stats> {
-  return rawRequest(port, '', { timeoutMs: 3000 }).then((b) => JSON.parse(b.toString()) as Stats);
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 10000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (${String(last ?? '')})`);
-    await sleep(50);
-  }
-}
-
 /** Wait until the router's stats say no session is open. */
 async function noSessions(statsPort: number, timeoutMs = 10000): Promise<void> {
-  await until(
+  await pollUntil(
     'active_sessions back to 0',
     async () => {
-      const n = (await readStats(statsPort)).active_sessions;
+      const n = (await readStatsJson<Stats>(statsPort)).active_sessions;
       if (n !== 0) throw new Error(`active_sessions ${n}`);
       return true;
     },
-    timeoutMs,
+    { timeoutMs: timeoutMs, retryErrors: true, intervalMs: 50 },
   );
 }
 
@@ -207,8 +185,10 @@ describe('uwrouter --http against bad input and dying nodes', () => {
       for (const s of crowd) if (!s.destroyed) s.write('a');
     }, 1000);
     try {
-      await until('300 sessions open', async () =>
-        (await readStats(mainStats)).active_sessions >= 300 ? true : undefined,
+      await pollUntil(
+        '300 sessions open',
+        async () => ((await readStatsJson<Stats>(mainStats)).active_sessions >= 300 ? true : undefined),
+        { retryErrors: true, intervalMs: 50 },
       );
       const latencies: number[] = [];
       const stopAt = Date.now() + 5000;
@@ -219,7 +199,7 @@ describe('uwrouter --http against bad input and dying nodes', () => {
         assert.equal(r.status, 200);
         await sleep(50);
       }
-      const stats = await readStats(mainStats);
+      const stats = await readStatsJson<Stats>(mainStats);
       const rssDuring = procRssBytes(main.pid);
       const med = median(latencies);
       assert.ok(latencies.length >= 20, `only ${latencies.length} normal requests in 5 s`);
@@ -334,7 +314,11 @@ describe('uwrouter --http against bad input and dying nodes', () => {
       s.write(`POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`);
       s.write(Buffer.alloc(size, 0x62));
     }
-    await until('every client got its first bytes', () => (received.every((n) => n > 0) ? true : undefined));
+    await pollUntil(
+      'every client got its first bytes',
+      () => (received.every((n) => n > 0) ? true : undefined),
+      { retryErrors: true, intervalMs: 50 },
+    );
     await sleep(1500); // everything that can flow has flowed
     const grown = procRssBytes(rEcho.pid) - rssBefore;
     t.diagnostic(`router RSS grew by ${(grown / 1048576).toFixed(1)} MiB with 256 MiB in flight`);
@@ -348,7 +332,11 @@ describe('uwrouter --http against bad input and dying nodes', () => {
       s.on('data', () => s.resume());
       s.resume();
     }
-    await until('all echoes complete', () => (received.every((n) => n >= size) ? true : undefined), 30000);
+    await pollUntil('all echoes complete', () => (received.every((n) => n >= size) ? true : undefined), {
+      timeoutMs: 30000,
+      retryErrors: true,
+      intervalMs: 50,
+    });
     for (const s of clients) s.destroy();
   });
 
@@ -357,8 +345,10 @@ describe('uwrouter --http against bad input and dying nodes', () => {
     s.on('error', () => undefined);
     s.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\n`);
     s.write(Buffer.alloc(1024 * 1024, 1));
-    await until('the upload session is open', async () =>
-      (await readStats(mainStats)).active_sessions >= 1 ? true : undefined,
+    await pollUntil(
+      'the upload session is open',
+      async () => ((await readStatsJson<Stats>(mainStats)).active_sessions >= 1 ? true : undefined),
+      { retryErrors: true, intervalMs: 50 },
     );
     await sleep(200);
     s.destroy();
@@ -375,8 +365,10 @@ describe('uwrouter --http against bad input and dying nodes', () => {
     s.on('error', () => undefined);
     const closed = new Promise<void>((r) => s.once('close', () => r()));
     s.write('GET /?s=20 HTTP/1.1\r\nHost: x\r\n\r\n');
-    await until('the slow session is open', async () =>
-      (await readStats(slowStats)).active_sessions >= 1 ? true : undefined,
+    await pollUntil(
+      'the slow session is open',
+      async () => ((await readStatsJson<Stats>(slowStats)).active_sessions >= 1 ? true : undefined),
+      { retryErrors: true, intervalMs: 50 },
     );
     await sleep(300); // connected and the request sent to the node
     await slow.kill();
@@ -405,7 +397,10 @@ describe('uwrouter --http against bad input and dying nodes', () => {
     const closed = new Promise<void>((r) => s.once('close', () => r()));
     s.write(`POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: ${total}\r\n\r\n`);
     s.write(Buffer.alloc(total, 0x61));
-    await until('the first response bytes', () => (buf.length > 0 ? true : undefined));
+    await pollUntil('the first response bytes', () => (buf.length > 0 ? true : undefined), {
+      retryErrors: true,
+      intervalMs: 50,
+    });
     await sleep(300);
     await stream.kill();
     s.on('data', () => s.resume());

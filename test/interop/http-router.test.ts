@@ -20,6 +20,7 @@ import {
   freePort,
   httpGet,
   parseRawHttpResponse,
+  pollUntil,
   type RawHttpResponse,
   rawRequest,
   type ServerHandle,
@@ -246,21 +247,6 @@ async function startCaptureHop(target: { host: string; port: number }): Promise<
   return { server, port: typeof addr === 'object' && addr ? addr.port : 0, packets };
 }
 
-async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (${String(last)})`);
-    await sleep(100);
-  }
-}
-
 function curl(args: string[]): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     execFile(
@@ -391,13 +377,17 @@ describe('uwrouter --http in front of real uWSGI nodes', () => {
         'b.example',
         'chunked.test',
       ].map((key) =>
-        poll(`${key} routable`, async () => {
-          const r = await httpGet(`http://127.0.0.1:${rSub.port}/`, {
-            headers: { host: key },
-            timeoutMs: 3000,
-          });
-          return r.status === 200 || r.status === 101 ? true : undefined;
-        }),
+        pollUntil(
+          `${key} routable`,
+          async () => {
+            const r = await httpGet(`http://127.0.0.1:${rSub.port}/`, {
+              headers: { host: key },
+              timeoutMs: 3000,
+            });
+            return r.status === 200 || r.status === 101 ? true : undefined;
+          },
+          { retryErrors: true, intervalMs: 100 },
+        ),
       ),
     );
   });
@@ -813,7 +803,11 @@ describe('uwrouter --http in front of real uWSGI nodes', () => {
       Buffer.from('last'),
     ];
     for (const [i, m] of sent.entries()) ws.send(m, { binary: i % 2 === 1 });
-    await poll('all echoes', async () => (received.length >= sent.length ? true : undefined), 10000);
+    await pollUntil('all echoes', async () => (received.length >= sent.length ? true : undefined), {
+      timeoutMs: 10000,
+      retryErrors: true,
+      intervalMs: 100,
+    });
     // uwsgi.websocket_send always answers with text frames (so binary payloads here are
     // valid UTF-8, or the client would refuse the echo): compare bytes
     assert.deepEqual(

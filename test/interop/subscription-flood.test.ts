@@ -16,7 +16,7 @@ import {
   httpGet,
   nginxUwsgiPassConf,
   REPO_ROOT,
-  rawRequest,
+  readStatsJson,
   startNginx,
   startUwrouter,
   startUwsgiNode,
@@ -34,10 +34,6 @@ interface Stats {
     rejected: Record<string, number>;
     accepted: Record<string, number>;
   };
-}
-
-async function readStats(port: number): Promise<Stats> {
-  return JSON.parse((await rawRequest(port, '', { timeoutMs: 5000 })).toString('utf8')) as Stats;
 }
 
 function vmRssBytes(pid: number): number {
@@ -117,7 +113,7 @@ test('100k bad datagrams at a signed subscription server: routing goes on, count
     assert.ok(Date.now() < deadline, 'the signed node became routable');
     await sleep(20);
   }
-  const before = await readStats(statsPort);
+  const before = await readStatsJson<Stats>(statsPort);
   const rssBefore = vmRssBytes(router.pid);
 
   // the packets: templates built once, mutated cheaply
@@ -201,7 +197,8 @@ test('100k bad datagrams at a signed subscription server: routing goes on, count
     let still = 0;
     for (;;) {
       const got =
-        (await readStats(statsPort)).subscription_packets.datagrams - before.subscription_packets.datagrams;
+        (await readStatsJson<Stats>(statsPort)).subscription_packets.datagrams -
+        before.subscription_packets.datagrams;
       if (got >= sent - 50) break;
       still = got === seen ? still + 1 : 0;
       if (still >= 10) break;
@@ -212,13 +209,13 @@ test('100k bad datagrams at a signed subscription server: routing goes on, count
   udp.close();
   const floodMs = Date.now() - t0;
   // the router has read what the kernel kept
-  let after = await readStats(statsPort);
+  let after = await readStatsJson<Stats>(statsPort);
   const settle = Date.now() + 10000;
   let last = -1;
   while (after.subscription_packets.datagrams !== last && Date.now() < settle) {
     last = after.subscription_packets.datagrams;
     await sleep(200);
-    after = await readStats(statsPort);
+    after = await readStatsJson<Stats>(statsPort);
   }
   flooding = false;
   await requestLoop;

@@ -17,8 +17,10 @@ import {
   freePort,
   httpGet,
   parseRawHttpResponse,
+  pollUntil,
   REPO_ROOT,
   rawRequest,
+  readStatsJson,
   type ServerHandle,
   startNginx,
   startUwrouter,
@@ -44,25 +46,11 @@ interface RouterStats {
   subscription_packets?: { rejected: Record<string, number>; accepted: Record<string, number> };
 }
 
-async function readStats(port: number): Promise<RouterStats> {
-  return JSON.parse((await rawRequest(port, '', { timeoutMs: 5000 })).toString('utf8')) as RouterStats;
-}
-
 /** Addresses of the live nodes of `key` in a router's stats. */
 async function poolNodes(statsPort: number, key: string): Promise<string[]> {
-  const s = await readStats(statsPort);
+  const s = await readStatsJson<RouterStats>(statsPort);
   const pool = s.subscriptions?.find((p) => p.key === key);
   return (pool?.nodes ?? []).filter((n) => n.death_mark === 0).map((n) => n.name);
-}
-
-async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, ms = 10000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out (${ms} ms) waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 /** A directory holding `<key>.pem` = the fixture public key for each key. */
@@ -132,13 +120,13 @@ async function get(r: Routed, host: string): Promise<{ status: number; text: str
 /** Poll until a request for `host` is answered by `name`; returns the ms it took. */
 async function untilRouted(r: Routed, host: string, name: string, ms = 5000): Promise<number> {
   const t0 = Date.now();
-  await waitUntil(
+  await pollUntil(
     `${host} → ${name}`,
     async () => {
       const res = await get(r, host);
       return res.status === 200 && res.text === name ? true : undefined;
     },
-    ms,
+    { timeoutMs: ms },
   );
   return Date.now() - t0;
 }
@@ -198,7 +186,7 @@ describe('subscriptions: real uWSGI nodes → uwrouter fastrouter, nginx in fron
 
     const t0 = Date.now();
     const stopping = b.stop(); // SIGINT: the node sends its unsubscribe packet
-    await waitUntil('b gone from stats', async () =>
+    await pollUntil('b gone from stats', async () =>
       (await poolNodes(plain.statsPort, 'example.com')).includes(b.address) ? undefined : true,
     );
     assert.ok(Date.now() - t0 < 1000, `removed after ${Date.now() - t0} ms`);
@@ -220,11 +208,11 @@ describe('subscriptions: real uWSGI nodes → uwrouter fastrouter, nginx in fron
       assert.deepEqual(await get(plain, 'kill.example.com'), { status: 200, text: 'kill-a' }, `request ${i}`);
     }
     // a failed connect marks the node at once; the tolerance (3 s) would remove it anyway
-    await waitUntil(
+    await pollUntil(
       'kill-b gone',
       async () =>
         (await poolNodes(plain.statsPort, 'kill.example.com')).includes(b.address) ? undefined : true,
-      6000,
+      { timeoutMs: 6000 },
     );
     assert.deepEqual(await poolNodes(plain.statsPort, 'kill.example.com'), [a.address]);
   });
@@ -243,10 +231,10 @@ describe('subscriptions: real uWSGI nodes → uwrouter fastrouter, nginx in fron
       [t.address],
       'still there at first',
     );
-    await waitUntil(
+    await pollUntil(
       'tol gone after the tolerance',
       async () => ((await poolNodes(plain.statsPort, 'tol.example.com')).length === 0 ? true : undefined),
-      8000,
+      { timeoutMs: 8000 },
     );
     const elapsed = Date.now() - t0;
     assert.ok(elapsed >= 1500, `gone after ${elapsed} ms, not before the tolerance`);
@@ -268,7 +256,7 @@ describe('subscriptions: real uWSGI nodes → uwrouter fastrouter, nginx in fron
       ],
     });
     await untilRouted(plain, 'w3.example.com', 'w3', 2000);
-    const s = await readStats(plain.statsPort);
+    const s = await readStatsJson<RouterStats>(plain.statsPort);
     const node = s.subscriptions!.find((p) => p.key === 'w3.example.com')!.nodes[0]!;
     assert.equal(node.name, n.address);
     assert.equal(node.weight, 3);
@@ -283,7 +271,7 @@ describe('subscriptions: real uWSGI nodes → uwrouter fastrouter, nginx in fron
     });
     const took = await untilRouted(sha1, 'test.example.com', 'signed-sha1', 3000);
     assert.ok(took < 1000, `routable after ${took} ms`);
-    const s = await readStats(sha1.statsPort);
+    const s = await readStatsJson<RouterStats>(sha1.statsPort);
     assert.equal(s.subscription_packets!.rejected['bad-signature'], 0);
   });
 
@@ -314,8 +302,8 @@ describe('subscriptions: real uWSGI nodes → uwrouter fastrouter, nginx in fron
       }),
     ]);
     // both intruders announce twice at start (0 s, 1 s)
-    await waitUntil('4 bad signatures counted', async () => {
-      const s = await readStats(sha256.statsPort);
+    await pollUntil('4 bad signatures counted', async () => {
+      const s = await readStatsJson<RouterStats>(sha256.statsPort);
       return s.subscription_packets!.rejected['bad-signature']! >= 4 ? true : undefined;
     });
     assert.deepEqual(await poolNodes(sha256.statsPort, 'sig.example.com'), [good.address]);
@@ -373,7 +361,7 @@ describe('subscriptions: real uWSGI nodes → uwrouter fastrouter, nginx in fron
         SERVER_PORT: '80',
         HTTP_HOST: host,
       });
-    const res = await waitUntil(
+    const res = await pollUntil(
       'fed.example.com routed by uWSGI',
       async () => {
         const r = parseRawHttpResponse(
@@ -381,7 +369,7 @@ describe('subscriptions: real uWSGI nodes → uwrouter fastrouter, nginx in fron
         );
         return r?.status === 200 ? r : undefined;
       },
-      3000,
+      { timeoutMs: 3000 },
     );
     assert.equal(res.body.toString(), 'fed-node');
     assert.match(uwsgiFr.logs(), new RegExp(`fed\\.example\\.com => new node: ${node.address}`));
@@ -408,10 +396,10 @@ describe('subscriptions: real uWSGI nodes → uwrouter fastrouter, nginx in fron
     } finally {
       await sub.stop();
     }
-    await waitUntil(
+    await pollUntil(
       'api node gone',
       async () => ((await poolNodes(plain.statsPort, 'api.example.com')).length === 0 ? true : undefined),
-      1000,
+      { timeoutMs: 1000 },
     );
     assert.equal((await get(plain, 'api.example.com')).status, 502);
   });
@@ -419,7 +407,7 @@ describe('subscriptions: real uWSGI nodes → uwrouter fastrouter, nginx in fron
   test('the routers are still up and counted no bad packet from real nodes', async () => {
     for (const r of [plain, sha1]) {
       assert.ok(r.router.isRunning());
-      const s = await readStats(r.statsPort);
+      const s = await readStatsJson<RouterStats>(r.statsPort);
       const rejected = Object.values(s.subscription_packets!.rejected).reduce((a, b) => a + b, 0);
       assert.equal(rejected, 0, JSON.stringify(s.subscription_packets));
     }

@@ -22,6 +22,7 @@ export {
   startNginx,
   UWSGI_PARAMS,
 } from './nginx.ts';
+export { type PollOptions, pollUntil, readStatsJson } from './poll.ts';
 export { freePort, removeTmpDir, tmpDir, waitForPort, waitForUnixSocket } from './ports.ts';
 export {
   type ExitInfo,
