@@ -16,6 +16,7 @@ import {
   freePort,
   httpGet,
   type NginxHandle,
+  nginxMainConf,
   parseRawHttpResponse,
   pollUntil,
   rawRequest,
@@ -67,21 +68,7 @@ function nginxConfFor(
 ): string {
   const upstream = (name: string, addr: string) =>
     `upstream ${name} { server ${addr.startsWith('/') ? `unix:${addr}` : addr}; }`;
-  return `daemon off;
-master_process off;
-worker_processes 1;
-pid nginx.pid;
-error_log stderr warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path client_body_temp;
-  proxy_temp_path proxy_temp;
-  fastcgi_temp_path fastcgi_temp;
-  uwsgi_temp_path uwsgi_temp;
-  scgi_temp_path scgi_temp;
-  client_max_body_size 64m;
-  ${upstream('direct', up.direct!)}
+  return nginxMainConf(`  ${upstream('direct', up.direct!)}
   ${upstream('uwrouter', up.uwrouter!)}
   ${upstream('uwsgi', up.uwsgi!)}
   ${upstream('pair', up.pair!)}
@@ -113,9 +100,7 @@ ${UWSGI_PARAMS}
 ${UWSGI_PARAMS}
       uwsgi_pass pattern;
     }
-  }
-}
-`;
+  }`);
 }
 
 /** Several requests on one keep-alive connection to nginx (so REMOTE_PORT is the same). */

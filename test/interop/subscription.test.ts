@@ -16,6 +16,7 @@ import { subscribe } from '../../src/subscription/index.ts';
 import {
   freePort,
   httpGet,
+  nginxUwsgiPassConf,
   parseRawHttpResponse,
   pollUntil,
   REPO_ROOT,
@@ -27,7 +28,6 @@ import {
   startUwsgiNode,
   startUwsgiRouter,
   tmpDir,
-  UWSGI_PARAMS,
   uwsgiPacket,
 } from './harness/index.ts';
 
@@ -85,29 +85,7 @@ async function routerWithNginx(extra: string[]): Promise<Routed> {
     `127.0.0.1:${statsPort}`,
     ...extra,
   ]);
-  const conf = `daemon off;
-master_process off;
-worker_processes 1;
-pid nginx.pid;
-error_log stderr warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path client_body_temp;
-  proxy_temp_path proxy_temp;
-  fastcgi_temp_path fastcgi_temp;
-  uwsgi_temp_path uwsgi_temp;
-  scgi_temp_path scgi_temp;
-  server {
-    listen 127.0.0.1:${nginxPort};
-    server_name localhost;
-    location / {
-${UWSGI_PARAMS}
-      uwsgi_pass ${router.address};
-    }
-  }
-}
-`;
+  const conf = nginxUwsgiPassConf(nginxPort, router.address);
   await startNginx(conf);
   return { statsPort, subPort, router, url: `http://127.0.0.1:${nginxPort}/` };
 }

@@ -17,6 +17,7 @@ export {
   type NginxConfOptions,
   type NginxHandle,
   nginxConf,
+  nginxMainConf,
   nginxProxyPassConf,
   nginxUwsgiPassConf,
   startNginx,

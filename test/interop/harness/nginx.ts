@@ -42,6 +42,26 @@ export interface NginxConfOptions {
  * (the temp dir startNginx makes), a loopback listener.
  */
 export function nginxConf(listenPort: number, location: string, opts: NginxConfOptions = {}): string {
+  return nginxMainConf(
+    `${opts.http ?? ''}
+  server {
+    listen 127.0.0.1:${listenPort};
+    server_name localhost;
+    ${opts.server ?? ''}
+    location / {
+${location}
+      ${opts.location ?? ''}
+    }
+  }`,
+    opts,
+  );
+}
+
+/** The frame alone, around `http` (upstreams, maps, several servers): for tests that need more. */
+export function nginxMainConf(
+  http: string,
+  opts: Pick<NginxConfOptions, 'accessLog' | 'errorLogLevel'> = {},
+): string {
   return `daemon off;
 master_process off;
 worker_processes 1;
@@ -56,16 +76,7 @@ http {
   uwsgi_temp_path uwsgi_temp;
   scgi_temp_path scgi_temp;
   client_max_body_size 0;
-  ${opts.http ?? ''}
-  server {
-    listen 127.0.0.1:${listenPort};
-    server_name localhost;
-    ${opts.server ?? ''}
-    location / {
-${location}
-      ${opts.location ?? ''}
-    }
-  }
+  ${http}
 }
 `;
 }
