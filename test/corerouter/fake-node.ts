@@ -3,7 +3,8 @@
  * answers like a uWSGI worker (raw HTTP response, then close).
  */
 import { once } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeHeader } from '../../src/protocol/uwsgi.ts';
 
 export interface FakeNode {
@@ -94,4 +95,23 @@ export async function deadPort(): Promise<number> {
   const port = typeof a === 'object' && a ? a.port : 0;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+/** Sends bytes on a raw socket, returns everything received until the router closes. */
+export async function rawExchange(
+  port: number,
+  data: string | Buffer | Array<string | Buffer>,
+  pauseMs = 0,
+): Promise<string> {
+  const s = connect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  s.on('data', (c) => chunks.push(c));
+  s.on('error', () => {});
+  await once(s, 'connect');
+  for (const d of Array.isArray(data) ? data : [data]) {
+    s.write(d);
+    if (pauseMs) await sleep(pauseMs);
+  }
+  await once(s, 'close');
+  return Buffer.concat(chunks).toString('latin1');
 }

@@ -8,7 +8,7 @@ import type { CoreRouter } from '../../src/corerouter/router.ts';
 import { createFastrouter } from '../../src/fastrouter/index.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { decodePacket, encodePacket } from '../../src/protocol/uwsgi.ts';
-import { deadPort, type FakeNode, startFakeNode } from '../corerouter/fake-node.ts';
+import { deadPort, type FakeNode, rawExchange, startFakeNode } from '../corerouter/fake-node.ts';
 
 const cleanup: Array<() => Promise<void>> = [];
 after(async () => {
@@ -47,21 +47,6 @@ function request(vars: [string, string][], body = '', m1 = 0, m2 = 0): Buffer {
   return Buffer.concat([r.packet, Buffer.from(body)]);
 }
 
-/** Sends bytes, returns everything the router answered before closing. */
-async function exchange(port: number, data: Buffer | Buffer[], pauseMs = 0): Promise<string> {
-  const s = connect(port, '127.0.0.1');
-  const chunks: Buffer[] = [];
-  s.on('data', (c) => chunks.push(c));
-  s.on('error', () => {});
-  await once(s, 'connect');
-  for (const d of Array.isArray(data) ? data : [data]) {
-    s.write(d);
-    if (pauseMs) await sleep(pauseMs);
-  }
-  await once(s, 'close');
-  return Buffer.concat(chunks).toString('latin1');
-}
-
 async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -79,7 +64,7 @@ test('forwards the packet unchanged but for the node modifiers, and relays the a
   const a = await node({ name: 'a' });
   const r = await startRouter(['--fastrouter-to', a.address]);
   const req = request([...GET, ['X', 'y']], '', 5, 7);
-  const out = await exchange(r.port, req);
+  const out = await rawExchange(r.port, req);
   assert.match(out, /ok-a$/);
   assert.equal(a.requests.length, 1);
   const got = a.requests[0];
@@ -104,7 +89,7 @@ test('round robin over two nodes; a dead node leaves every request answered by t
     b.address,
   ]);
   const answers: string[] = [];
-  for (let i = 0; i < 8; i++) answers.push((await exchange(r.port, request(GET))).slice(-4));
+  for (let i = 0; i < 8; i++) answers.push((await rawExchange(r.port, request(GET))).slice(-4));
   assert.ok(
     answers.every((x) => x === 'ok-a' || x === 'ok-b'),
     answers.join(),
@@ -141,7 +126,7 @@ test('unknown key: closed without reply, one log line, counted', async () => {
     '--fastrouter-max-retries',
     '0',
   ]);
-  const out = await exchange(r.port, request(GET));
+  const out = await rawExchange(r.port, request(GET));
   assert.equal(out, '');
   assert.ok(r.lines.some((l) => l.includes('key: example.com') && l.includes('closing')));
   assert.equal(r.router.counters.get('UWR_ERR_CONNECT'), 1);
@@ -150,7 +135,7 @@ test('unknown key: closed without reply, one log line, counted', async () => {
 test('no key at all: closed with a log line', async () => {
   const a = await node();
   const r = await startRouter(['--fastrouter-to', a.address]);
-  const out = await exchange(r.port, request([['REQUEST_METHOD', 'GET']]));
+  const out = await rawExchange(r.port, request([['REQUEST_METHOD', 'GET']]));
   assert.equal(out, '');
   assert.ok(r.lines.some((l) => l.includes('no routing key')));
   assert.equal(a.requests.length, 0);
@@ -159,7 +144,7 @@ test('no key at all: closed with a log line', async () => {
 test('key precedence: UWSGI_FASTROUTER_KEY > HTTP_HOST > SERVER_NAME, used with use-pattern', async () => {
   const n = await node({ path: `/tmp/uwr-fr-test-${process.pid}-k.sock`, name: 'k' });
   const r = await startRouter(['--fastrouter-use-pattern', `/tmp/uwr-fr-test-${process.pid}-%s.sock`]);
-  const out = await exchange(
+  const out = await rawExchange(
     r.port,
     request([
       ['SERVER_NAME', 'x'],
@@ -175,7 +160,7 @@ test('a vars block over buffer-size (a big cookie) is forwarded: buffer-size is 
   // spec: uwsgi-protocol.md §5 — uWSGI's fastrouter grows its buffer to the whole vars block
   const a = await node();
   const r = await startRouter(['--fastrouter-to', a.address]);
-  const out = await exchange(r.port, request([...GET, ['HTTP_COOKIE', 'c'.repeat(10000)]]));
+  const out = await rawExchange(r.port, request([...GET, ['HTTP_COOKIE', 'c'.repeat(10000)]]));
   assert.match(out, /ok-node$/);
   assert.equal(r.router.counters.get('UWR_ERR_PACKET_TOO_LARGE'), undefined);
 });
@@ -183,11 +168,11 @@ test('a vars block over buffer-size (a big cookie) is forwarded: buffer-size is 
 test('a head announcing 60000 bytes then silence is closed by the timeout', async () => {
   const a = await node();
   const r = await startRouter(['--fastrouter-to', a.address, '--fastrouter-timeout', '1']);
-  const out = await exchange(r.port, Buffer.from([0, 0x60, 0xea, 0, 1, 2, 3]));
+  const out = await rawExchange(r.port, Buffer.from([0, 0x60, 0xea, 0, 1, 2, 3]));
   assert.equal(out, '');
   assert.ok(r.lines.some((l) => l.includes('timeout reading the request')));
   // and the router still serves
-  assert.match(await exchange(r.port, request(GET)), /ok-node$/);
+  assert.match(await rawExchange(r.port, request(GET)), /ok-node$/);
 });
 
 test('random bytes: closed, logged, router keeps serving', async () => {
@@ -198,9 +183,9 @@ test('random bytes: closed, logged, router keeps serving', async () => {
     for (let j = 0; j < junk.length; j++) junk[j] = (j * 97 + i * 13) & 0xff;
     junk[1] = 20;
     junk[2] = 0; // a 20-byte vars block of junk
-    await exchange(r.port, junk);
+    await rawExchange(r.port, junk);
   }
-  assert.match(await exchange(r.port, request(GET)), /ok-node$/);
+  assert.match(await rawExchange(r.port, request(GET)), /ok-node$/);
   await waitFor(() => r.router.activeSessions === 0);
 });
 
@@ -220,11 +205,11 @@ test('node dying mid-response: client gets what was sent, then close; router fin
   const dying = await node({ behaviour: 'die-mid-response' });
   const good = await node({ name: 'good' });
   const r1 = await startRouter(['--fastrouter-to', dying.address]);
-  const out = await exchange(r1.port, request(GET));
+  const out = await rawExchange(r1.port, request(GET));
   assert.match(out, /partial$/);
   await waitFor(() => r1.router.activeSessions === 0);
   const r2 = await startRouter(['--fastrouter-to', good.address]);
-  assert.match(await exchange(r2.port, request(GET)), /ok-good$/);
+  assert.match(await rawExchange(r2.port, request(GET)), /ok-good$/);
 });
 
 test('the nginx capture goes through and arrives byte-identical', async () => {
@@ -232,7 +217,7 @@ test('the nginx capture goes through and arrives byte-identical', async () => {
   const bin = readFileSync(new URL('../fixtures/request/nginx-uwsgi_pass-post.bin', import.meta.url));
   const a = await node();
   const r = await startRouter(['--fastrouter-to', a.address]);
-  await exchange(r.port, bin);
+  await rawExchange(r.port, bin);
   assert.deepEqual(a.requests[0], bin);
   assert.equal(decodePacket(a.requests[0]).vars.length, decodePacket(bin).vars.length);
 });
@@ -240,7 +225,7 @@ test('the nginx capture goes through and arrives byte-identical', async () => {
 test('stats: uWSGI field names, static nodes, sessions back to zero', async () => {
   const a = await node();
   const r = await startRouter(['--fastrouter-to', a.address]);
-  await exchange(r.port, request(GET));
+  await rawExchange(r.port, request(GET));
   await waitFor(() => r.router.activeSessions === 0);
   const doc = JSON.parse(r.router.renderStats()) as Record<string, unknown>;
   for (const k of ['version', 'pid', 'uid', 'gid', 'cwd', 'active_sessions', 'fastrouter', 'cheap'])

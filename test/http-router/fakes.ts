@@ -13,6 +13,8 @@ import { createHttpRouter } from '../../src/http-router/index.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { decodeHeader, decodeVars } from '../../src/protocol/uwsgi.ts';
 
+export { rawExchange } from '../corerouter/fake-node.ts';
+
 const cleanup: Array<() => Promise<void> | void> = [];
 after(async () => {
   for (const c of cleanup.reverse()) {
@@ -163,25 +165,6 @@ export async function startRouter(args: string[], withHttp = true): Promise<Star
     return typeof a === 'object' && a ? a.port : 0;
   });
   return { router, port: ports[0], ports, lines };
-}
-
-/** Sends bytes on a raw socket, returns everything received until the router closes. */
-export async function rawExchange(
-  port: number,
-  data: string | Buffer | Array<string | Buffer>,
-  pauseMs = 0,
-): Promise<string> {
-  const s = connect(port, '127.0.0.1');
-  const chunks: Buffer[] = [];
-  s.on('data', (c) => chunks.push(c));
-  s.on('error', () => {});
-  await once(s, 'connect');
-  for (const d of Array.isArray(data) ? data : [data]) {
-    s.write(d);
-    if (pauseMs) await sleep(pauseMs);
-  }
-  await once(s, 'close');
-  return Buffer.concat(chunks).toString('latin1');
 }
 
 /** A raw client that reads until `until` matches what it got (or close). */
