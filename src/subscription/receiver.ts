@@ -3,6 +3,7 @@
  * §2.1, §2.2), with signature and replay checks (§4) and per-reason counters. Never throws.
  */
 
+import type { KeyObject } from 'node:crypto';
 import { parseBackendAddress } from '../corerouter/address.ts';
 import type { BackendAddress } from '../corerouter/types.ts';
 import type { Logger } from '../logger.ts';
@@ -142,6 +143,31 @@ export class SubscriptionReceiver {
     return null;
   }
 
+  /** No signature (silent, as uWSGI), or a timestamp the replay rules refuse; null = fine. */
+  private unsignedOrStale(
+    packet: SubscriptionPacket,
+    key: string,
+    verdict: ReplayVerdict,
+  ): DatagramOutcome | null {
+    if (!packet.sign || packet.signedEnd <= packet.signedStart)
+      return this.reject('unsigned', packet, key, undefined);
+    return verdict ? this.sniffed(verdict, packet, key) : null;
+  }
+
+  /** No public key for the pool, or a signature that does not verify with it; null = fine. */
+  private badSignature(
+    datagram: Buffer,
+    packet: SubscriptionPacket,
+    key: string,
+    publicKey: KeyObject | undefined,
+    digest: string | undefined,
+    what: string,
+  ): DatagramOutcome | null {
+    if (!publicKey || !digest) return this.reject('no-public-key', packet, key, undefined);
+    if (verifySubscription(datagram, packet, publicKey, digest)) return null;
+    return this.reject('bad-signature', packet, key, `signature check failed ${what}`);
+  }
+
   private sniffed(reason: ReplayVerdict & string, packet: SubscriptionPacket, key: string): DatagramOutcome {
     // uWSGI's own line for replay/freshness failures (§2.1), rate-limited here
     this.counters.rejected[reason]++;
@@ -174,22 +200,17 @@ export class SubscriptionReceiver {
       const node = pool.findNode(name);
       if (signing) {
         // cheap checks before the RSA verify, so replays cost no crypto (same verdict: drop)
-        if (!packet.sign || packet.signedEnd <= packet.signedStart)
-          return this.reject('unsigned', packet, key, undefined);
         const unix = packet.unix ?? 0;
-        const verdict = node
-          ? checkRefreshTime(unix, node.unixCheck, now, this.signTolerance)
-          : checkNewNodeTime(unix, now, this.signTolerance);
-        if (verdict) return this.sniffed(verdict, packet, key);
-        if (!pool.publicKey || !pool.digest) return this.reject('no-public-key', packet, key, undefined);
-        if (!verifySubscription(datagram, packet, pool.publicKey, pool.digest)) {
-          return this.reject(
-            'bad-signature',
+        const refused =
+          this.unsignedOrStale(
             packet,
             key,
-            `signature check failed (node ${printable(name)})`,
-          );
-        }
+            node
+              ? checkRefreshTime(unix, node.unixCheck, now, this.signTolerance)
+              : checkNewNodeTime(unix, now, this.signTolerance),
+          ) ??
+          this.badSignature(datagram, packet, key, pool.publicKey, pool.digest, `(node ${printable(name)})`);
+        if (refused) return refused;
       }
       if (node) {
         node.refresh(now, packet.cores, packet.load, packet.weight);
@@ -203,10 +224,12 @@ export class SubscriptionReceiver {
     }
     let newPool: SubscriptionPool;
     if (signing) {
-      if (!packet.sign || packet.signedEnd <= packet.signedStart)
-        return this.reject('unsigned', packet, key, undefined);
-      const verdict = checkNewNodeTime(packet.unix ?? 0, now, this.signTolerance);
-      if (verdict) return this.sniffed(verdict, packet, key);
+      const stale = this.unsignedOrStale(
+        packet,
+        key,
+        checkNewNodeTime(packet.unix ?? 0, now, this.signTolerance),
+      );
+      if (stale) return stale;
       const found = signing.store.lookup(key, now);
       if (!found.ok) {
         if (found.reason === 'unreadable') {
@@ -218,9 +241,15 @@ export class SubscriptionReceiver {
         }
         return this.reject('no-public-key', packet, key, undefined);
       }
-      if (!verifySubscription(datagram, packet, found.key, found.digest)) {
-        return this.reject('bad-signature', packet, key, `signature check failed (node ${printable(name)})`);
-      }
+      const bad = this.badSignature(
+        datagram,
+        packet,
+        key,
+        found.key,
+        found.digest,
+        `(node ${printable(name)})`,
+      );
+      if (bad) return bad;
       newPool = new SubscriptionPool(key, found.key, found.digest);
     } else {
       newPool = new SubscriptionPool(key);
@@ -266,19 +295,18 @@ export class SubscriptionReceiver {
     const node = pool && packet.address !== undefined ? pool.findNode(packet.address) : undefined;
     if (!pool || !node) return this.accept('unknown-node', packet); // §2.2.1: nothing to do
     if (this.signing) {
-      if (!packet.sign || packet.signedEnd <= packet.signedStart)
-        return this.reject('unsigned', packet, key, undefined);
-      const verdict = checkUnsubscribeTime(packet.unix ?? 0, this.table.clock.now(), this.signTolerance);
-      if (verdict) return this.sniffed(verdict, packet, key);
-      if (!pool.publicKey || !pool.digest) return this.reject('no-public-key', packet, key, undefined);
-      if (!verifySubscription(datagram, packet, pool.publicKey, pool.digest)) {
-        return this.reject(
-          'bad-signature',
+      const now = this.table.clock.now();
+      const refused =
+        this.unsignedOrStale(packet, key, checkUnsubscribeTime(packet.unix ?? 0, now, this.signTolerance)) ??
+        this.badSignature(
+          datagram,
           packet,
           key,
-          `signature check failed on unsubscribe (node ${printable(node.name)})`,
+          pool.publicKey,
+          pool.digest,
+          `on unsubscribe (node ${printable(node.name)})`,
         );
-      }
+      if (refused) return refused;
     }
     this.table.markFailed(node, this.table.ownTag, true);
     return this.accept('unsubscribe', packet);
