@@ -9,6 +9,7 @@ import { createFastrouter } from '../../src/fastrouter/index.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { decodePacket, encodePacket } from '../../src/protocol/uwsgi.ts';
 import { deadPort, type FakeNode, rawExchange, startFakeNode } from '../corerouter/fake-node.ts';
+import { startStalledListener } from '../corerouter/stalled-listener.ts';
 
 const cleanup: Array<() => Promise<void>> = [];
 after(async () => {
@@ -137,6 +138,46 @@ test('unknown key: closed without reply, one log line, counted', async () => {
   assert.equal(out, '');
   assert.ok(r.lines.some((l) => l.includes('key: example.com') && l.includes('closing')));
   assert.equal(r.router.counters.get('UWR_ERR_CONNECT'), 1);
+});
+
+test('a node whose connect hangs: connect-timeout, next node, or a counted UWR_ERR_CONNECT_TIMEOUT', async () => {
+  const stalled = await startStalledListener();
+  cleanup.push(() => stalled.close());
+  const live = await node({ name: 'live' });
+  const [retried, alone] = await Promise.all([
+    startRouter([
+      '--fastrouter-to',
+      stalled.address,
+      '--fastrouter-to',
+      live.address,
+      '--fastrouter-connect-timeout',
+      '1',
+    ]),
+    startRouter([
+      '--fastrouter-to',
+      stalled.address,
+      '--fastrouter-connect-timeout',
+      '1',
+      '--fastrouter-max-retries',
+      '0',
+    ]),
+  ]);
+  const [answered, closed] = await Promise.all([
+    rawExchange(retried.port, request(GET)),
+    rawExchange(alone.port, request(GET)),
+  ]);
+  const timedOut = `[uwsgi-fastrouter] unable to connect() to node "${stalled.address}" (0 retries): timeout`;
+  // with a retry left, the live node answers
+  assert.match(answered, /ok-live$/);
+  assert.ok(retried.lines.includes(timedOut), retried.lines.join('\n'));
+  assert.equal(retried.router.counters.get('node_connect_failures'), 1);
+  assert.equal(retried.router.counters.get('UWR_ERR_CONNECT_TIMEOUT'), undefined);
+  // without one, the client is closed and the outcome is counted under its own code
+  assert.equal(closed, '');
+  assert.ok(alone.lines.includes(timedOut), alone.lines.join('\n'));
+  assert.ok(alone.lines.some((l) => l.includes('key: example.com') && l.endsWith(': timeout: closing')));
+  const doc = JSON.parse(alone.router.renderStats()) as { uwrouter: { counters: Record<string, number> } };
+  assert.deepEqual(doc.uwrouter.counters, { node_connect_failures: 1, UWR_ERR_CONNECT_TIMEOUT: 1 });
 });
 
 test('no key at all: closed with a log line', async () => {
