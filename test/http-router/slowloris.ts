@@ -31,6 +31,12 @@ export interface SlowlorisRun {
   closedDuringNormal: number;
   /** when each slow connection was closed, ms after the first of them began to connect */
   closedAtMs: number[];
+  /**
+   * how long each slow connection was open, from its own connect to its close (200 connects
+   * in a burst overflow the default `--listen 100` accept queue: the kernel retries the
+   * dropped SYNs 1 s later, so about half the heads start, and end, a second after the rest)
+   */
+  openMs: number[];
 }
 
 /**
@@ -49,12 +55,21 @@ export async function runSlowloris(closeWithinMs = 15_000): Promise<SlowlorisRun
   ]);
   const slow: Socket[] = [];
   const closedAtMs: number[] = [];
+  const openMs: number[] = [];
   // before the first connect: the router accepts each one later, so its deadline ends later
   const t0 = performance.now();
   for (let i = 0; i < SLOW_CLIENTS; i++) {
     const s = connect(router.port, '127.0.0.1');
+    let connectedAt = Number.NaN;
+    s.on('connect', () => {
+      connectedAt = performance.now();
+    });
     s.on('error', () => {});
-    s.on('close', () => closedAtMs.push(performance.now() - t0));
+    s.on('close', () => {
+      const now = performance.now();
+      closedAtMs.push(now - t0);
+      openMs.push(now - connectedAt);
+    });
     slow.push(s);
   }
   onCleanup(() => {
@@ -79,5 +94,5 @@ export async function runSlowloris(closeWithinMs = 15_000): Promise<SlowlorisRun
   const closedDuringNormal = closedAtMs.length;
   await waitFor(() => closedAtMs.length === SLOW_CLIENTS, closeWithinMs);
   clearInterval(trickle);
-  return { router, normalAnswers, normalMs, closedDuringNormal, closedAtMs };
+  return { router, normalAnswers, normalMs, closedDuringNormal, closedAtMs, openMs };
 }

@@ -17,7 +17,8 @@ test('slowloris: normal requests stay fast, slow heads close on time', async () 
   );
   // the normal requests were all done before any deadline
   assert.equal(run.closedDuringNormal, 0);
-  const last = Math.max(...run.closedAtMs);
+  // each head from its own connect (NaN if one never connected, which fails too)
+  const longest = Math.max(...run.openMs);
   const limit = HEADERS_TIMEOUT_S * 1000 + SLOWLORIS_DEADLINE_LATE_MAX_MS;
-  assert.ok(last < limit, `last slow head closed after ${last.toFixed(0)} ms (limit ${limit})`);
+  assert.ok(longest < limit, `a slow head stayed open ${longest.toFixed(0)} ms (limit ${limit})`);
 });
