@@ -26,6 +26,8 @@ import {
 const KEYS = resolve(REPO_ROOT, 'test/fixtures/keys');
 const PRIVATE = join(KEYS, 'private.pem');
 export const KEY = 'flood.example.com';
+/** the real node's `--subscribe-freq`: it refreshes its subscription every this many seconds */
+export const NODE_SUBSCRIBE_FREQ_S = 2;
 
 export interface Stats {
   subscriptions: Array<{ key: string; nodes: Array<{ name: string }> }>;
@@ -82,9 +84,10 @@ export interface FloodRun {
   /** the real node's address (the one node of KEY) */
   nodeAddress: string;
   routerRunning: boolean;
-  /** stats before and after the flood */
+  /** stats before and after the flood, and the ms between the two reads */
   before: Stats;
   after: Stats;
+  windowMs: number;
   /** requests through nginx during the flood, and those not answered by the node */
   requests: number;
   failures: string[];
@@ -122,7 +125,7 @@ export async function runSubscriptionFlood(): Promise<FloodRun> {
       '--subscribe2',
       `server=127.0.0.1:${subPort},key=${KEY},sign=SHA256:${PRIVATE}`,
       '--subscribe-freq',
-      '2',
+      String(NODE_SUBSCRIBE_FREQ_S),
     ],
   });
   const nginx = await startNginx(nginxUwsgiPassConf(nginxPort, router.address));
@@ -132,6 +135,7 @@ export async function runSubscriptionFlood(): Promise<FloodRun> {
     assert.ok(Date.now() < deadline, 'the signed node became routable');
     await sleep(20);
   }
+  const windowStart = Date.now();
   const before = await readStatsJson<Stats>(statsPort);
   const rssBefore = vmRssBytes(router.pid);
 
@@ -236,18 +240,20 @@ export async function runSubscriptionFlood(): Promise<FloodRun> {
     await sleep(200);
     after = await readStatsJson<Stats>(statsPort);
   }
+  const windowMs = Date.now() - windowStart;
   flooding = false;
   await requestLoop;
   const rssAfter = vmRssBytes(router.pid);
 
   const received = after.subscription_packets.datagrams - before.subscription_packets.datagrams;
-  const info = JSON.stringify({ floodMs, received, requests, rssBefore, rssMid, rssAfter });
+  const info = JSON.stringify({ floodMs, windowMs, received, requests, rssBefore, rssMid, rssAfter });
   process.stderr.write(`# flood: ${info}\n`);
   return {
     nodeAddress: node.address,
     routerRunning: router.isRunning(),
     before,
     after,
+    windowMs,
     requests,
     failures,
     rssBefore,
