@@ -2,15 +2,24 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { parseBackendAddress } from '../../src/corerouter/address.ts';
 import { BackendAttempt, type GiveUpCode, type RouteContext } from '../../src/corerouter/connect.ts';
+import { IdleSweep } from '../../src/corerouter/idle-sweep.ts';
 import { StaticMapper } from '../../src/corerouter/static-nodes.ts';
 import type { BackendAddress, KeyMapper } from '../../src/corerouter/types.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { deadPort, type FakeNode, startFakeNode } from './fake-node.ts';
+import { type StalledListener, startStalledListener } from './stalled-listener.ts';
 
 const nodes: FakeNode[] = [];
+const stalled: StalledListener[] = [];
 after(async () => {
-  await Promise.all(nodes.map((n) => n.close()));
+  await Promise.all([...nodes, ...stalled].map((n) => n.close()));
 });
+
+async function stalledListener(): Promise<StalledListener> {
+  const l = await startStalledListener();
+  stalled.push(l);
+  return l;
+}
 
 const addr = (t: string): BackendAddress => {
   const r = parseBackendAddress(t);
@@ -47,6 +56,7 @@ function ctx(
 function run(
   c: RouteContext,
   key = 'k',
+  sweep: IdleSweep | null = null,
 ): Promise<{ ok: true; name: string; retries: number } | { ok: false; code: GiveUpCode; retries: number }> {
   return new Promise((resolve) => {
     new BackendAttempt(
@@ -63,6 +73,7 @@ function run(
           resolve({ ok: false, code, retries: a.retries });
         },
       },
+      sweep,
     ).start();
   });
 }
@@ -132,21 +143,50 @@ test('an unmapped key gives up at once, or goes to fallbacks with fallback-on-no
   });
 });
 
-test('a connect that hangs times out and counts as a failed attempt', async () => {
-  // 10.255.255.1 would leave the machine; a full-backlog local listener is not portable either,
-  // so use a mapper whose node is a socket path that accepts nothing: connect to a UNIX path
-  // that does not exist fails at once, so emulate the hang with a tiny timeout on a live node
+test('a connect that hangs times out on its own timer, is logged and counted, and the next node is tried', async () => {
+  const stalled = await stalledListener();
   const live = await startFakeNode();
   nodes.push(live);
-  const m = new StaticMapper([addr(live.address)], 30, 'fastrouter', silentLogger());
-  const c = ctx(m, { connectTimeoutMs: 1, maxRetries: 0 });
+  const m = new StaticMapper([addr(stalled.address), addr(live.address)], 30, 'fastrouter', silentLogger());
+  const c = ctx(m, { connectTimeoutMs: 300, maxRetries: 1 });
+  const t0 = performance.now();
   const r = await run(c);
-  // on loopback the connect may win the race against a 1 ms timer; both outcomes are valid,
-  // but a timeout must be reported with its own code and log text
-  if (!r.ok) {
-    assert.equal(r.code, 'UWR_ERR_CONNECT_TIMEOUT');
-    assert.ok(c.lines.some((l) => l.endsWith('(0 retries): timeout')));
-  }
+  const waited = performance.now() - t0;
+  assert.deepEqual(r, { ok: true, name: live.address, retries: 1 });
+  // the attempt ended by the timer, not earlier (50 ms: the timer starts from the event
+  // loop's cached clock, which may be a little behind t0)
+  assert.ok(waited >= 300 - 50, `gave up on the hanging node after ${waited} ms`);
+  assert.deepEqual(c.lines, [
+    `[uwsgi-fastrouter] unable to connect() to node "${stalled.address}" (0 retries): timeout`,
+  ]);
+  assert.deepEqual(c.codes, ['node_connect_failures']);
+  // marked failed like a refused node: the next request goes straight to the live one
+  assert.deepEqual(await run(c), { ok: true, name: live.address, retries: 0 });
+});
+
+test('a connect timeout with no retry left gives up with UWR_ERR_CONNECT_TIMEOUT', async () => {
+  const stalled = await stalledListener();
+  const m = new StaticMapper([addr(stalled.address)], 30, 'fastrouter', silentLogger());
+  const c = ctx(m, { connectTimeoutMs: 200, maxRetries: 0 });
+  assert.deepEqual(await run(c), { ok: false, code: 'UWR_ERR_CONNECT_TIMEOUT', retries: 0 });
+  assert.deepEqual(c.lines, [
+    `[uwsgi-fastrouter] unable to connect() to node "${stalled.address}" (0 retries): timeout`,
+  ]);
+  assert.deepEqual(c.codes, ['node_connect_failures']);
+});
+
+test("with the routers' shared sweep (no timer per attempt) a hanging connect times out too", async () => {
+  const stalled = await stalledListener();
+  const live = await startFakeNode();
+  nodes.push(live);
+  const m = new StaticMapper([addr(stalled.address), addr(live.address)], 30, 'fastrouter', silentLogger());
+  const c = ctx(m, { connectTimeoutMs: 200, maxRetries: 1 });
+  const sweep = new IdleSweep(IdleSweep.intervalFor(200));
+  assert.deepEqual(await run(c, 'k', sweep), { ok: true, name: live.address, retries: 1 });
+  assert.deepEqual(c.lines, [
+    `[uwsgi-fastrouter] unable to connect() to node "${stalled.address}" (0 retries): timeout`,
+  ]);
+  assert.equal(sweep.size, 0, 'nothing left watched');
 });
 
 test('UNIX socket nodes: a missing path is "No such file or directory"', async () => {

@@ -119,14 +119,20 @@ test('Subscriber: announces at 0 s and 1 s, signed, then unsubscribes on stop()'
   });
   await sys.listen();
   closers.push(() => sys.close());
-  const server = sys.server.addresses()[0];
-  const times: number[] = [];
-  const t0 = Date.now();
-  sys.table.onFirstNode(() => times.push(Date.now() - t0));
+  const [serverHost, serverPort] = splitAddr(sys.server.addresses()[0]);
+  // a relay in front of the server notes when each datagram arrives (the wire schedule, as
+  // announce-timing.txt records uWSGI's) and passes it on unchanged
+  const relay = sender();
+  const arrivals: Array<{ at: number; cmd: string | undefined }> = [];
+  relay.on('message', (m) => {
+    arrivals.push({ at: performance.now() - t0, cmd: decodeSubscription(m)?.cmd });
+    relay.send(m, serverPort, serverHost);
+  });
+  await new Promise<void>((r) => relay.bind(0, '127.0.0.1', r));
   const sub = new Subscriber({
     targets: [
       {
-        server,
+        server: `127.0.0.1:${relay.address().port}`,
         key: 'signed.example.com',
         address: '127.0.0.1:3031',
         sign: {
@@ -137,9 +143,11 @@ test('Subscriber: announces at 0 s and 1 s, signed, then unsubscribes on stop()'
     ],
     freq: 10,
   });
+  const t0 = performance.now();
   sub.start();
   await until(() => sys.receiver.counters.accepted['new-pool'] === 1);
-  await until(() => sys.receiver.counters.accepted.refresh === 1, 3000);
+  // long enough for a periodic (+10 s) announce, so a missing +1 s one fails on the times below
+  await until(() => sys.receiver.counters.accepted.refresh === 1, 12_000);
   const m = new SubscriptionMapper(sys.table);
   assert.equal(
     m.pick('signed.example.com', { address: '127.0.0.1', port: 1 })?.address.name,
@@ -150,6 +158,17 @@ test('Subscriber: announces at 0 s and 1 s, signed, then unsubscribes on stop()'
   await until(() => sys.receiver.counters.accepted.unsubscribe === 1);
   assert.equal(sys.stats[0].statsName, 'subscriptions');
   assert.equal(sub.sent, 3);
+  // spec: announce-timing.txt — uWSGI announces at +0 s and +1 s, then every freq (10 s)
+  assert.deepEqual(
+    arrivals.map((a) => a.cmd),
+    ['subscribe', 'subscribe', 'unsubscribe'],
+  );
+  const [first, second] = arrivals;
+  // times from start(): the first goes out from start() itself, before the +1 s timer could
+  assert.ok(first.at < 1000, `first announce at +${first.at} ms`);
+  // the second is the +1 s one: not sent early (timers start from the loop's cached clock,
+  // so allow 50 ms), and not the periodic one (that would be +10 s; 5 s splits the two)
+  assert.ok(second.at >= 1000 - 50 && second.at < 5000, `second announce at +${second.at} ms`);
 });
 
 test('subscribe(): the three-line programmatic API', async () => {
