@@ -88,7 +88,8 @@ export function parseBackendAddress(
     const r = readHostPort(rest);
     if (!r.ok) return { ok: false, error: `invalid node address "${text}": ${r.error}` };
     const hp = r.value;
-    if (hp.port === 0) return { ok: false, error: `invalid node address "${text}": port 0 cannot be connected to` };
+    if (hp.port === 0)
+      return { ok: false, error: `invalid node address "${text}": port 0 cannot be connected to` };
     // spec: an empty host means the local machine
     const host = hp.host === '' ? '127.0.0.1' : hp.host;
     return { ok: true, value: { kind: 'tcp', host, port: hp.port, name: text, proto } };
