@@ -72,7 +72,7 @@ export function renderHelp(): string {
     '(upper case, "-" → "_"); the command line wins over the environment. Flags accept',
     'true/false, 1/0, yes/no, on/off. X-… options exist for each router prefix shown below.',
     'Values may use $(ENV), @(FILE) and %(NAME) (an option, a --set-placeholder, or an ini key used',
-    'only as a placeholder); ini files also expand uWSGI\'s magic variables (%d %p %s %n %e %c %x %o',
+    "only as a placeholder); ini files also expand uWSGI's magic variables (%d %p %s %n %e %c %x %o",
     '%0-%9 %i %j, %v %h %t %T %k %u %U %g %G; %% is a percent sign). Options marked "refused at',
     'start-up" are not implemented yet and stop uwrouter when set; "no effect" ones are harmless.',
   ];
