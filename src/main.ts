@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { url as inspectorUrl } from 'node:inspector';
 import { setFlagsFromString } from 'node:v8';
 import type { Config } from './config/config.ts';
-import { loadConfig, renderHelp } from './config/index.ts';
+import { loadConfig, parseBooleanWord, renderHelp } from './config/index.ts';
 import { ConfigError, UwrError } from './errors.ts';
 import { strftimeProblem } from './log-time.ts';
 import { createLogger, type LogFormat, type Logger } from './logger.ts';
@@ -55,8 +55,18 @@ export interface ProcessSettings {
   chdir: string | undefined;
 }
 
+/** `--log-date` as given: no value or a true word = ctime (uWSGI), a false word = off, else strftime. */
+function logDateFormat(config: Config): string | undefined {
+  if (!config.has('log-date')) return undefined;
+  const v = config.str('log-date') ?? '';
+  const b = v === '' ? true : parseBooleanWord(v);
+  if (b === true) return '';
+  if (b === false) return undefined;
+  return v;
+}
+
 export function processSettingsFromConfig(config: Config): ProcessSettings {
-  const logDate = config.has('log-date') ? (config.str('log-date') ?? '') : undefined;
+  const logDate = logDateFormat(config);
   if (logDate !== undefined && logDate !== '') {
     const problem = strftimeProblem(logDate);
     if (problem) throw new ConfigError(`option "--log-date": "${logDate}": ${problem}`);

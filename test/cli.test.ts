@@ -153,3 +153,17 @@ test('NODE_OPTIONS opening the inspector: refused as root, a warning otherwise',
     await (router as ServerHandle).stop();
   }
 });
+
+test('--log-date values: true = ctime, false = off, a strftime format, a bad format refused', async () => {
+  const { processSettingsFromConfig } = await import('../src/main.ts');
+  const { loadConfig } = await import('../src/config/index.ts');
+  const dateOf = (args: string[]) => processSettingsFromConfig(loadConfig(args, {}).config).logDate;
+  assert.equal(dateOf([]), undefined);
+  assert.equal(dateOf(['--log-date']), '');
+  assert.equal(dateOf(['--log-date=true']), '', 'uWSGI: true/1/on/yes mean the default format');
+  assert.equal(dateOf(['--log-date=off']), undefined);
+  assert.equal(dateOf(['--log-date=%Y-%m-%d %H:%M:%S']), '%Y-%m-%d %H:%M:%S');
+  const r = runToExit(['--log-date=%Q', '--fastrouter', '127.0.0.1:0']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /option "--log-date": "%Q": "%Q" is not supported/);
+});
