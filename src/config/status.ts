@@ -18,6 +18,25 @@ const ROUTER_TITLE: Record<string, string> = {
   http: 'HTTP router',
 };
 
+/**
+ * Groups of options that only matter when one of their enabling options is given: set
+ * without it they change nothing, which is worth a warning (not an error: uWSGI configs
+ * often carry such settings globally).
+ */
+const FEATURES: ReadonlyArray<{ group: string; title: string; enabledBy: (o: OptionSpec) => boolean }> = [
+  {
+    group: 'subscription',
+    title:
+      'no subscription server is configured (--fastrouter-subscription-server, --http-subscription-server)',
+    enabledBy: (o) => o.name.endsWith('-subscription-server'),
+  },
+  {
+    group: 'subscribe',
+    title: 'nothing is announced (no --subscribe-to or --subscribe2)',
+    enabledBy: (o) => o.name === 'subscribe-to' || o.name === 'subscribe2',
+  },
+];
+
 /** The normalised status of an option ('implemented' when none is given). */
 export function statusOf(spec: OptionSpec): OptionStatus {
   if (spec.status !== undefined) return spec.status;
@@ -88,6 +107,11 @@ export function checkOptionStatuses(config: Config): StatusReport {
     const listeners = listenersOf(r);
     if (!listeners.some((l) => config.peek(l.name).length > 0)) routersWithoutListener.set(r, listeners);
   }
+  const idleFeatures = new Map<string, string>();
+  for (const f of FEATURES) {
+    if (!OPTIONS.some((o) => f.enabledBy(o) && config.peek(o.name).length > 0))
+      idleFeatures.set(f.group, f.title);
+  }
   for (const spec of OPTIONS) {
     const values = config.peek(spec.name);
     if (!isSet(spec, values)) continue;
@@ -108,6 +132,9 @@ export function checkOptionStatuses(config: Config): StatusReport {
       continue;
     }
     if (typeof status === 'object' && 'warn' in status) warnings.push(`[uwrouter] ${shown}: ${status.warn}`);
+    else if (status === 'implemented' && idleFeatures.has(spec.group)) {
+      warnings.push(`[uwrouter] ${shown}: no effect: ${idleFeatures.get(spec.group)}`);
+    }
   }
   return { refused, warnings };
 }

@@ -160,3 +160,26 @@ test('--help and the README table mark every option that is not implemented', ()
     assert.ok(row?.includes('['), o.name);
   }
 });
+
+test('subscription settings without a server, or announce settings without a target, warn', () => {
+  assert.deepEqual(
+    check(['--fastrouter', ':0', '--subscription-algo', 'lrc', '--subscribe-freq', '5']).warnings,
+    [
+      '[uwrouter] --subscription-algo: no effect: no subscription server is configured (--fastrouter-subscription-server, --http-subscription-server)',
+      '[uwrouter] --subscribe-freq: no effect: nothing is announced (no --subscribe-to or --subscribe2)',
+    ],
+  );
+  const used = check([
+    '--fastrouter',
+    ':0',
+    '--fastrouter-subscription-server',
+    ':0',
+    '--subscription-algo',
+    'lrc',
+    '--subscribe-to',
+    '127.0.0.1:1:k',
+    '--subscribe-freq',
+    '5',
+  ]);
+  assert.deepEqual(used.warnings, []);
+});
