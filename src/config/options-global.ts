@@ -215,7 +215,11 @@ export const COMPAT_OPTIONS: readonly OptionSpec[] = [
   compatValue('plugins', 'NAMES', 'load uWSGI plugins', 'every router is built in', true),
   compatFlag('die-on-term', 'exit on SIGTERM instead of reloading', 'SIGTERM always shuts uwrouter down'),
   compatFlag('disable-logging', 'do not log requests', 'routers log no request lines; use --log-level'),
-  compatFlag('vacuum', 'remove UNIX socket files at exit', 'uwrouter always removes its UNIX socket files'),
+  compatFlag(
+    'vacuum',
+    'remove UNIX socket files at exit',
+    'uwrouter removes its UNIX socket files when it stops and replaces a stale one at start',
+  ),
   compatFlag(
     'strict',
     'refuse unknown options (no placeholders)',
