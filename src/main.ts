@@ -104,6 +104,11 @@ function changeDirectory(dir: string): void {
   }
 }
 
+/** Write and wait until the text is handed to the OS (the caller exits right after). */
+function writeOut(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  return new Promise((resolve) => stream.write(text, () => resolve()));
+}
+
 /** Runs the command; resolves with the exit code. */
 export async function runCli(
   signals: ProcessSignals,
@@ -112,7 +117,8 @@ export async function runCli(
 ): Promise<number> {
   tuneV8();
   if (runtimeTooOld()) {
-    process.stderr.write(
+    await writeOut(
+      process.stderr,
       `uwrouter: Node.js ${process.versions.node} is too old; uwrouter needs 22.12 or newer (npm ci brings Node 24 into node_modules: run it through npm start or npx uwrouter)\n`,
     );
     return 2;
@@ -124,18 +130,21 @@ export async function runCli(
     settings = processSettingsFromConfig(loaded.config);
   } catch (err) {
     if (err instanceof UwrError) {
-      process.stderr.write(`uwrouter: ${err.message}\nRun "uwrouter --help" to list the options.\n`);
+      await writeOut(
+        process.stderr,
+        `uwrouter: ${err.message}\nRun "uwrouter --help" to list the options.\n`,
+      );
       return 2;
     }
     throw err;
   }
   const version = packageVersion();
   if (loaded.help) {
-    process.stdout.write(renderHelp());
+    await writeOut(process.stdout, renderHelp());
     return 0;
   }
   if (loaded.version) {
-    process.stdout.write(`uwrouter ${version} (node ${process.version})\n`);
+    await writeOut(process.stdout, `uwrouter ${version} (node ${process.version})\n`);
     return 0;
   }
   const log = createLogger(settings.logFormat, settings.logLevel, { date: settings.logDate });
