@@ -3,6 +3,8 @@
  * and the subscribe client; returns one handle to stop them all.
  */
 import type { Config, RouterName } from './config/config.ts';
+import { OPTIONS } from './config/registry.ts';
+import { applyOptionStatuses, isImplemented } from './config/status.ts';
 import type { RouterExtras } from './corerouter/from-config.ts';
 import type { CoreRouter } from './corerouter/router.ts';
 import { ConfigError } from './errors.ts';
@@ -10,7 +12,6 @@ import { createFastrouter } from './fastrouter/index.ts';
 import { createHttpRouter } from './http-router/index.ts';
 import type { Logger } from './logger.ts';
 import { createSubscriberFromConfig, createSubscriptionSystemFromConfig } from './subscription/system.ts';
-import { checkUnsupportedOptions } from './unsupported-options.ts';
 
 export interface RunningRouters {
   routers: CoreRouter[];
@@ -25,6 +26,14 @@ const FACTORIES: Array<[RouterName, RouterFactory, readonly string[]]> = [
   ['http', createHttpRouter, ['http', 'http-to-https']],
 ];
 
+/** Names every listener option uwrouter can run, from the registry. */
+function nothingToRunMessage(): string {
+  const listeners = OPTIONS.filter((o) => o.listener && isImplemented(o)).map(
+    (o) => `--${o.name} ${o.valueName ?? 'ADDR'}`,
+  );
+  return `nothing to run: no router listener is configured; give one of ${listeners.join(', ')} (on the command line or in an ini file)`;
+}
+
 export async function startRouters(config: Config, log: Logger, version: string): Promise<RunningRouters> {
   const routers: CoreRouter[] = [];
   const closers: Array<() => Promise<void>> = [];
@@ -33,7 +42,7 @@ export async function startRouters(config: Config, log: Logger, version: string)
     for (const c of closers.splice(0).reverse()) await c();
     await Promise.all(routers.map((r) => r.close()));
   };
-  checkUnsupportedOptions(config, log);
+  applyOptionStatuses(config, log);
   try {
     for (const [name, factory, listenOptions] of FACTORIES) {
       const listen = listenOptions.flatMap((o) => config.all(o));
@@ -68,11 +77,7 @@ export async function startRouters(config: Config, log: Logger, version: string)
         );
       }
     }
-    if (routers.length === 0) {
-      throw new ConfigError(
-        'nothing to run: give a router listener such as --fastrouter ADDR (or an ini file with one); see --help',
-      );
-    }
+    if (routers.length === 0) throw new ConfigError(nothingToRunMessage());
     // uwrouter can announce itself (or any address) to upstream subscription servers
     const own = routers.flatMap((r) => r.listeners.map((l) => l.name));
     const subscriber = createSubscriberFromConfig(config, log, { sockets: own });

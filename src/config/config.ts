@@ -14,6 +14,17 @@ export type RouterName = 'fastrouter' | 'rawrouter' | 'sslrouter' | 'http';
  */
 export type OptionKind = 'flag' | 'int' | 'optional-int' | 'string';
 
+/**
+ * What uwrouter does with an option (applied once at start-up by applyOptionStatuses,
+ * shown by --help and the README table). `why` is one sentence an operator can act on.
+ * - `implemented` (the default): something reads and honours it
+ * - `warn`: accepted so uWSGI configs load; one warning line at start when it is set
+ * - `refuse`: a start-up error when it is set (running without it would be wrong or unsafe)
+ * - `noop`: accepted and harmless without effect (e.g. `master`, `vacuum`)
+ * "Set" means given with a value other than its default and other than off (`0`/false).
+ */
+export type OptionStatus = 'implemented' | { warn: string } | { refuse: string } | { noop: string };
+
 export interface OptionSpec {
   /** canonical name without dashes, e.g. `fastrouter-to` */
   name: string;
@@ -29,8 +40,15 @@ export interface OptionSpec {
   help: string;
   /** the router (or area) owning the option: fastrouter, http, subscription, global, … */
   group: string;
-  /** accepted for compatibility but has no effect here; --help says so */
+  /**
+   * shorthand for `status: { noop: help }` (older entries); new entries use `status`
+   * @deprecated use `status`
+   */
   noop?: boolean;
+  /** see OptionStatus; undefined = 'implemented' */
+  status?: OptionStatus;
+  /** a listening address of router `group` (the router runs when one of these is given) */
+  listener?: boolean;
   /** the only values a `string` option accepts (checked at load time, case-sensitive) */
   choices?: readonly string[];
   /**
@@ -44,6 +62,11 @@ export interface OptionSpec {
 export class Config {
   private readonly values: ReadonlyMap<string, readonly string[]>;
   private readonly specs: ReadonlyMap<string, OptionSpec>;
+  /**
+   * Canonical names of every option read through an accessor (has/all/str/int/flag), so a
+   * test can prove that each implemented option is read by something (test/config/unread-options).
+   */
+  readonly readNames = new Set<string>();
 
   constructor(values: ReadonlyMap<string, readonly string[]>, specs: ReadonlyMap<string, OptionSpec>) {
     this.values = values;
@@ -53,7 +76,13 @@ export class Config {
   private spec(name: string): OptionSpec {
     const s = this.specs.get(name);
     if (!s) throw new Error(`internal: option "${name}" is not in the registry`);
+    this.readNames.add(s.name);
     return s;
+  }
+
+  /** The registry entry of `name` (canonical or alias), without counting it as read. */
+  specOf(name: string): OptionSpec | undefined {
+    return this.specs.get(name);
   }
 
   /**
@@ -99,5 +128,11 @@ export class Config {
   /** Names of every option given explicitly, in registry order. */
   given(): string[] {
     return [...this.values.keys()].filter((k) => (this.values.get(k)?.length ?? 0) > 0);
+  }
+
+  /** The values given for `name` without counting it as read (status checks, stats dumps). */
+  peek(name: string): readonly string[] {
+    const s = this.specs.get(name);
+    return s ? (this.values.get(s.name) ?? []) : [];
   }
 }

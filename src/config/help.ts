@@ -5,6 +5,7 @@
 
 import type { OptionSpec } from './config.ts';
 import { OPTION_GROUPS, OPTIONS } from './registry.ts';
+import { statusOf } from './status.ts';
 
 const WIDTH = 100;
 const HELP_INDENT = '        ';
@@ -27,6 +28,20 @@ function details(spec: OptionSpec): string[] {
   if (spec.choices) out.push(`one of: ${spec.choices.join(', ')}`);
   if (spec.repeatable) out.push('repeatable');
   return out;
+}
+
+/** How the option's status reads in --help and the README ('' when implemented). */
+export function statusNote(spec: OptionSpec): string {
+  const st = statusOf(spec);
+  if (st === 'implemented') return '';
+  if ('refuse' in st) return `[refused at start-up: ${st.refuse}]`;
+  if ('warn' in st) return `[accepted with a warning at start-up: ${st.warn}]`;
+  return `[no effect: ${st.noop}]`;
+}
+
+function withStatus(spec: OptionSpec, text: string): string {
+  const note = statusNote(spec);
+  return note === '' ? text : `${text} ${note}`;
 }
 
 function wrap(text: string, indent: string, width: number): string[] {
@@ -56,6 +71,10 @@ export function renderHelp(): string {
     'per line, repeated keys = repeated options) or as UWSGI_<OPTION> environment variables',
     '(upper case, "-" → "_"); the command line wins over the environment. Flags accept',
     'true/false, 1/0, yes/no, on/off. X-… options exist for each router prefix shown below.',
+    'Values may use $(ENV), @(FILE) and %(NAME) (an option, a --set-placeholder, or an ini key used',
+    "only as a placeholder); ini files also expand uWSGI's magic variables (%d %p %s %n %e %c %x %o",
+    '%0-%9 %i %j, %v %h %t %T %k %u %U %g %G; %% is a percent sign). Options marked "refused at',
+    'start-up" are not implemented yet and stop uwrouter when set; "no effect" ones are harmless.',
   ];
   for (const { group, title } of OPTION_GROUPS) {
     const options = optionsInGroup(group);
@@ -66,7 +85,7 @@ export function renderHelp(): string {
       out.push(...wrap(names, '  ', WIDTH));
       const extra = details(spec);
       const text = extra.length > 0 ? `${spec.help} (${extra.join('; ')})` : spec.help;
-      out.push(...wrap(text, HELP_INDENT, WIDTH));
+      out.push(...wrap(withStatus(spec, text), HELP_INDENT, WIDTH));
     }
   }
   return `${out.join('\n')}\n`;
@@ -102,7 +121,10 @@ export function renderOptionsMarkdown(): string {
       if (spec.repeatable) notes.push('repeatable');
       if (spec.choices) notes.push(`one of ${spec.choices.join(', ')}`);
       if (spec.max !== undefined) notes.push(`range ${spec.min ?? 0}..${spec.max}`);
-      const description = notes.length > 0 ? `${spec.help} (${notes.join('; ')})` : spec.help;
+      const description = withStatus(
+        spec,
+        notes.length > 0 ? `${spec.help} (${notes.join('; ')})` : spec.help,
+      );
       out.push(
         `| ${code(`--${spec.name}`)} | ${aliases} | ${code(value)} | ${code(spec.default ?? '')} | ${cell(description)} |`,
       );

@@ -1,11 +1,11 @@
 /**
  * uWSGI-style ini files: one section (default `uwsgi`) read as a list of options in file
  * order, repeated keys kept as repeated options. Reading only; option names and values
- * are checked by the loader, which knows the registry.
+ * are checked (and magic variables expanded) by the loader, which knows the registry.
  */
 
 import { readFileSync } from 'node:fs';
-import { basename, dirname, extname, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 
 export const DEFAULT_INI_SECTION = 'uwsgi';
@@ -35,31 +35,9 @@ export function looksLikeIniArgument(arg: string): boolean {
 }
 
 /**
- * uWSGI magic variables that depend only on the file: %d (its directory, with a trailing
- * separator, as uWSGI), %p (full path), %n (name without extension), %c (name of its
- * directory). `%%` is left as is so mapper patterns (`%s`, `%%`) survive untouched.
- */
-function expandMagic(value: string, file: string): string {
-  if (!value.includes('%')) return value;
-  return value.replace(/%(.)/g, (whole, ch: string) => {
-    switch (ch) {
-      case 'd':
-        return dirname(file) + sep;
-      case 'p':
-        return file;
-      case 'n':
-        return basename(file, extname(file));
-      case 'c':
-        return basename(dirname(file));
-      default:
-        return whole;
-    }
-  });
-}
-
-/**
  * Parse ini text; lines outside `section` are skipped. Pure, for tests. Returns undefined
- * when the file has no such section (most likely a typo in `FILE:SECTION`).
+ * when the file has no such section (most likely a typo in `FILE:SECTION`). Keys and values
+ * are as written: the loader expands magic variables (expand.ts), knowing the file's context.
  */
 export function parseIni(text: string, file: string, section: string): IniEntry[] | undefined {
   const out: IniEntry[] = [];
@@ -82,7 +60,7 @@ export function parseIni(text: string, file: string, section: string): IniEntry[
       out.push({ key: line, value: undefined, file, line: i + 1 });
     } else {
       const value = line.slice(eq + 1).trim();
-      out.push({ key: line.slice(0, eq).trim(), value: expandMagic(value, file), file, line: i + 1 });
+      out.push({ key: line.slice(0, eq).trim(), value, file, line: i + 1 });
     }
   }
   return found ? out : undefined;

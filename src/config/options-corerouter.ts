@@ -4,7 +4,7 @@
  * spec: corerouter.md §2 (availability matrix and defaults)
  */
 
-import type { OptionKind, OptionSpec, RouterName } from './config.ts';
+import type { OptionKind, OptionSpec, OptionStatus, RouterName } from './config.ts';
 import { LISTENERS, ROUTER_SPECIFIC } from './options-listeners.ts';
 
 const ALL: readonly RouterName[] = ['fastrouter', 'rawrouter', 'sslrouter', 'http'];
@@ -29,9 +29,15 @@ interface CommonOption {
   valueName?: string;
   implicit?: string;
   noop?: boolean;
+  /** per router, since the reason can differ (see OptionStatus) */
+  status?: (router: RouterName) => OptionStatus;
   routers: readonly RouterName[];
   help: (title: string) => string;
 }
+
+const NOT_AS_USER: OptionStatus = {
+  refuse: 'not implemented yet: start uwrouter as that user / under a supervisor',
+};
 
 const COMMON: readonly CommonOption[] = [
   {
@@ -43,6 +49,7 @@ const COMMON: readonly CommonOption[] = [
     max: 64,
     valueName: 'N',
     routers: ALL,
+    status: () => ({ warn: 'uwrouter runs one process per router for now' }),
     help: (t) => `number of ${t} processes sharing the listening sockets`,
   },
   {
@@ -53,7 +60,8 @@ const COMMON: readonly CommonOption[] = [
     max: 65536,
     valueName: 'N',
     routers: ALL,
-    help: () => 'maximum events handled per event-loop wakeup (kept for uWSGI compatibility)',
+    status: () => ({ noop: 'one Node.js event loop handles every event as it comes' }),
+    help: () => 'maximum events handled per event-loop wakeup',
   },
   {
     suffix: 'to',
@@ -69,6 +77,9 @@ const COMMON: readonly CommonOption[] = [
     implicit: '',
     valueName: 'NAME',
     routers: ALL,
+    status: (r) => ({
+      refuse: `the uWSGI cache mapper is not implemented yet in uwrouter; use --${r}-use-pattern, --${r}-use-base, --${r}-to or a subscription server`,
+    }),
     help: () => 'map the key through a cache item "ADDR[,MOD1]" or "A1|A2"; no value = the first cache',
   },
   {
@@ -90,6 +101,9 @@ const COMMON: readonly CommonOption[] = [
     kind: 'string',
     valueName: 'MOD:FILE:FUNC',
     routers: ALL,
+    status: () => ({
+      refuse: 'code-string mappers call uWSGI language plugins, which uwrouter does not embed',
+    }),
     help: () => 'uWSGI plugin mapper: call FUNC from FILE in the plugin with modifier MOD to map the key',
   },
   {
@@ -189,6 +203,7 @@ const COMMON: readonly CommonOption[] = [
     min: 0,
     valueName: 'SECONDS',
     routers: ALL,
+    status: () => ({ warn: 'no effect (one process, nothing to kill and respawn)' }),
     help: () => 'restart a router process whose event loop is stuck for this long (0 = off)',
   },
   {
@@ -197,6 +212,9 @@ const COMMON: readonly CommonOption[] = [
     repeatable: true,
     valueName: 'SOCKET',
     routers: ALL,
+    status: () => ({
+      refuse: 'zerg servers pass listening sockets with SCM_RIGHTS, which Node.js cannot receive',
+    }),
     help: () => 'take listening sockets from the zerg server at this UNIX path',
   },
   {
@@ -215,21 +233,28 @@ const COMMON: readonly CommonOption[] = [
     max: 16 * 1024 * 1024,
     valueName: 'BYTES',
     routers: ALL,
+    status: (r) => ({
+      noop:
+        r === 'http'
+          ? 'Node.js sizes socket reads itself; request heads are bounded by --http-max-head'
+          : 'Node.js sizes socket reads itself; a uwsgi head is read whole (≤ 64 KiB), as uWSGI grows its buffer',
+    }),
     help: () => 'size of each read from a client or node',
   },
   {
     suffix: 'subscription-slot',
     kind: 'string',
-    noop: true,
     valueName: 'N',
+    status: () => ({ noop: 'deprecated in uWSGI 2.0, where it does nothing either' }),
     routers: ['fastrouter', 'rawrouter'],
-    help: () => 'deprecated in uWSGI 2.0; accepted for compatibility; no effect',
+    help: () => 'number of subscription slots (uWSGI 1.x)',
   },
   {
     suffix: 'uid',
     kind: 'string',
     valueName: 'USER',
     routers: FAST_HTTP,
+    status: () => NOT_AS_USER,
     help: (t) => `drop the ${t} processes' privileges to this user (name or number) after binding`,
   },
   {
@@ -237,6 +262,7 @@ const COMMON: readonly CommonOption[] = [
     kind: 'string',
     valueName: 'GROUP',
     routers: FAST_HTTP,
+    status: () => NOT_AS_USER,
     help: (t) => `drop the ${t} processes' privileges to this group (name or number) after binding`,
   },
 ];
@@ -258,7 +284,8 @@ function commonOptionsFor(router: RouterName): OptionSpec[] {
     if (c.min !== undefined) spec.min = c.min;
     if (c.max !== undefined) spec.max = c.max;
     if (c.implicit !== undefined) spec.implicit = c.implicit;
-    if (c.noop) spec.noop = true;
+    if (c.noop) spec.status = { noop: spec.help };
+    if (c.status) spec.status = c.status(router);
     out.push(spec);
   }
   return out;

@@ -12,19 +12,16 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'shared-socket',
+    // Node.js never sets TCP_DEFER_ACCEPT, so uWSGI's undeferred variant is the same socket;
+    // as an alias both keep one numbering in the order given (spec: corerouter.md §6)
+    aliases: ['undeferred-shared-socket'],
     kind: 'string',
     repeatable: true,
     valueName: 'ADDR',
     group: 'global',
-    help: 'bind ADDR once at startup; listeners refer to the N-th shared socket as =N (0-based)',
-  },
-  {
-    name: 'undeferred-shared-socket',
-    kind: 'string',
-    repeatable: true,
-    valueName: 'ADDR',
-    group: 'global',
-    help: 'like --shared-socket, without TCP_DEFER_ACCEPT (for server-speaks-first protocols)',
+    help:
+      'bind ADDR once at startup; listeners refer to the N-th shared socket as =N (0-based). ' +
+      "uWSGI's undeferred variant is the same here: Node.js never sets TCP_DEFER_ACCEPT",
   },
   {
     name: 'listen',
@@ -43,7 +40,9 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     repeatable: true,
     valueName: 'ADDR',
     group: 'global',
-    help: 'uwsgi socket of this instance, used by --X-use-socket and as the default --http node',
+    help:
+      'uwsgi address of an app server of this instance, used only as the node of --X-use-socket ' +
+      '(uwrouter runs no app workers and binds nothing here)',
   },
   {
     name: 'stats-http',
@@ -68,6 +67,9 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     valueName: 'SECONDS',
     group: 'global',
     help: 'internal socket timeout, also the TCP_DEFER_ACCEPT wait of listening sockets',
+    status: {
+      noop: 'Node.js cannot set TCP_DEFER_ACCEPT, and the stats server write deadline stays at the default 4 s',
+    },
   },
   {
     name: 'enable-proxy-protocol',
@@ -83,6 +85,7 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     valueName: 'name=..,items=..',
     group: 'global',
     help: 'create a cache (keys: name, items, blocksize, keysize, expire settings, udp, nodes, ...)',
+    status: { refuse: 'the uWSGI cache is not implemented yet in uwrouter' },
   },
   // uwrouter's own
   {
@@ -102,6 +105,48 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     valueName: 'LEVEL',
     group: 'uwrouter',
     help: 'least severe level logged',
+  },
+  {
+    name: 'log-date',
+    aliases: ['logdate'],
+    kind: 'string',
+    implicit: '',
+    valueName: 'STRFTIME',
+    group: 'uwrouter',
+    help:
+      'prefix plain log lines with the local time as uWSGI does ("Mon Nov 30 21:02:19 2026 - "), ' +
+      'or with a strftime format (--log-date="%Y-%m-%d %H:%M:%S"); json lines always carry "time"',
+  },
+  {
+    name: 'logto',
+    kind: 'string',
+    valueName: 'FILE',
+    group: 'uwrouter',
+    help: 'write logs to FILE (or a UDP address) instead of stderr',
+    status: {
+      refuse: 'not implemented yet: logs go to stderr; redirect it (systemd journal, a supervisor, 2>>FILE)',
+    },
+  },
+  {
+    name: 'logto2',
+    kind: 'string',
+    valueName: 'FILE',
+    group: 'uwrouter',
+    help: 'like --logto, opened after privileges are dropped',
+    status: {
+      refuse: 'not implemented yet: logs go to stderr; redirect it (systemd journal, a supervisor, 2>>FILE)',
+    },
+  },
+  {
+    name: 'set',
+    aliases: ['set-placeholder', 'set-ph'],
+    kind: 'string',
+    repeatable: true,
+    valueName: 'NAME=VALUE',
+    group: 'uwrouter',
+    help:
+      "define the placeholder NAME for %(NAME) in option values (uWSGI's --set also sets the option " +
+      'NAME when one exists)',
   },
   {
     name: 'ini',
@@ -125,47 +170,82 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     group: 'uwrouter',
     help: 'print the version and exit',
   },
+  {
+    name: 'chdir',
+    kind: 'string',
+    valueName: 'DIR',
+    group: 'global',
+    help:
+      'change to DIR after reading the configuration, before anything is bound (relative socket and ' +
+      'key paths then resolve against DIR; ini files already read resolved theirs)',
+  },
 ];
 
-const NO_EFFECT = 'accepted for compatibility; no effect';
+/** Identity and process-management options: refused until they work (a silent no-op here
+ * would leave a root process running as root, or a supervisor waiting for a pid file). */
+const SUPERVISOR = 'not implemented yet: start uwrouter as that user / under a supervisor';
 
-function compatFlag(name: string, why: string, aliases?: string[]): OptionSpec {
-  const spec: OptionSpec = { name, kind: 'flag', valueName: 'BOOL', group: 'compat', noop: true, help: why };
-  if (aliases) spec.aliases = aliases;
-  return spec;
+function refused(name: string, valueName: string, help: string, why = SUPERVISOR): OptionSpec {
+  return { name, kind: 'string', valueName, group: 'global', help, status: { refuse: why } };
 }
 
-function compatValue(name: string, valueName: string, why: string, repeatable = false): OptionSpec {
-  const spec: OptionSpec = { name, kind: 'string', valueName, group: 'compat', noop: true, help: why };
+/** `help` says what the option does in uWSGI, `why` why it is harmless to ignore here. */
+function compatFlag(name: string, help: string, why: string): OptionSpec {
+  return { name, kind: 'flag', valueName: 'BOOL', group: 'compat', help, status: { noop: why } };
+}
+
+function compatValue(
+  name: string,
+  valueName: string,
+  help: string,
+  why: string,
+  repeatable = false,
+): OptionSpec {
+  const spec: OptionSpec = { name, kind: 'string', valueName, group: 'compat', help, status: { noop: why } };
   if (repeatable) spec.repeatable = true;
   return spec;
 }
 
-/** Common in uWSGI router configs; no meaning for uwrouter. */
+const NO_PROCNAME = 'the process keeps the name node gives it';
+
+/** Common in uWSGI router configs; harmless without effect for uwrouter. */
 export const COMPAT_OPTIONS: readonly OptionSpec[] = [
-  compatFlag('master', `${NO_EFFECT} (uwrouter always supervises its router processes)`),
-  compatValue('plugin', 'NAME', `${NO_EFFECT} (every router is built in)`, true),
-  compatValue('plugins', 'NAMES', `${NO_EFFECT} (every router is built in)`, true),
-  compatFlag('die-on-term', `${NO_EFFECT} (SIGTERM always shuts uwrouter down)`),
-  compatFlag('disable-logging', `${NO_EFFECT} (routers log no request lines; use --log-level)`),
-  compatFlag('vacuum', NO_EFFECT),
-  compatFlag('strict', `${NO_EFFECT} (uwrouter always rejects unknown options)`),
-  compatFlag('enable-threads', NO_EFFECT),
-  compatFlag('thunder-lock', NO_EFFECT),
-  compatFlag('no-orphans', NO_EFFECT),
-  compatFlag('auto-procname', NO_EFFECT),
-  compatFlag('log-date', `${NO_EFFECT} (use --log-format json for timestamps)`),
-  compatValue('uid', 'USER', `${NO_EFFECT}; use --fastrouter-uid / --http-uid, or start uwrouter as USER`),
-  compatValue('gid', 'GROUP', `${NO_EFFECT}; use --fastrouter-gid / --http-gid, or start uwrouter as GROUP`),
-  compatValue('chdir', 'DIR', `${NO_EFFECT} yet (relative paths resolve against the start directory)`),
-  compatValue('pidfile', 'FILE', `${NO_EFFECT} yet (no pid file is written)`),
-  compatValue('pidfile2', 'FILE', `${NO_EFFECT} yet (no pid file is written)`),
-  compatValue('daemonize', 'LOGFILE', `${NO_EFFECT} (uwrouter stays in the foreground; use a supervisor)`),
-  compatValue('procname', 'NAME', NO_EFFECT),
-  compatValue('procname-prefix', 'PREFIX', NO_EFFECT),
-  compatValue('procname-prefix-spaced', 'PREFIX', NO_EFFECT),
-  compatValue('procname-append', 'SUFFIX', NO_EFFECT),
-  compatValue('procname-master', 'NAME', NO_EFFECT),
+  compatFlag('master', 'run the uWSGI master process', 'uwrouter is one process without a separate master'),
+  compatValue('plugin', 'NAME', 'load a uWSGI plugin', 'every router is built in', true),
+  compatValue('plugins', 'NAMES', 'load uWSGI plugins', 'every router is built in', true),
+  compatFlag('die-on-term', 'exit on SIGTERM instead of reloading', 'SIGTERM always shuts uwrouter down'),
+  compatFlag('disable-logging', 'do not log requests', 'routers log no request lines; use --log-level'),
+  compatFlag(
+    'vacuum',
+    'remove UNIX socket files at exit',
+    'uwrouter removes its UNIX socket files when it stops and replaces a stale one at start',
+  ),
+  compatFlag(
+    'strict',
+    'refuse unknown options (no placeholders)',
+    'uwrouter always refuses unknown options; an unknown ini key is accepted only as a %(placeholder)',
+  ),
+  compatFlag('enable-threads', 'enable threads in application workers', 'no application code runs here'),
+  compatFlag('thunder-lock', 'serialize accept() among workers', 'one process accepts'),
+  compatFlag('no-orphans', 'exit when the master dies', 'there is no master process'),
+  compatFlag('auto-procname', 'name processes after their role', NO_PROCNAME),
+  refused('uid', 'USER', 'run as this user (name or number) after binding'),
+  refused('gid', 'GROUP', 'run as this group (name or number) after binding'),
+  refused('chroot', 'DIR', 'chroot() to DIR after binding'),
+  refused('pidfile', 'FILE', 'write the process id to FILE'),
+  refused('pidfile2', 'FILE', 'write the process id to FILE after privileges are dropped'),
+  refused('daemonize', 'LOGFILE', 'detach from the terminal and log to LOGFILE'),
+  refused('daemonize2', 'LOGFILE', 'like --daemonize, after the apps are loaded'),
+  compatValue('procname', 'NAME', 'set the process names', NO_PROCNAME),
+  compatValue('procname-prefix', 'PREFIX', 'prefix the process names', NO_PROCNAME),
+  compatValue(
+    'procname-prefix-spaced',
+    'PREFIX',
+    'prefix the process names with PREFIX and a space',
+    NO_PROCNAME,
+  ),
+  compatValue('procname-append', 'SUFFIX', 'append to the process names', NO_PROCNAME),
+  compatValue('procname-master', 'NAME', 'set the master process name', NO_PROCNAME),
   {
     name: 'processes',
     aliases: ['workers'],
@@ -173,7 +253,7 @@ export const COMPAT_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     valueName: 'N',
     group: 'compat',
-    noop: true,
-    help: `${NO_EFFECT} (application workers; use --fastrouter-processes, --http-processes, ...)`,
+    help: 'number of application worker processes',
+    status: { noop: 'uwrouter runs no application workers; router processes are --fastrouter-processes, …' },
   },
 ];

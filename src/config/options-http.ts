@@ -4,6 +4,7 @@
  */
 
 import type { OptionSpec } from './config.ts';
+import { HTTPS_NOT_YET } from './options-listeners.ts';
 
 const FLAG = { kind: 'flag', valueName: 'BOOL', group: 'http' } as const;
 
@@ -114,6 +115,7 @@ export const HTTP_OPTIONS: readonly OptionSpec[] = [
     valueName: 'IP',
     group: 'http',
     help: 'read the 5-byte stud address prefix from this TLS-offloader peer and set HTTPS=on',
+    status: { refuse: 'the stud address prefix is not implemented yet in uwrouter' },
   },
   {
     ...FLAG,
@@ -124,6 +126,7 @@ export const HTTP_OPTIONS: readonly OptionSpec[] = [
     ...FLAG,
     name: 'http-manage-rtsp',
     help: 'route RTSP/1.0 requests by the host in rtsp://host/ URIs, in tunnel mode',
+    status: { refuse: 'RTSP routing is not implemented yet in uwrouter' },
   },
   {
     name: 'https-session-context',
@@ -131,11 +134,13 @@ export const HTTP_OPTIONS: readonly OptionSpec[] = [
     valueName: 'NAME',
     group: 'http',
     help: 'TLS session id context (set the same on every router sharing sessions); default "http-ADDR"',
+    status: { warn: `no effect: ${HTTPS_NOT_YET}` },
   },
   {
     ...FLAG,
     name: 'https-export-cert',
     help: 'also send the client certificate as PEM in HTTPS_CC',
+    status: { warn: `no effect: ${HTTPS_NOT_YET}` },
   },
   // uwrouter extensions (not in uWSGI 2.0)
   {

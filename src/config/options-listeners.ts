@@ -6,6 +6,10 @@
 import type { OptionSpec } from './config.ts';
 
 const TLS_LISTEN = 'ADDR,CRT,KEY[,CIPHERS[,CLIENT_CA]]';
+const SSLROUTER_NOT_YET = 'the sslrouter is not implemented yet in uwrouter';
+/** exported for the HTTP options that only HTTPS listeners would use */
+export const HTTPS_NOT_YET =
+  'HTTPS listeners are not implemented yet in uwrouter (they come with TLS support)';
 
 /** Listening sockets of each router (all repeatable). spec: corerouter.md §2, §6 */
 export const LISTENERS: readonly OptionSpec[] = [
@@ -13,6 +17,7 @@ export const LISTENERS: readonly OptionSpec[] = [
     name: 'fastrouter',
     kind: 'string',
     repeatable: true,
+    listener: true,
     valueName: 'ADDR',
     group: 'fastrouter',
     help: 'listen for uwsgi-protocol clients (e.g. nginx uwsgi_pass) on ip:port, UNIX path, =N or fd://N',
@@ -21,31 +26,38 @@ export const LISTENERS: readonly OptionSpec[] = [
     name: 'rawrouter',
     kind: 'string',
     repeatable: true,
+    listener: true,
     valueName: 'ADDR',
     group: 'rawrouter',
     help: 'listen for raw TCP clients on ip:port, UNIX path, =N or fd://N; the address is the key',
+    status: { refuse: 'the rawrouter is not implemented yet in uwrouter' },
   },
   {
     name: 'sslrouter',
     kind: 'string',
     repeatable: true,
+    listener: true,
     valueName: TLS_LISTEN,
     group: 'sslrouter',
     help: 'listen for TLS clients, terminate TLS with CRT/KEY and relay plaintext (CLIENT_CA "!"-prefixed = required)',
+    status: { refuse: SSLROUTER_NOT_YET },
   },
   {
     name: 'sslrouter2',
     kind: 'string',
     repeatable: true,
+    listener: true,
     valueName: 'addr=..,cert=..,key=..',
     group: 'sslrouter',
     help: 'like --sslrouter in key=value form: addr, cert|crt, key, ciphers, clientca|client_ca',
+    status: { refuse: SSLROUTER_NOT_YET },
   },
   {
     name: 'http',
     aliases: ['httprouter'],
     kind: 'string',
     repeatable: true,
+    listener: true,
     valueName: 'ADDR',
     group: 'http',
     help: 'listen for HTTP clients on ip:port, UNIX path, =N or fd://N',
@@ -54,22 +66,27 @@ export const LISTENERS: readonly OptionSpec[] = [
     name: 'https',
     kind: 'string',
     repeatable: true,
+    listener: true,
     valueName: TLS_LISTEN,
     group: 'http',
     help: 'listen for HTTPS clients with this certificate chain and key (CLIENT_CA "!"-prefixed = required)',
+    status: { refuse: HTTPS_NOT_YET },
   },
   {
     name: 'https2',
     kind: 'string',
     repeatable: true,
+    listener: true,
     valueName: 'addr=..,cert=..,key=..',
     group: 'http',
     help: 'like --https in key=value form: addr, cert|crt, key, ciphers, clientca|client_ca (spdy ignored)',
+    status: { refuse: HTTPS_NOT_YET },
   },
   {
     name: 'http-to-https',
     kind: 'string',
     repeatable: true,
+    listener: true,
     valueName: 'ADDR[,PORT]',
     group: 'http',
     help: 'listen for HTTP clients and answer every request with a 301 to https://HOST[:PORT]URI',
@@ -93,6 +110,7 @@ export const ROUTER_SPECIFIC: readonly OptionSpec[] = [
     valueName: 'BYTES',
     group: 'fastrouter',
     help: 'buffer request bodies larger than this before connecting to the node (0 = stream)',
+    status: { warn: 'not implemented; request bodies are streamed to the node' },
   },
   {
     name: 'fastrouter-post-buffering-dir',
@@ -100,6 +118,7 @@ export const ROUTER_SPECIFIC: readonly OptionSpec[] = [
     valueName: 'DIR',
     group: 'fastrouter',
     help: 'directory for the temporary files of --fastrouter-post-buffering',
+    status: { warn: 'no effect: --fastrouter-post-buffering is not implemented (bodies are streamed)' },
   },
   {
     name: 'fastrouter-resubscribe-bind',

@@ -6,6 +6,10 @@
 
 import type { OptionSpec } from './config.ts';
 
+/** spec: subscription.md — credentials come with UNIX datagram sockets, which Node.js lacks */
+const NO_CREDENTIALS =
+  "needs the sender's credentials from a UNIX datagram subscription socket, which Node.js cannot receive";
+
 export const SUBSCRIPTION_ALGOS = ['wrr', 'lrc', 'wlrc', 'iphash'] as const;
 
 export const SUBSCRIPTION_SERVER_OPTIONS: readonly OptionSpec[] = [
@@ -60,6 +64,7 @@ export const SUBSCRIPTION_SERVER_OPTIONS: readonly OptionSpec[] = [
     valueName: 'UID',
     group: 'subscription',
     help: 'skip signature checks for packets from this uid (needs --subscriptions-use-credentials)',
+    status: { refuse: NO_CREDENTIALS },
   },
   {
     name: 'subscriptions-use-credentials',
@@ -67,6 +72,7 @@ export const SUBSCRIPTION_SERVER_OPTIONS: readonly OptionSpec[] = [
     valueName: 'BOOL',
     group: 'subscription',
     help: 'read sender pid/uid/gid on UNIX-socket subscription servers',
+    status: { refuse: NO_CREDENTIALS },
   },
   {
     name: 'subscriptions-credentials-check',
@@ -75,6 +81,7 @@ export const SUBSCRIPTION_SERVER_OPTIONS: readonly OptionSpec[] = [
     valueName: 'DIR',
     group: 'subscription',
     help: 'accept a UNIX-socket subscription only if DIR+key exists and is owned by the sender uid/gid',
+    status: { refuse: NO_CREDENTIALS },
   },
 ];
 
@@ -120,6 +127,7 @@ export const SUBSCRIPTION_CLIENT_OPTIONS: readonly OptionSpec[] = [
     valueName: 'BOOL',
     group: 'subscribe',
     help: 'announce processes × cores as the weight',
+    status: { warn: 'uwrouter has no workers to count: it announces --weight (0 counts as 1)' },
   },
   {
     name: 'subscribe-with-modifier1',
@@ -136,6 +144,7 @@ export const SUBSCRIPTION_CLIENT_OPTIONS: readonly OptionSpec[] = [
     valueName: 'PATH',
     group: 'subscribe',
     help: 'ask subscription servers to send a "new node" ack to this UNIX datagram path',
+    status: { refuse: 'Node.js cannot receive on UNIX datagram sockets, so no ack would ever arrive' },
   },
   {
     name: 'start-unsubscribed',
@@ -143,6 +152,10 @@ export const SUBSCRIPTION_CLIENT_OPTIONS: readonly OptionSpec[] = [
     valueName: 'BOOL',
     group: 'subscribe',
     help: 'configure subscriptions but send nothing until they are re-enabled',
+    status: {
+      refuse:
+        "not implemented yet: uwrouter has no way to enable them later (uWSGI's master FIFO), so it would announce at once",
+    },
   },
   {
     name: 'unsubscribe-on-graceful-reload',
@@ -150,5 +163,6 @@ export const SUBSCRIPTION_CLIENT_OPTIONS: readonly OptionSpec[] = [
     valueName: 'BOOL',
     group: 'subscribe',
     help: 'also unsubscribe on a graceful reload (always done on shutdown)',
+    status: { noop: 'uwrouter has no graceful reload yet and always unsubscribes when it stops' },
   },
 ];

@@ -5,6 +5,9 @@
 
 import type { OptionSpec } from './config.ts';
 
+const SNI_NOT_YET = 'SNI contexts come with TLS support, not implemented yet in uwrouter';
+const NO_TLS_YET = 'no effect until TLS listeners exist in uwrouter';
+
 export const TLS_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'sni',
@@ -12,6 +15,7 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     repeatable: true,
     valueName: '"NAME CRT,KEY[,CIPHERS[,CLIENT_CA]]"',
     group: 'tls',
+    status: { refuse: SNI_NOT_YET },
     help: 'serve this certificate to TLS clients asking for server name NAME (exact match)',
   },
   {
@@ -20,6 +24,7 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     repeatable: true,
     valueName: '"REGEXP CRT,KEY[,CIPHERS[,CLIENT_CA]]"',
     group: 'tls',
+    status: { refuse: SNI_NOT_YET },
     help: 'serve this certificate to server names matching REGEXP (tried after exact --sni names)',
   },
   {
@@ -27,6 +32,7 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     valueName: 'DIR',
     group: 'tls',
+    status: { refuse: SNI_NOT_YET },
     help: 'for an unknown server name NAME, load DIR/NAME.crt, DIR/NAME.key (and optional DIR/NAME.ca)',
   },
   {
@@ -34,6 +40,7 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     valueName: 'CIPHERS',
     group: 'tls',
+    status: { warn: NO_TLS_YET },
     help: 'cipher list for --sni-dir and subscription-created certificates',
   },
   {
@@ -44,6 +51,7 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     max: 100,
     valueName: 'N',
     group: 'tls',
+    status: { warn: NO_TLS_YET },
     help: 'maximum client certificate chain depth',
   },
   {
@@ -53,6 +61,7 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     valueName: 'SECONDS',
     group: 'tls',
+    status: { warn: NO_TLS_YET },
     help: 'lifetime of TLS sessions for resumption',
   },
   {
@@ -60,6 +69,7 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     kind: 'flag',
     valueName: 'BOOL',
     group: 'tls',
+    status: { warn: NO_TLS_YET },
     help: 'allow SSLv3 (insecure; OpenSSL 3 builds refuse it anyway)',
   },
   {
@@ -67,6 +77,7 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     kind: 'flag',
     valueName: 'BOOL',
     group: 'tls',
+    status: { warn: NO_TLS_YET },
     help: 'allow TLS 1.0 (insecure; only for legacy clients)',
   },
   {
@@ -74,6 +85,7 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     valueName: 'DIR',
     group: 'tls',
+    status: { warn: NO_TLS_YET },
     help: 'write inline PEM certificates/keys ("-----BEGIN ...") to files in DIR before loading them',
   },
   {
@@ -81,6 +93,7 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     kind: 'flag',
     valueName: 'BOOL',
     group: 'tls',
+    status: { warn: NO_TLS_YET },
     help: 'log client certificate verification failures and session cache misses',
   },
   {
@@ -90,6 +103,7 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     implicit: '',
     valueName: 'NAME',
     group: 'tls',
+    status: { warn: NO_TLS_YET },
     help: 'store TLS sessions in the cache NAME (no value = the first cache) so router processes share them',
   },
 ];

@@ -29,26 +29,39 @@ interface HostPort {
   port: number;
 }
 
-/** `ip:port`, `:port`, `[v6]:port`, `name:port`. Returns null for anything else. */
-export function splitHostPort(text: string): HostPort | null {
+/**
+ * `ip:port`, `:port`, `[v6]:port`, `name:port`, or why the text is none of them (so an
+ * operator reads "port 99999 is out of range", not just "invalid").
+ */
+export function readHostPort(text: string): { ok: true; value: HostPort } | { ok: false; error: string } {
   let host: string;
   let portText: string;
   if (text.startsWith('[')) {
     const close = text.indexOf(']');
-    if (close < 0 || text[close + 1] !== ':') return null;
+    if (close < 0) return { ok: false, error: 'missing "]" after the IPv6 address' };
+    if (text[close + 1] !== ':') return { ok: false, error: 'missing ":PORT" after "]"' };
     host = text.slice(1, close);
     portText = text.slice(close + 2);
-    if (isIP(host) !== 6) return null;
+    if (isIP(host) !== 6) return { ok: false, error: `"${host}" is not an IPv6 address` };
   } else {
     const colon = text.indexOf(':');
-    if (colon < 0) return null;
+    if (colon < 0) return { ok: false, error: 'missing ":PORT"' };
     host = text.slice(0, colon);
     portText = text.slice(colon + 1);
-    if (host !== '' && isIP(host) !== 4 && !isHostName(host)) return null;
+    if (host !== '' && isIP(host) !== 4 && !isHostName(host)) {
+      return { ok: false, error: `"${host}" is not an IPv4 address or host name (IPv6 goes in [brackets])` };
+    }
   }
+  if (!/^\d+$/.test(portText)) return { ok: false, error: `port "${portText}" is not a number` };
   const port = parsePort(portText);
-  if (port === null) return null;
-  return { host, port };
+  if (port === null) return { ok: false, error: `port ${portText} is out of range (0-65535)` };
+  return { ok: true, value: { host, port } };
+}
+
+/** `ip:port`, `:port`, `[v6]:port`, `name:port`. Returns null for anything else. */
+export function splitHostPort(text: string): HostPort | null {
+  const r = readHostPort(text);
+  return r.ok ? r.value : null;
 }
 
 /**
@@ -72,9 +85,11 @@ export function parseBackendAddress(
   }
   if (rest.length === 0) return { ok: false, error: `empty node address "${text}"` };
   if (rest.includes(':') && !rest.startsWith('/') && !rest.startsWith('@') && !rest.startsWith('.')) {
-    const hp = splitHostPort(rest);
-    if (!hp || hp.port === 0)
-      return { ok: false, error: `invalid node address "${text}" (want ip:port or a path)` };
+    const r = readHostPort(rest);
+    if (!r.ok) return { ok: false, error: `invalid node address "${text}": ${r.error}` };
+    const hp = r.value;
+    if (hp.port === 0)
+      return { ok: false, error: `invalid node address "${text}": port 0 cannot be connected to` };
     // spec: an empty host means the local machine
     const host = hp.host === '' ? '127.0.0.1' : hp.host;
     return { ok: true, value: { kind: 'tcp', host, port: hp.port, name: text, proto } };
@@ -104,9 +119,9 @@ export function parseListenAddress(text: string): AddressResult<ListenAddress> {
   if (/^fd:\/\/\d+$/.test(text)) return { ok: true, value: { kind: 'fd', fd: Number(text.slice(5)), text } };
   if (text.length === 0) return { ok: false, error: 'empty listening address' };
   if (text.includes(':') && !text.startsWith('/') && !text.startsWith('@') && !text.startsWith('.')) {
-    const hp = splitHostPort(text);
-    if (!hp)
-      return { ok: false, error: `invalid listening address "${text}" (want ip:port, :port or a path)` };
+    const r = readHostPort(text);
+    if (!r.ok) return { ok: false, error: `invalid listening address "${text}": ${r.error}` };
+    const hp = r.value;
     return {
       ok: true,
       value: { kind: 'tcp', host: hp.host === '' ? '0.0.0.0' : hp.host, port: hp.port, text },

@@ -106,18 +106,20 @@ test('ini: UWSGI_INI from the environment and ini including ini', () => {
   );
 });
 
-test('ini: %d, %p, %n, %c magic variables; %s and %% kept for mapper patterns', () => {
-  const file = join(dir, 'magic.ini');
-  const entries = parseIni(
-    '[uwsgi]\nsocket = %dapp.sock\npidfile = %p\nprocname = %n-%c\nfastrouter-use-pattern = /tmp/%s-%%.sock\n',
-    file,
-    'uwsgi',
+test('ini: magic variables as uWSGI expands them (%d %p %s %n %e %c %x %0 %j %%), in keys too', () => {
+  const file = writeIni(
+    'magic.ini',
+    '[uwsgi]\nsocket = %dapp.sock\nshared-socket = %p|%s|%n|%e|%c|%x|%0|%%\n' +
+      'fastrouter-use-pattern = /tmp/%%s.sock\nprocname = %o\nset-ph = p%n=1\nsocket = %(pmagic)\n',
   );
-  assert.ok(entries);
-  assert.deepEqual(
-    entries.map((e) => e.value),
-    [`${dir}${sep}app.sock`, file, `magic-${dir.split(sep).pop()}`, '/tmp/%s-%%.sock'],
-  );
+  const c = loadConfig([`${file}:uwsgi`], {}).config;
+  const top = dir.split(sep).filter((p) => p !== '')[0];
+  assert.deepEqual(c.all('socket'), [`${dir}${sep}app.sock`, '1']);
+  assert.deepEqual(c.all('shared-socket'), [
+    `${file}|magic.ini|magic|ini|${dir.split(sep).pop()}|uwsgi|${top}|%`,
+  ]);
+  assert.equal(c.str('fastrouter-use-pattern'), '/tmp/%s.sock', "uWSGI: %%s in an ini is the mapper's %s");
+  assert.equal(c.str('procname'), `${file}:uwsgi`.slice(0, file.length), '%o = the file as given');
   assert.equal(parseIni('[other]\nx = 1\n', file, 'uwsgi'), undefined);
 });
 
@@ -154,4 +156,104 @@ test('ini: FILE[:SECTION] splitting', () => {
   assert.deepEqual(splitIniArgument('/etc/a.ini:fr'), { file: '/etc/a.ini', section: 'fr' });
   assert.deepEqual(splitIniArgument('a.ini:'), { file: 'a.ini', section: 'uwsgi' });
   assert.deepEqual(splitIniArgument('/weird:dir/a.conf'), { file: '/weird:dir/a.conf', section: 'uwsgi' });
+});
+
+test('ini: unknown keys are all reported at once, each with file:line and a suggestion', () => {
+  const file = writeIni(
+    'many.ini',
+    '[uwsgi]\nfastroter = :3017\nfastrouter-to = 127.0.0.1:3031\nhttp-keepalve = 1\nwsgi-file = app.py\n',
+  );
+  assert.equal(
+    errorOf(() => loadConfig([file], {})),
+    `3 problems in the configuration:\n` +
+      `  ${file}:2: unknown option "--fastroter"; did you mean "--fastrouter"?\n` +
+      `  ${file}:4: unknown option "--http-keepalve"; did you mean "--http-keepalive"?\n` +
+      `  ${file}:5: unknown option "--wsgi-file"`,
+  );
+});
+
+test('ini: $(ENV), @(FILE) and %(placeholder) expand as uWSGI does (checked with uwsgi --show-config)', () => {
+  writeFileSync(join(dir, 'content.txt'), 'from-a-file\n');
+  const file = writeIni(
+    'expand.ini',
+    [
+      '[uwsgi]',
+      // an unknown key is a placeholder when something refers to it; references bind late
+      'early = %(late)',
+      'base = /srv/$(APP_NAME)',
+      'fastrouter = %(base)/router.sock',
+      'socket = 127.0.0.1:3031',
+      'socket = 127.0.0.2:3031',
+      'fastrouter-to = %(socket)',
+      'set-placeholder = ph=%(early)-x',
+      'http-var = X=%(ph)',
+      'http-var = F=@(content.txt)',
+      'late = L',
+      'set = fastrouter-timeout=9',
+      'http-var = T=%(fastrouter-timeout)',
+    ].join('\n'),
+  );
+  const c = loadConfig(
+    ['--ini', file, '--http-var', 'CLI=%(base)'],
+    { APP_NAME: 'shop' },
+    { cwd: dir },
+  ).config;
+  assert.deepEqual(c.all('fastrouter'), ['/srv/shop/router.sock']);
+  assert.deepEqual(c.all('fastrouter-to'), ['127.0.0.1:3031'], '%(socket) = the first socket, as uWSGI');
+  assert.deepEqual(c.all('http-var'), ['X=L-x', 'F=from-a-file', 'T=9', 'CLI=/srv/shop']);
+  assert.equal(c.int('fastrouter-timeout'), 9, '--set NAME=VALUE sets an existing option');
+});
+
+test('ini: expansions that uWSGI would leave half-done are errors naming the line', () => {
+  const cases: Array<[string, RegExp]> = [
+    [
+      'socket = $(UWR_SURELY_UNSET)/a.sock',
+      /:2: environment variable UWR_SURELY_UNSET \(in "\$\(UWR_SURELY_UNSET\)"\) is not set$/,
+    ],
+    ['socket = %(nope)', /:2: "%\(nope\)" names no option or placeholder of this configuration/],
+    ['a = %(b)\nb = %(a)\nsocket = %(a)', /"%\(a\)" refers back to itself/],
+    ['n = 2\nsocket = %(n + 1)', /placeholder arithmetic "%\(n \+ 1\)" is not supported/],
+    ['socket = @(missing.txt)', /cannot read "missing\.txt" for "@\(missing\.txt\)": ENOENT/],
+    ['socket = 100%z', /:2: "%z" is not a uWSGI magic variable/],
+    ['socket = 100%', /:2: a lone "%" ends the line/],
+    [
+      'fastrouter-use-pattern = /tmp/%s.sock',
+      /:2: in an ini file "%s" is the magic variable "file name", not the key: write %%s/,
+    ],
+    [
+      'if-env = HOME\nsocket = x\nendif =',
+      /:2: "if-env" is uWSGI configuration logic, which uwrouter does not evaluate/,
+    ],
+    [
+      'include = other.ini',
+      /:2: "include" is not supported by uwrouter; load another ini file with "ini = FILE/,
+    ],
+  ];
+  for (const [body, expected] of cases) {
+    const file = writeIni('bad-expand.ini', `[uwsgi]\n${body}\n`);
+    assert.match(
+      errorOf(() => loadConfig([file], {}, { cwd: dir })),
+      expected,
+      body,
+    );
+  }
+});
+
+test('ini: logto is known (refused at start-up with a pointer), not an unknown option', async () => {
+  const { checkOptionStatuses } = await import('../../src/config/status.ts');
+  const file = writeIni('logto.ini', '[uwsgi]\nfastrouter = :0\nlogto = /var/log/uwrouter.log\n');
+  const { refused } = checkOptionStatuses(loadConfig([file], {}).config);
+  assert.deepEqual(refused, [
+    'option "--logto": not implemented yet: logs go to stderr; redirect it (systemd journal, a supervisor, 2>>FILE)',
+  ]);
+});
+
+test("ini: %j is uWSGI's djb33x hash of the path (value from the real uWSGI)", async () => {
+  const { djb33x } = await import('../../src/config/expand.ts');
+  // uwsgi --ini /tmp/cliexp/sub/j.ini --show-config printed j = E961D46A
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(djb33x(Buffer.from('/tmp/cliexp/sub/j.ini')));
+  assert.equal(b.toString('hex').toUpperCase(), 'E961D46A');
+  // the subscription slot hash of the fixtures README uses the same function
+  assert.equal(djb33x(Buffer.from('example.com')) % 0xffff, 30778);
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { findOption, OPTION_GROUPS, OPTION_INDEX, OPTIONS } from '../../src/config/index.ts';
+import { statusOf } from '../../src/config/status.ts';
 
 const ROUTERS = ['fastrouter', 'rawrouter', 'sslrouter', 'http'];
 
@@ -17,7 +18,11 @@ test('every option has help, a known group and a value name; names are unique', 
       seen.add(n);
       assert.equal(OPTION_INDEX.get(n), o);
     }
-    if (o.noop) assert.match(o.help, /accepted for compatibility; no effect/);
+    const st = statusOf(o);
+    if (st !== 'implemented') {
+      const why = 'refuse' in st ? st.refuse : 'warn' in st ? st.warn : st.noop;
+      assert.ok(why.length > 10, `${o.name}: a status says why`);
+    }
     if (o.kind !== 'string') assert.equal(o.choices, undefined, o.name);
   }
 });
@@ -68,7 +73,9 @@ test('common corerouter options exist for every router with the uWSGI defaults (
   ]) {
     assert.equal(findOption(name), undefined, name);
   }
-  assert.equal(findOption('fastrouter-subscription-slot')?.noop, true);
+  assert.deepEqual(statusOf(findOption('fastrouter-subscription-slot')!), {
+    noop: 'deprecated in uWSGI 2.0, where it does nothing either',
+  });
 });
 
 test('listeners, router-specific and named options from the brief', () => {
@@ -120,7 +127,14 @@ test('listeners, router-specific and named options from the brief', () => {
   assert.equal(findOption('listen')?.default, '100');
   assert.equal(findOption('http-max-head')?.default, '65536');
   assert.deepEqual(findOption('subscription-algo')?.choices, ['wrr', 'lrc', 'wlrc', 'iphash']);
-  for (const name of ['master', 'plugins', 'vacuum', 'pidfile', 'chdir', 'daemonize', 'die-on-term']) {
-    assert.equal(findOption(name)?.noop, true, name);
+  for (const name of ['master', 'plugins', 'vacuum', 'die-on-term', 'socket-timeout']) {
+    const st = statusOf(findOption(name)!);
+    assert.ok(typeof st === 'object' && 'noop' in st, name);
   }
+  for (const name of ['pidfile', 'daemonize', 'uid', 'gid', 'chroot', 'logto']) {
+    const st = statusOf(findOption(name)!);
+    assert.ok(typeof st === 'object' && 'refuse' in st, name);
+  }
+  assert.equal(statusOf(findOption('chdir')!), 'implemented');
+  assert.equal(findOption('undeferred-shared-socket')?.name, 'shared-socket', 'one =N numbering for both');
 });

@@ -1,0 +1,169 @@
+/**
+ * The uwrouter command as a process: signals, error output, refusals. Each runs
+ * `node src/cli.ts` through the interop harness (loopback, free ports, always cleaned up).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  freePort,
+  httpGet,
+  pollUntil,
+  REPO_ROOT,
+  type ServerHandle,
+  startUwrouter,
+  uwrouterEntry,
+} from './interop/harness/index.ts';
+
+/** A plain HTTP app the HTTP router forwards to (`http://` node). */
+async function httpApp(): Promise<{ server: Server; address: string }> {
+  const server = createServer((_req, res) => res.end('app says hi'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const a = server.address();
+  const port = typeof a === 'object' && a ? a.port : 0;
+  return { server, address: `http://127.0.0.1:${port}` };
+}
+
+const app = await httpApp();
+after(() => app.server.close());
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function serves(router: ServerHandle): Promise<void> {
+  const r = await httpGet(`http://127.0.0.1:${router.port}/`);
+  assert.equal(r.status, 200);
+  assert.equal(r.text, 'app says hi');
+}
+
+async function startHttpRouter(extra: string[] = [], nodeArgs: string[] = []): Promise<ServerHandle> {
+  const port = await freePort();
+  return startUwrouter(['--http', `127.0.0.1:${port}`, '--http-to', app.address, ...extra], { nodeArgs });
+}
+
+/** Run the command to completion (it must fail fast): exit code and stderr. */
+function runToExit(
+  args: string[],
+  env: Record<string, string> = {},
+): { status: number | null; stderr: string } {
+  const r = spawnSync(process.execPath, [uwrouterEntry('src'), ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return { status: r.status, stderr: r.stderr };
+}
+
+test('SIGUSR1 logs one stats line per router and never opens the inspector', async () => {
+  // the inspector would listen here (not 9229, which another process may hold)
+  const inspectorPort = await freePort();
+  const router = await startHttpRouter([], [`--inspect-port=127.0.0.1:${inspectorPort}`]);
+  await serves(router);
+  process.kill(router.pid, 'SIGUSR1');
+  await pollUntil('the stats line', () => (/SIGUSR1 stats: http /.test(router.logs()) ? true : undefined), {
+    timeoutMs: 5000,
+  });
+  assert.match(
+    router.logs(),
+    /\[uwrouter\] SIGUSR1 stats: http pid \d+ on [^:]+:\d+: \d+ active sessions, 1 requests sent to nodes, 1 nodes \(1 static, 0 subscribed under 0 keys\), errors: none/,
+  );
+  await sleep(300);
+  assert.equal(await canConnect(inspectorPort), false, 'the inspector must not listen');
+  assert.doesNotMatch(router.logs(), /Debugger listening/);
+  assert.ok(router.isRunning());
+  await serves(router);
+  assert.deepEqual(await router.stop('SIGTERM'), { code: 0, signal: null });
+});
+
+test('SIGHUP and SIGUSR2 do not kill the router: one line each, still serving', async () => {
+  const router = await startHttpRouter();
+  process.kill(router.pid, 'SIGHUP');
+  process.kill(router.pid, 'SIGUSR2');
+  const logged = (re: RegExp) => () => (re.test(router.logs()) ? true : undefined);
+  await pollUntil('the SIGHUP line', logged(/SIGHUP received: graceful reload is not implemented yet/));
+  await pollUntil('the SIGUSR2 line', logged(/SIGUSR2 received: nothing to do/));
+  assert.ok(router.isRunning(), router.logs());
+  await serves(router);
+  assert.deepEqual(await router.stop('SIGINT'), { code: 0, signal: null });
+});
+
+test("--log-date puts uWSGI's ctime prefix on plain lines", async () => {
+  const router = await startHttpRouter(['--log-date']);
+  await pollUntil('the bound line', () => (/bound on/.test(router.logs()) ? true : undefined));
+  assert.match(
+    router.logs(),
+    /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4} - uWSGI http bound on 127\.0\.0\.1:\d+ fd \d+$/m,
+  );
+  await router.stop();
+});
+
+test('an option error prints the --help hint once', () => {
+  for (const args of [
+    ['--wsgi-file', 'app.py'],
+    ['--fastroter', ':1'],
+  ]) {
+    const r = runToExit(args);
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.split('--help').length - 1, 1, r.stderr);
+  }
+});
+
+test('start-up errors name what is wrong: port out of range, HTTPS, no listener', () => {
+  let r = runToExit(['--fastrouter', '127.0.0.1:99999', '--fastrouter-to', '127.0.0.1:1']);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /port 99999 is out of range \(0-65535\)/);
+  r = runToExit(['--https', '127.0.0.1:0,a.crt,a.key']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /option "--https": HTTPS listeners are not implemented yet/);
+  r = runToExit(['--http-keepalive']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /"--http-keepalive" configures the HTTP router, which has no listener here/);
+  r = runToExit(['--master']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /nothing to run: .* give one of --fastrouter ADDR, --http ADDR/);
+});
+
+test('NODE_OPTIONS opening the inspector: refused as root, a warning otherwise', async () => {
+  const port = await freePort();
+  const root = process.getuid?.() === 0;
+  const router = await startUwrouter(['--http', `127.0.0.1:${port}`, '--http-to', app.address], {
+    env: { NODE_OPTIONS: '--inspect=127.0.0.1:0' },
+    readyPattern: root ? /refusing to run as root/ : /bound on/,
+  }).catch((e: unknown) => e);
+  if (root) {
+    assert.ok(!(router instanceof Error), String(router));
+    const info = await (router as ServerHandle).exited;
+    assert.equal(info.code, 2);
+    assert.match((router as ServerHandle).logs(), /--inspect \(NODE_OPTIONS\) opens the inspector/);
+    assert.equal(await canConnect(port), false, 'nothing was bound');
+  } else {
+    assert.match((router as ServerHandle).logs(), /warning: --inspect \(NODE_OPTIONS\) opens the inspector/);
+    await (router as ServerHandle).stop();
+  }
+});
+
+test('--log-date values: true = ctime, false = off, a strftime format, a bad format refused', async () => {
+  const { processSettingsFromConfig } = await import('../src/main.ts');
+  const { loadConfig } = await import('../src/config/index.ts');
+  const dateOf = (args: string[]) => processSettingsFromConfig(loadConfig(args, {}).config).logDate;
+  assert.equal(dateOf([]), undefined);
+  assert.equal(dateOf(['--log-date']), '');
+  assert.equal(dateOf(['--log-date=true']), '', 'uWSGI: true/1/on/yes mean the default format');
+  assert.equal(dateOf(['--log-date=off']), undefined);
+  assert.equal(dateOf(['--log-date=%Y-%m-%d %H:%M:%S']), '%Y-%m-%d %H:%M:%S');
+  const r = runToExit(['--log-date=%Q', '--fastrouter', '127.0.0.1:0']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /option "--log-date": "%Q": "%Q" is not supported/);
+});

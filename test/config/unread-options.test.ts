@@ -1,0 +1,73 @@
+/**
+ * Every option whose status is 'implemented' must be read by something: start every router
+ * that exists (fastrouter + HTTP, with subscription servers, stats, resubscribe) and the
+ * subscriber, then compare the names read through Config's accessors with the registry. A
+ * new option that nothing reads fails here until it is read or given a status.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadConfig, OPTIONS } from '../../src/config/index.ts';
+import { isImplemented, statusOf } from '../../src/config/status.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { processSettingsFromConfig } from '../../src/main.ts';
+import { startRouters } from '../../src/start.ts';
+
+/** Handled by the loader while it parses (they shape the configuration, nothing reads them after). */
+const READ_BY_THE_LOADER = new Set(['ini', 'set']);
+
+const ARGS = [
+  ['--fastrouter', '127.0.0.1:0'],
+  ['--fastrouter-to', '127.0.0.1:1'],
+  ['--fastrouter-fallback', '127.0.0.1:2'],
+  ['--fastrouter-fallback-on-no-key'],
+  ['--fastrouter-subscription-server', '127.0.0.1:0'],
+  ['--fastrouter-subscription-fallback-key', 'fallback.example'],
+  ['--fastrouter-resubscribe', '127.0.0.1:9'],
+  ['--fastrouter-resubscribe-bind', '127.0.0.1:0'],
+  ['--fastrouter-use-pattern', '/tmp/%s.sock'],
+  ['--fastrouter-use-base', '/tmp/'],
+  ['--fastrouter-use-socket=0'],
+  ['--fastrouter-connect-timeout', '3'],
+  ['--fastrouter-stats', '127.0.0.1:0'],
+  ['--socket', '127.0.0.1:3'],
+  ['--http', '127.0.0.1:0'],
+  ['--http-to-https', '127.0.0.1:0'],
+  ['--http-to', '127.0.0.1:4'],
+  ['--http-subscription-server', '127.0.0.1:0'],
+  ['--http-resubscribe', '127.0.0.1:9'],
+  ['--http-use-socket=0'],
+  ['--http-headers-timeout', '5'],
+  ['--http-connect-timeout', '5'],
+  ['--http-stats', '127.0.0.1:0'],
+  ['--subscribe-to', '127.0.0.1:9:example.com'],
+  ['--subscribe2', 'server=127.0.0.1:9,key=other.example'],
+  ['--subscribe-with-modifier1', '5'],
+  ['--subscriptions-sign-check', 'sha256:/nonexistent'],
+].flat();
+
+test('every implemented option is read when the routers and the subscriber start', async () => {
+  const { config } = loadConfig(ARGS, {});
+  processSettingsFromConfig(config);
+  const running = await startRouters(config, silentLogger(), 'test');
+  await running.close();
+  // options of a router that cannot run yet (every listener refused) wait for that router
+  const runnable = new Set(OPTIONS.filter((o) => o.listener && isImplemented(o)).map((o) => o.group));
+  const routerGroups = new Set(OPTIONS.filter((o) => o.listener).map((o) => o.group));
+  const unread = OPTIONS.filter(
+    (o) =>
+      isImplemented(o) &&
+      !(routerGroups.has(o.group) && !runnable.has(o.group)) &&
+      !READ_BY_THE_LOADER.has(o.name) &&
+      !config.readNames.has(o.name),
+  ).map((o) => o.name);
+  assert.deepEqual(unread, [], 'implemented options nothing reads: read them or give them a status');
+});
+
+test('options with a status are not mistaken for implemented ones', () => {
+  for (const name of ['uid', 'gid', 'chroot', 'pidfile', 'daemonize', 'http-uid', 'fastrouter-gid']) {
+    const spec = OPTIONS.find((o) => o.name === name);
+    assert.ok(spec, name);
+    const st = statusOf(spec);
+    assert.ok(typeof st === 'object' && 'refuse' in st, `${name} is refused`);
+  }
+});
