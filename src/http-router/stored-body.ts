@@ -6,14 +6,18 @@
  * still chunked instead (request-body.ts); the node kind is not known before connecting, so
  * every node gets the stored body with its length.
  *
- * The payload is kept in memory up to `memoryLimit` bytes, then written to a temporary file
- * created 0600 with O_EXCL in `dir` and unlinked at once (nothing is left behind, whatever
- * happens to the process). The client is paused while the file is opened and while a write
- * is behind by `memoryLimit` bytes, so memory stays bounded. The total is bounded by
+ * The payload is copied into one staging buffer (a view per chunk would cost an object per
+ * payload byte of a body framed `1\r\na\r\n`…) and kept in memory up to `memoryLimit`
+ * bytes, then written to a temporary file in `dir` that never has a name (Linux O_TMPFILE;
+ * elsewhere created 0600 with O_EXCL and unlinked at once), so nothing is left behind,
+ * whatever happens to the process. The client is paused
+ * while the file is opened and while a write is behind by `memoryLimit` bytes, so memory
+ * stays within about two staging buffers and one socket read. The total is bounded by
  * `maxBody` (413). Sending reads the file in pieces with the node's backpressure, and can
  * start over (a stale pooled HTTP-node connection is retried).
  */
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -40,6 +44,12 @@ export interface StoredBodyLimits {
 
 /** size of each file read when sending */
 const READ_SIZE = 65536;
+/** Linux open(2) O_TMPFILE (includes O_DIRECTORY); Node's fs.constants lacks it */
+const O_TMPFILE = 0o20000000 | (constants.O_DIRECTORY ?? 0);
+const TMPFILE = process.platform === 'linux' ? O_TMPFILE | constants.O_RDWR : 0;
+
+/** first staging buffer; it doubles up to the memory limit (small bodies stay small) */
+const FIRST_STAGE = 16384;
 
 /**
  * The head the node gets for a stored body: Transfer-Encoding removed, `Content-Length: N`
@@ -58,9 +68,11 @@ export class StoredRequestBody {
   private readonly owner: StoredBodyOwner;
   private readonly limits: StoredBodyLimits;
   private readonly parser: ChunkedBodyParser;
-  /** payload slices not in the file yet (the whole body while it fits in memory) */
-  private queue: Buffer[] = [];
-  private queued = 0;
+  /** payload not in the file yet (the whole body while it fits in memory) */
+  private stage: Buffer | null = null;
+  private staged = 0;
+  /** the buffer last written to the file, reused as the next stage */
+  private spare: Buffer | null = null;
   private file: FileHandle | null = null;
   private opening = false;
   private writing = false;
@@ -94,7 +106,12 @@ export class StoredRequestBody {
 
   /** Client bytes (the connection's data handler while storing). */
   push(chunk: Buffer): void {
-    if (this.ended || this.discarded) return;
+    if (this.discarded) return;
+    if (this.ended) {
+      // read before the pause took effect, while the file is still written: what comes next
+      if (!this.finished) this.surplus = this.surplus === null ? chunk : Buffer.concat([this.surplus, chunk]);
+      return;
+    }
     const r = this.parser.push(chunk);
     if (r.state === 'error') {
       this.discard();
@@ -110,24 +127,35 @@ export class StoredRequestBody {
   }
 
   private readonly take = (data: Buffer): void => {
-    this.queue.push(data);
-    this.queued += data.length;
+    const need = this.staged + data.length;
+    let stage = this.stage;
+    if (stage === null || stage.length < need) {
+      // grows past the memory limit only within one socket read (the client is paused after)
+      let size = stage === null ? Math.min(FIRST_STAGE, this.limits.memoryLimit) : stage.length * 2;
+      while (size < need) size *= 2;
+      const grown = Buffer.allocUnsafe(size);
+      if (stage !== null) stage.copy(grown, 0, 0, this.staged);
+      stage = grown;
+      this.stage = grown;
+    }
+    data.copy(stage, this.staged);
+    this.staged = need;
     this.size += data.length;
   };
 
-  /** Moves queued bytes on: to the file once past the memory limit; completes at the end. */
+  /** Moves staged bytes on: to the file once past the memory limit; completes at the end. */
   private flush(): void {
     if (this.discarded) return;
     if (this.file === null) {
-      if (this.queued > this.limits.memoryLimit) this.openFile();
+      if (this.staged > this.limits.memoryLimit) this.openFile();
       else if (this.ended) this.complete();
       return;
     }
     if (this.writing) {
-      if (this.queued >= this.limits.memoryLimit) this.client.pause();
+      if (this.staged >= this.limits.memoryLimit) this.client.pause();
       return;
     }
-    if (this.queued > 0) this.writeQueued();
+    if (this.staged > 0) this.writeStage();
     else if (this.ended) this.complete();
   }
 
@@ -135,6 +163,18 @@ export class StoredRequestBody {
     if (this.opening) return;
     this.opening = true;
     this.client.pause();
+    if (TMPFILE === 0) {
+      this.openNamedFile();
+      return;
+    }
+    // an unnamed file: the file system may not support it (then a named one, unlinked)
+    open(this.limits.dir, TMPFILE, 0o600).then(
+      (fh) => this.fileOpened(fh),
+      () => this.openNamedFile(),
+    );
+  }
+
+  private openNamedFile(): void {
     const path = join(this.limits.dir, `uwrouter-body-${process.pid}-${randomBytes(8).toString('hex')}`);
     // wx+: O_CREAT | O_EXCL (never follows a planted symlink), read back when sending
     open(path, 'wx+', 0o600).then(
@@ -162,16 +202,19 @@ export class StoredRequestBody {
     this.flush();
   }
 
-  private writeQueued(): void {
-    const buffers = this.queue;
-    const n = this.queued;
-    this.queue = [];
-    this.queued = 0;
+  private writeStage(): void {
+    const buf = this.stage!;
+    const n = this.staged;
+    // the next bytes go to the spare (the previous stage) while this one is written
+    this.stage = this.spare;
+    this.spare = null;
+    this.staged = 0;
     this.writing = true;
-    this.file!.writev(buffers, this.fileSize).then(
+    this.file!.write(buf, 0, n, this.fileSize).then(
       (r) => {
         this.writing = false;
         if (this.discarded) return;
+        if (buf.length <= this.limits.memoryLimit * 2) this.spare = buf;
         if (r.bytesWritten !== n) {
           this.storeFailed(`short write to the temporary file (${r.bytesWritten} of ${n} bytes)`);
           return;
@@ -211,7 +254,8 @@ export class StoredRequestBody {
     this.stopSending();
     this.sent = 0;
     if (this.file === null) {
-      for (const b of this.queue) backend.write(b);
+      // complete in memory: the stage is not written to any more
+      if (this.staged > 0) backend.write(this.stage!.subarray(0, this.staged));
       this.sent = this.size;
       sink.storedBodySent();
       return;
@@ -272,8 +316,9 @@ export class StoredRequestBody {
     if (this.discarded) return;
     this.discarded = true;
     this.stopSending();
-    this.queue = [];
-    this.queued = 0;
+    this.stage = null;
+    this.spare = null;
+    this.staged = 0;
     if (this.file !== null) {
       void this.file.close().catch(noop);
       this.file = null;

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,20 @@ function chunked(pieces: Buffer[]): Buffer {
     ...pieces.flatMap((p) => [Buffer.from(`${p.length.toString(16)}\r\n`), p, Buffer.from('\r\n')]),
     Buffer.from('0\r\n\r\n'),
   ]);
+}
+
+/** this process's open files inside `dir` (the router runs in the test process) */
+function openFilesIn(dir: string): string[] {
+  const out: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith(`${dir}/`)) out.push(target);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out;
 }
 
 function tempDir(): string {
@@ -153,8 +167,9 @@ test('a chunked body past --http-body-buffer-size goes through an unlinked tempo
   // stored before routing: the body is wanted now, whatever the node
   assert.equal(await c.read((t) => t.endsWith('\r\n\r\n')), 'HTTP/1.1 100 Continue\r\n\r\n');
   c.write(wire.subarray(0, 60000));
-  await sleep(100);
-  // the file exists (open) but has no name: nothing is left behind, whatever happens
+  // the file is open in the directory but has no name: nothing is left behind, whatever happens
+  await waitFor(() => openFilesIn(dir).length === 1);
+  assert.match(openFilesIn(dir)[0]!, /\(deleted\)$/);
   assert.deepEqual(readdirSync(dir), []);
   assert.equal(n.connections, 0, 'no node is connected while the body is stored');
   c.write(wire.subarray(60000));
@@ -164,6 +179,7 @@ test('a chunked body past --http-body-buffer-size goes through an unlinked tempo
   assert.ok(n.requests[0].body.equals(whole), 'the node got the de-chunked bytes');
   assert.deepEqual(readdirSync(dir), []);
   await noSessionsLeft(r);
+  await waitFor(() => openFilesIn(dir).length === 0);
 });
 
 test('a stored body to an HTTP node: Content-Length, no Transfer-Encoding', async () => {

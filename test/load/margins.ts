@@ -28,3 +28,11 @@ export const SLOWLORIS_RSS_GROWTH_BYTES = 40 * 1024 * 1024;
  * freed malloc memory), so 128 MiB separates the two.
  */
 export const SLOW_READERS_RSS_GROWTH_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Memory held by 200 stored chunked bodies of 10 000 one-byte chunks each (a framing-heavy
+ * upload, 6 wire bytes per payload byte), measured after a full GC. Copying the payload
+ * keeps ~16 KiB per body (~3 MiB); keeping a view per chunk would hold ~100 bytes of
+ * object per payload byte (~200 MiB). 40 MiB separates the two with room for noise.
+ */
+export const STORED_BODY_HELD_BYTES = 40 * 1024 * 1024;
