@@ -53,14 +53,26 @@ const FIRST_STAGE = 16384;
 
 /**
  * The head the node gets for a stored body: Transfer-Encoding removed, `Content-Length: N`
- * added (CONTENT_LENGTH for a uwsgi node). Header order is otherwise kept.
+ * added (CONTENT_LENGTH for a uwsgi node), Expect removed (the router met it when it read
+ * the body; an HTTP node's own 100 would reach the client as a second one). Header order is
+ * otherwise kept.
  */
 export function headWithStoredBody(head: HttpRequestHead, size: number): HttpRequestHead {
-  const headers = head.headers.filter(
-    (h) => h.name.length !== 17 || h.name.toLowerCase() !== 'transfer-encoding',
-  );
+  const headers = head.headers.filter((h) => {
+    const n = h.name.length;
+    if (n !== 17 && n !== 6) return true;
+    const lower = h.name.toLowerCase();
+    return lower !== 'transfer-encoding' && lower !== 'expect';
+  });
   headers.push({ name: 'Content-Length', value: String(size) });
-  return { ...head, headers, contentLength: size, transferEncoding: null, chunked: false };
+  return {
+    ...head,
+    headers,
+    contentLength: size,
+    transferEncoding: null,
+    chunked: false,
+    expectContinue: false,
+  };
 }
 
 export class StoredRequestBody {
