@@ -185,9 +185,9 @@ export const HTTP_OPTIONS: readonly OptionSpec[] = [
     name: 'http-auto-continue',
     default: '1',
     help:
-      'answer "Expect: 100-continue" with 100 Continue when the body starts going to a uwsgi node ' +
-      '(uwsgi nodes never send it; HTTP nodes answer it themselves); =false turns it off ' +
-      '(uwrouter extension)',
+      'answer "Expect: 100-continue" with 100 Continue when the body is wanted: once connected to ' +
+      'a uwsgi node (they never send it) or before a chunked body is stored; HTTP nodes answer ' +
+      'it themselves; =false turns it off (uwrouter extension)',
   },
   {
     name: 'http-body-buffer-size',
