@@ -20,6 +20,10 @@ export type UwrErrorCode =
   | 'UWR_ERR_BAD_REQUEST'
   | 'UWR_ERR_HEADERS_TOO_LARGE'
   | 'UWR_ERR_BODY_TOO_LARGE'
+  /** a well-formed request the router does not serve: CONNECT, HTTP/2+, an Expect, a coding */
+  | 'UWR_ERR_NOT_SUPPORTED'
+  /** a de-chunked request body could not be kept (temporary file not created or written) */
+  | 'UWR_ERR_BODY_STORE'
   | 'UWR_ERR_LISTEN';
 
 export class UwrError extends Error {

@@ -32,7 +32,9 @@ export const HTTP_OPTIONS: readonly OptionSpec[] = [
   {
     ...FLAG,
     name: 'http-chunked-input',
-    help: 'stream "Transfer-Encoding: chunked" request bodies to the node still chunked (raw mode)',
+    help:
+      'stream "Transfer-Encoding: chunked" request bodies to the node still chunked (the node ' +
+      'de-chunks them); without it they are de-chunked and sent with CONTENT_LENGTH',
   },
   {
     ...FLAG,
@@ -51,8 +53,8 @@ export const HTTP_OPTIONS: readonly OptionSpec[] = [
     group: 'http',
     min: 0,
     help:
-      'answer "Expect: 100-continue" with 100 Continue; with N > 1, bodies larger than N bytes ' +
-      'get 413 instead',
+      'answer "Expect: 100-continue" with 100 Continue before connecting to the node (as uWSGI); ' +
+      'with N > 1, bodies larger than N bytes get 413 instead',
   },
   {
     ...FLAG,
@@ -167,16 +169,51 @@ export const HTTP_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     valueName: 'BYTES',
     group: 'http',
-    help: 'reject request bodies larger than this with 413 (0 = unlimited; uwrouter extension)',
+    help:
+      'reject request bodies larger than this with 413 (0 = unlimited, except 1 GiB for a ' +
+      'de-chunked body, which is stored; uwrouter extension)',
   },
   {
     name: 'http-max-head',
     kind: 'int',
-    default: '65536',
+    default: '16384',
     min: 1024,
     max: 16 * 1024 * 1024,
     valueName: 'BYTES',
     group: 'http',
-    help: 'largest request head accepted (request line + headers; uwrouter extension, uWSGI: 64 KiB)',
+    help:
+      'largest request head accepted, else 431 (request line + headers; 16 KiB as Node and HAProxy; ' +
+      'uWSGI: 64 KiB; uwrouter extension)',
+  },
+  {
+    ...FLAG,
+    name: 'http-auto-continue',
+    default: '1',
+    help:
+      'answer "Expect: 100-continue" with 100 Continue when the body is wanted: once connected to ' +
+      'a uwsgi node (they never send it) or before a chunked body is stored; HTTP nodes answer ' +
+      'it themselves; =false turns it off (uwrouter extension)',
+  },
+  {
+    name: 'http-body-buffer-size',
+    kind: 'int',
+    default: '65536',
+    min: 1024,
+    max: 64 * 1024 * 1024,
+    valueName: 'BYTES',
+    group: 'http',
+    help:
+      'a chunked request body (without --http-chunked-input) is de-chunked in memory up to this ' +
+      'size, then in an unlinked temporary file, before it goes to the node with its length ' +
+      '(uwrouter extension)',
+  },
+  {
+    name: 'http-body-temp-dir',
+    kind: 'string',
+    valueName: 'DIR',
+    group: 'http',
+    help:
+      'directory for those temporary files (default: the system temporary directory; uwrouter ' +
+      'extension)',
   },
 ];

@@ -3,7 +3,11 @@
  * UWSGI_FASTROUTER_KEY > HTTP_HOST > SERVER_NAME whatever their order; values over 255
  * bytes are ignored. REMOTE_ADDR/REMOTE_PORT replace the client address in log lines.
  * A byte scan over the vars block: no allocation but the key string itself.
+ * A key taken from HTTP_HOST or SERVER_NAME is a host name: normalised as the HTTP router's
+ * Host and subscription keys are (A-Z folded, trailing dot dropped: host-key.ts), where uWSGI
+ * compares bytes; an explicit UWSGI_FASTROUTER_KEY is the operator's own and kept as sent.
  */
+import { normalizeHostKey } from '../protocol/host-key.ts';
 import { UWSGI_HEADER_SIZE, walkVars } from '../protocol/uwsgi.ts';
 
 export const MAX_KEY_LENGTH = 255;
@@ -67,8 +71,9 @@ export function readFastrouterKey(head: Buffer): FastrouterKey {
     }
     return true;
   });
+  const raw = from === FROM_NONE ? null : head.toString('latin1', ks, ke);
   return {
-    key: from === FROM_NONE ? null : head.toString('latin1', ks, ke),
+    key: raw === null || from === FROM_FASTROUTER_KEY ? raw : normalizeHostKey(raw),
     remoteAddr,
     remotePort,
     malformed: r !== true,

@@ -16,6 +16,7 @@ import { PeerInfo } from '../corerouter/peer-info.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import type { UwrErrorCode } from '../errors.ts';
+import { normalizeHostKey } from '../protocol/host-key.ts';
 import type { HttpRequestHead } from '../protocol/http-request-head.ts';
 import { HttpRequestHeadReader } from '../protocol/http-request-head-reader.ts';
 import {
@@ -27,8 +28,10 @@ import {
   statusForError,
 } from './error-response.ts';
 import { type ExchangeOwner, NodeExchange } from './node-exchange.ts';
+import * as admission from './request-admission.ts';
 import type { KeepaliveRequestFacts } from './response-head.ts';
 import type { HttpRouterShared } from './router-state.ts';
+import { headWithStoredBody, type StoredBodyOwner, StoredRequestBody } from './stored-body.ts';
 import { isWebSocketUpgrade } from './websocket.ts';
 
 /** reading a request head (or idle between requests) */
@@ -42,12 +45,14 @@ const S_TUNNEL = 3;
 /** answering an error/redirect, then closing */
 const S_CLOSING = 4;
 const S_DONE = 5;
+/** storing a chunked body before routing (stored-body.ts) */
+const S_STORING = 6;
 
 /** How long an error answer waits for the client to close before the socket is dropped. */
 const LINGER_MS = 2000;
 const EMPTY = Buffer.alloc(0);
 
-export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
+export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBodyOwner {
   readonly core: CoreRouter;
   readonly client: Socket;
   readonly shared: HttpRouterShared;
@@ -77,6 +82,10 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
   private pending: Buffer | null = null;
   private requests = 0;
   private clientEnded = false;
+  /** a chunked body de-chunked before routing (null: streamed, or none) */
+  storedBody: StoredRequestBody | null = null;
+  /** `Expect: 100-continue` still to be answered when the body starts going to a uwsgi node */
+  private continueDue = false;
 
   constructor(client: Socket, listener: Listener, core: CoreRouter, shared: HttpRouterShared) {
     this.core = core;
@@ -135,6 +144,10 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
       this.headData(chunk);
     } else if (state === S_EXCHANGE && this.exchange?.uploading) {
       this.exchange.clientData(chunk);
+    } else if (state === S_STORING) {
+      // http-timeout is the inactivity limit while a body is stored
+      this.timer?.refresh();
+      this.storedBody!.push(chunk);
     } else if (state === S_ROUTING || state === S_EXCHANGE) {
       // read before the pause took effect: part of what comes next, kept in order
       this.client.pause();
@@ -162,6 +175,12 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
   }
 
   private readonly onHeadTimeout = (): void => {
+    if (this.state === S_STORING) {
+      this.note('UWR_ERR_TIMEOUT', 'request body stalled past http-timeout while stored: closing');
+      this.state = S_DONE;
+      this.client.destroy();
+      return;
+    }
     if (this.state !== S_HEAD) return;
     if (this.reader.buffered > 0 || this.requests === 0) {
       this.note('UWR_ERR_TIMEOUT', 'timeout reading the request head: closing');
@@ -186,7 +205,12 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
       return;
     }
     if (state === S_TUNNEL) return;
-    if (state === S_EXCHANGE || state === S_ROUTING || (state === S_HEAD && this.reader.buffered > 0)) {
+    if (
+      state === S_EXCHANGE ||
+      state === S_ROUTING ||
+      state === S_STORING ||
+      (state === S_HEAD && this.reader.buffered > 0)
+    ) {
       this.note('UWR_ERR_CLIENT_CLOSED', 'client closed mid-request');
     }
     this.client.destroy();
@@ -199,6 +223,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
       this.attempt = null;
     }
     if (this.state !== S_TUNNEL) this.exchange?.drop();
+    this.dropStoredBody();
     this.state = S_DONE;
   };
 
@@ -235,30 +260,31 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
       this.info.address = proxy.srcAddress;
       this.info.port = proxy.srcPort;
     }
-    // spec §4: Host (≤ 255, checked by the head reader) > hostname
-    const key = head.host ?? s.hostname;
-    this.key = key;
+    // spec §4: Host (≤ 255, checked by the head reader; an absolute-form target's authority
+    // replaced it) > hostname; compared as every web server does: A-Z folded, trailing dot
+    // ignored (subscription keys are normalised the same way)
+    const host = head.host ?? s.hostname;
+    this.key = normalizeHostKey(host);
     if (this.redirectPort !== undefined) {
       this.shared.stats.redirects++;
-      this.answer(redirectToHttps(key, this.redirectPort, head.uri));
+      this.answer(redirectToHttps(host, this.redirectPort, head.uri));
       return;
     }
     this.websocket = s.websockets && isWebSocketUpgrade(head.headers);
     this.raw = s.rawBody || this.websocket || (s.manageSource && head.method === 'SOURCE');
     const length = head.contentLength;
-    if (s.maxBody > 0 && length > s.maxBody) {
+    const verdict = admission.admitRequest(head, s, this.raw);
+    if (verdict === admission.REFUSE_BODY_TOO_LARGE) {
       this.fail(413, 'UWR_ERR_BODY_TOO_LARGE', `request body of ${length} bytes exceeds http-max-body`);
       return;
     }
-    if (head.expectContinue && s.manageExpect > 0 && !this.raw) {
-      // spec §5: 413 above N, else 100 Continue before connecting to the node
-      if (s.manageExpect > 1 && length > s.manageExpect) {
-        this.note('UWR_ERR_BODY_TOO_LARGE', `Expect: 100-continue body of ${length} bytes refused`);
-        this.answer(EXPECT_TOO_LARGE_413);
-        return;
-      }
-      this.client.write(CONTINUE_100);
+    if (verdict === admission.REFUSE_EXPECTED_BODY) {
+      this.note('UWR_ERR_BODY_TOO_LARGE', `Expect: 100-continue body of ${length} bytes refused`);
+      this.answer(EXPECT_TOO_LARGE_413);
+      return;
     }
+    if (verdict & admission.CONTINUE_NOW) this.client.write(CONTINUE_100);
+    this.continueDue = (verdict & admission.CONTINUE_WHEN_WANTED) !== 0;
     this.facts = {
       keepaliveEnabled: s.keepalive,
       protocol: head.protocol,
@@ -271,7 +297,51 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
       acceptGzip: head.acceptGzip,
     };
     this.freshOnly = false;
+    if (verdict & admission.STORE_BODY) this.storeBody();
+    else this.route();
+  }
+
+  /** spec §5 difference: de-chunk and store the body, then route with its length. */
+  private storeBody(): void {
+    const s = this.shared.settings;
+    this.state = S_STORING;
+    // the body is wanted now, before any node is chosen
+    this.sendContinue();
+    this.storedBody = new StoredRequestBody(this.client, this, {
+      memoryLimit: s.bodyBufferSize,
+      maxBody: s.maxStoredBody,
+      dir: s.bodyTempDir,
+    });
+    this.arm(s.timeoutMs);
+    const first = this.rest;
+    this.rest = EMPTY;
+    this.storedBody.start(first);
+  }
+
+  bodyStored(size: number, surplus: Buffer | null): void {
+    if (this.state !== S_STORING) return;
+    if (surplus !== null) this.keepPending(surplus);
+    this.head = headWithStoredBody(this.head!, size);
+    this.state = S_ROUTING;
     this.route();
+  }
+
+  bodyStoreFailed(status: 400 | 413 | 500, code: string, why: string): void {
+    if (this.state === S_STORING) this.fail(status, code, why);
+  }
+
+  private dropStoredBody(): void {
+    this.storedBody?.discard();
+    this.storedBody = null;
+  }
+
+  /** Writes the due `100 Continue` (once), unless the whole body already came. */
+  sendContinue(): void {
+    if (!this.continueDue) return;
+    this.continueDue = false;
+    const length = this.head!.contentLength;
+    if (length >= 0 && this.rest.length >= length) return;
+    this.client.write(CONTINUE_100);
   }
 
   private route(): void {
@@ -315,6 +385,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
   // ---- ExchangeOwner -----------------------------------------------------------------
 
   exchangeDone(keepalive: boolean, bodyComplete: boolean): void {
+    this.dropStoredBody();
     if (keepalive && bodyComplete && !this.clientEnded && !this.client.destroyed) this.nextRequest();
     else if (bodyComplete) this.closeClient();
     // the node answered before the whole body came: close without a reset losing the answer
@@ -387,14 +458,15 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
   }
 
   /** One log line, one counter, the error page (or uWSGI's silent close). */
-  fail(status: RouterErrorStatus, code: UwrErrorCode | string, why: string): void {
+  fail(status: RouterErrorStatus, code: UwrErrorCode | string, why: string, page?: Buffer): void {
     this.note(code, `${why}: ${status}`);
     this.exchange?.drop();
+    this.dropStoredBody();
     if (this.shared.settings.silentErrors) {
       this.state = S_DONE;
       this.client.destroy();
       return;
     }
-    this.answer(errorResponse(status));
+    this.answer(page ?? errorResponse(status));
   }
 }

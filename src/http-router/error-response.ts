@@ -2,44 +2,68 @@
  * The router's own answers. uWSGI's HTTP router never writes an error page: it closes
  * with an empty reply (spec: http-router.md §10; users asked for 502/503 in #583/#592).
  * We answer with a short plain-text response and close:
- * - 400 malformed head or smuggling attempt, 413 body too large, 431 head/vars too large;
+ * - 400 malformed head or smuggling attempt, 413 body too large, 431 head/vars too large,
+ *   417 an Expect other than 100-continue, 501 CONNECT or a transfer coding the router does
+ *   not undo, 505 an HTTP version other than 1.x; 500 a de-chunked body could not be stored;
  * - 404 unknown key ("no such host configured here"): the key was never routable;
- * - 503 the key exists but has no live node now;
- * - 502 every connect attempt failed, 504 a node connect/answer timed out.
+ * - 503 the key exists but has no live node now, with `Retry-After` (a node that crashed
+ *   is usually back, or re-subscribed, within seconds);
+ * - 502 every connect attempt failed, or the node closed without answering (with the
+ *   likely cause when the vars outgrew uWSGI's default `buffer-size`); 504 a node
+ *   connect/answer timed out.
  * Bodies name the problem, never internals. All buffers are built once at load time.
  * Also the fixed lines uWSGI does send: `100 Continue` / `413` for Expect (§5) and the
  * `http-to-https` 301 (§9).
  */
 import type { UwrErrorCode } from '../errors.ts';
 
-export type RouterErrorStatus = 400 | 404 | 413 | 431 | 502 | 503 | 504;
+export type RouterErrorStatus = 400 | 404 | 413 | 417 | 431 | 500 | 501 | 502 | 503 | 504 | 505;
 
 const TEXT: Record<RouterErrorStatus, readonly [reason: string, body: string]> = {
   400: ['Bad Request', 'bad request\n'],
   404: ['Not Found', 'no such host is configured here\n'],
   413: ['Content Too Large', 'request body too large\n'],
+  417: ['Expectation Failed', 'only the expectation 100-continue is supported\n'],
   431: ['Request Header Fields Too Large', 'request header fields too large\n'],
+  500: ['Internal Server Error', 'the router could not store the request body\n'],
+  501: ['Not Implemented', 'this request method or transfer coding is not supported here\n'],
   502: ['Bad Gateway', 'could not connect to any node for this host\n'],
   503: ['Service Unavailable', 'no node is available for this host\n'],
   504: ['Gateway Timeout', 'the node did not answer in time\n'],
+  505: ['HTTP Version Not Supported', 'only HTTP/1.0 and HTTP/1.1 are supported here\n'],
 };
 
-function build(status: RouterErrorStatus): Buffer {
-  const [reason, body] = TEXT[status];
+/** seconds a 503 asks the client to wait before retrying (RFC 9110 §10.2.3) */
+export const RETRY_AFTER_SECONDS = 5;
+
+function build(status: RouterErrorStatus, body = TEXT[status][1]): Buffer {
+  const retry = status === 503 ? `Retry-After: ${RETRY_AFTER_SECONDS}\r\n` : '';
   return Buffer.from(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${TEXT[status][0]}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n${retry}Connection: close\r\n\r\n${body}`,
     'latin1',
   );
 }
 
 const PREBUILT = new Map<RouterErrorStatus, Buffer>(
-  ([400, 404, 413, 431, 502, 503, 504] as const).map((s) => [s, build(s)]),
+  ([400, 404, 413, 417, 431, 500, 501, 502, 503, 504, 505] as const).map((s) => [s, build(s)]),
 );
 
 /** The complete response for `status` (shared buffer: do not modify). */
 export function errorResponse(status: RouterErrorStatus): Buffer {
   return PREBUILT.get(status)!;
 }
+
+/** 502 once connected: the node closed without a byte of response. */
+export const NODE_CLOSED_502 = build(502, 'the node closed the connection without answering\n');
+
+/** uWSGI's default `buffer-size`: a node drops a request whose vars are larger (spec: uwsgi-protocol.md §5). */
+export const UWSGI_DEFAULT_BUFFER_SIZE = 4096;
+
+/** 502 when the closed node was sent vars over UWSGI_DEFAULT_BUFFER_SIZE. */
+export const NODE_BUFFER_SIZE_502 = build(
+  502,
+  `the node closed the connection without answering; the request headers exceed ${UWSGI_DEFAULT_BUFFER_SIZE} bytes of uwsgi vars, the default buffer-size of uWSGI nodes: the node's --buffer-size is the likely cause\n`,
+);
 
 /** Which answer a failure code gets (logs/stats count by the code itself). */
 export function statusForError(code: UwrErrorCode): RouterErrorStatus {

@@ -14,13 +14,19 @@ import type { PeerInfo } from '../corerouter/peer-info.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import type { HttpRequestHead } from '../protocol/http-request-head.ts';
 import type { ChunkedResult } from './chunked.ts';
-import type { RouterErrorStatus } from './error-response.ts';
+import {
+  NODE_BUFFER_SIZE_502,
+  NODE_CLOSED_502,
+  type RouterErrorStatus,
+  UWSGI_DEFAULT_BUFFER_SIZE,
+} from './error-response.ts';
 import { buildForwardHead } from './forward-head.ts';
 import { type BodyOwner, RequestBodyPump } from './request-body.ts';
 import { buildRequestPacket, resolveModifiers } from './request-vars.ts';
 import type { KeepaliveRequestFacts } from './response-head.ts';
 import { type RelayOwner, ResponseRelay } from './response-relay.ts';
 import type { HttpRouterShared } from './router-state.ts';
+import type { StoredBodySink, StoredRequestBody } from './stored-body.ts';
 
 /** What the exchange needs of the client connection. */
 export interface ExchangeOwner {
@@ -34,8 +40,12 @@ export interface ExchangeOwner {
   readonly facts: KeepaliveRequestFacts | null;
   readonly raw: boolean;
   readonly websocket: boolean;
+  /** the de-chunked body to send instead of reading the client (stored-body.ts) */
+  readonly storedBody: StoredRequestBody | null;
+  /** writes a due `100 Continue` (a uwsgi node now wants the body) */
+  sendContinue(): void;
   note(code: string, why: string): void;
-  fail(status: RouterErrorStatus, code: string, why: string): void;
+  fail(status: RouterErrorStatus, code: string, why: string, page?: Buffer): void;
   /** the response is out: next request (keepalive) or close; `bodyComplete` = all read */
   exchangeDone(keepalive: boolean, bodyComplete: boolean): void;
   /** a stale pooled node connection: route the same request again, without the pool */
@@ -47,7 +57,7 @@ export interface ExchangeOwner {
   takePending(): Buffer | null;
 }
 
-export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
+export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, IdleWatched {
   private readonly owner: ExchangeOwner;
   private readonly shared: HttpRouterShared;
   readonly pump: RequestBodyPump;
@@ -58,6 +68,10 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
   private bodyComplete = false;
   /** bytes of packet/head sent to the node before the body */
   private headBytes = 0;
+  /** size of the uwsgi vars sent (0 for an HTTP node): a node's buffer-size may refuse them */
+  private varsBytes = 0;
+  /** the body comes from the owner's stored body, not the client */
+  private storedSending = false;
   /** IdleWatched (the exchange's inactivity timeout) */
   seenProgress = 0;
   lastTick = 0;
@@ -79,7 +93,12 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
 
   /** bytes moved with the node in this exchange (the sweep's activity measure) */
   get progress(): number {
-    return this.relay.tx + this.pump.written;
+    return this.relay.tx + this.bodySent;
+  }
+
+  /** body bytes written to the node in this exchange */
+  private get bodySent(): number {
+    return this.storedSending ? (this.owner.storedBody?.sent ?? 0) : this.pump.written;
   }
 
   /** A node connection is ready: send the request. */
@@ -88,6 +107,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
     this.lease = lease;
     this.reused = reused;
     this.bodyComplete = false;
+    this.varsBytes = 0;
     if (lease.address.proto === 'http') this.sendToHttpNode();
     else this.sendToUwsgiNode();
   }
@@ -118,10 +138,12 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
       this.tunnel(r.packet);
       return;
     }
+    this.varsBytes = r.packet.length - 4;
     // spec §5: exactly Content-Length bytes; `http-chunked-input` streams the chunked body
-    // still chunked (until its end); other bodies without a length are not forwarded
-    let length = head.contentLength;
-    if (length < 0) length = head.chunked && s.chunkedInput ? -1 : 0;
+    // still chunked (until its end); a chunked body without it was stored and has a length
+    const length = head.contentLength >= 0 ? head.contentLength : head.chunked ? -1 : 0;
+    // a uwsgi node never answers `Expect: 100-continue`: the router does, now that it is connected
+    o.sendContinue();
     this.start(r.packet, length, false);
   }
 
@@ -160,7 +182,14 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
     // response is done (a stale pooled HTTP-node connection is retried with the same bytes)
     backend.cork();
     backend.write(first);
-    this.pump.begin(backend, bodyLength, this.owner.rest);
+    const stored = this.owner.storedBody;
+    this.storedSending = stored !== null;
+    if (stored !== null) {
+      this.pump.reset();
+      stored.send(backend, this);
+    } else {
+      this.pump.begin(backend, bodyLength, this.owner.rest);
+    }
     backend.uncork();
   }
 
@@ -231,12 +260,13 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
       this.detach(backend);
       backend.on('error', noop);
       backend.destroy();
-      this.lease!.release(this.relay.tx, this.headBytes + this.pump.written);
+      this.lease!.release(this.relay.tx, this.headBytes + this.bodySent);
       this.backend = null;
       this.lease = null;
     }
     this.relay.stop();
     this.pump.stop();
+    this.owner.storedBody?.stopSending();
   }
 
   private readonly onBackendClose = (): void => {
@@ -287,11 +317,12 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
   responseDone(keepalive: boolean, nodeReusable: boolean): void {
     const backend = this.backend!;
     const lease = this.lease!;
-    lease.release(this.relay.tx, this.headBytes + this.pump.written);
+    lease.release(this.relay.tx, this.headBytes + this.bodySent);
     this.backend = null;
     this.lease = null;
     const complete = this.bodyComplete;
     this.pump.stop();
+    this.owner.storedBody?.stopSending();
     if (nodeReusable && complete) {
       this.detach(backend);
       this.shared.pool.give(lease.address, backend);
@@ -314,7 +345,42 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
       o.retryFresh();
       return;
     }
-    o.fail(502, 'UWR_ERR_BACKEND_CLOSED', 'the node closed the connection without answering');
+    const vars = this.varsBytes;
+    if (vars > UWSGI_DEFAULT_BUFFER_SIZE) {
+      // spec: uwsgi-protocol.md §5 — a default node logs "invalid request block size" and closes
+      o.fail(
+        502,
+        'UWR_ERR_BACKEND_CLOSED',
+        `the node closed the connection without answering; the request's uwsgi vars are ${vars} bytes, ` +
+          `over uWSGI's default buffer-size of ${UWSGI_DEFAULT_BUFFER_SIZE}: the node's --buffer-size is the likely cause`,
+        NODE_BUFFER_SIZE_502,
+      );
+      return;
+    }
+    o.fail(
+      502,
+      'UWR_ERR_BACKEND_CLOSED',
+      'the node closed the connection without answering',
+      NODE_CLOSED_502,
+    );
+  }
+
+  // ---- StoredBodySink ----------------------------------------------------------------
+
+  storedBodySent(): void {
+    if (this.backend !== null) this.bodyDone(null);
+  }
+
+  storedBodyUnreadable(why: string): void {
+    const o = this.owner;
+    const started = this.relay.started;
+    this.drop();
+    if (started) {
+      o.note('UWR_ERR_BODY_STORE', `${why} mid-response: closing`);
+      o.client.destroy();
+      return;
+    }
+    o.fail(500, 'UWR_ERR_BODY_STORE', why);
   }
 
   responseBroken(why: string): void {

@@ -3,7 +3,8 @@
  * http-router.md §5, corerouter.md §4): the client is paused while the node's write buffer
  * is full, so a body of any size is never held in memory. Knows where the body ends —
  * exactly Content-Length bytes, or the end of a chunked body (whose framing is forwarded
- * untouched: `http-chunked-input` for uwsgi nodes, any chunked body for HTTP nodes) — and
+ * untouched, with `http-chunked-input`; without it the body is stored de-chunked first,
+ * stored-body.ts) — and
  * hands back the bytes that came after it (the next request, if any).
  */
 import type { Socket } from 'node:net';
@@ -111,6 +112,14 @@ export class RequestBodyPump {
     this.blocked = false;
     if (this.mode !== IDLE) this.client.resume();
   };
+
+  /** No body from the client in this exchange (a stored body is sent instead). */
+  reset(): void {
+    this.stop();
+    this.written = 0;
+    this.readFromClient = false;
+    this.blocked = false;
+  }
 
   /** Stops pumping (client gone, node gone, response ended early). */
   stop(): void {

@@ -2,7 +2,8 @@
  * The HTTP router's per-process settings, read once from the configuration (spec:
  * http-router.md §5–§10) so the per-request path only reads plain fields.
  */
-import { hostname } from 'node:os';
+import { accessSync, constants, statSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import type { Config } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import type { HttpHeadOptions } from '../protocol/http-request-head.ts';
@@ -29,6 +30,14 @@ export interface HttpRouterSettings {
   readonly manageExpect: number;
   /** `http-max-body`: 0 = unlimited */
   readonly maxBody: number;
+  /** `http-auto-continue`: 100 Continue when an expecting body starts going to a uwsgi node */
+  readonly autoContinue: boolean;
+  /** de-chunked request bodies: bytes kept in memory before the temporary file */
+  readonly bodyBufferSize: number;
+  /** where those temporary files are created (and unlinked at once) */
+  readonly bodyTempDir: string;
+  /** the largest de-chunked body stored: `http-max-body`, or MAX_STORED_BODY when that is 0 */
+  readonly maxStoredBody: number;
   readonly silentErrors: boolean;
   /** SERVER_NAME and the key when there is no Host (spec §2 #8, §4) */
   readonly hostname: string;
@@ -44,20 +53,27 @@ export interface HttpRouterSettings {
   readonly nodePoolIdleMs: number;
 }
 
-/** Options read here but not implemented: a clear error beats silently ignoring them. */
-const NOT_YET: ReadonlyArray<readonly [string, 'list' | 'flag', string]> = [
-  ['https', 'list', 'HTTPS listeners are not implemented yet in uwrouter (they come with TLS support)'],
-  ['https2', 'list', 'HTTPS listeners are not implemented yet in uwrouter (they come with TLS support)'],
-  ['http-stud-prefix', 'list', 'the stud address prefix is not implemented yet in uwrouter'],
-  ['http-manage-rtsp', 'flag', 'RTSP routing is not implemented yet in uwrouter'],
-];
+/**
+ * A de-chunked body is stored (memory, then disk) before it reaches the node: with
+ * `http-max-body` 0 (unlimited) it is still capped here, so one client cannot fill the disk.
+ */
+export const MAX_STORED_BODY = 1024 * 1024 * 1024;
+
+/** The temporary directory for de-chunked bodies, checked at start-up (not per request). */
+function bodyTempDir(config: Config): string {
+  const dir = config.str('http-body-temp-dir') ?? tmpdir();
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new ConfigError(
+      `option "--http-body-temp-dir": "${dir}" is not a writable directory (${(err as Error).message})`,
+    );
+  }
+  return dir;
+}
 
 export function httpSettingsFromConfig(config: Config): HttpRouterSettings {
-  for (const [name, kind, why] of NOT_YET) {
-    if (kind === 'list' ? config.all(name).length > 0 : config.flag(name)) {
-      throw new ConfigError(`option "--${name}": ${why}`);
-    }
-  }
   const timeoutMs = config.int('http-timeout') * 1000;
   const ka = config.int('http-keepalive');
   const extraVars = config.all('http-var').map((item) => {
@@ -103,6 +119,10 @@ export function httpSettingsFromConfig(config: Config): HttpRouterSettings {
     manageSource: config.flag('http-manage-source'),
     manageExpect: config.int('http-manage-expect'),
     maxBody: config.int('http-max-body'),
+    autoContinue: config.flag('http-auto-continue'),
+    bodyBufferSize: config.int('http-body-buffer-size'),
+    bodyTempDir: bodyTempDir(config),
+    maxStoredBody: config.int('http-max-body') > 0 ? config.int('http-max-body') : MAX_STORED_BODY,
     silentErrors: config.flag('http-silent-errors'),
     hostname: hostname(),
     serverNameAsHttpHost: config.flag('http-server-name-as-http-host'),

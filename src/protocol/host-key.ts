@@ -7,7 +7,7 @@
  * subscription key with this one function, so both sides meet.
  *
  * Only ASCII letters are folded (a key is a latin1 byte string; IDNs arrive as punycode),
- * one trailing dot of the host part is removed, a `:port` suffix is kept as it is.
+ * one trailing dot of the host part is removed (before a `:port` suffix too).
  * Pure and allocation-free when the key is already normal (the common case).
  */
 
@@ -47,5 +47,7 @@ export function normalizeHostKey(key: string): string {
     port = key.slice(colon);
   }
   if (host.length > 1 && host.charCodeAt(host.length - 1) === 46) host = host.slice(0, -1);
-  return foldAscii(host) + port;
+  // the port part is folded too: a real port is digits (unchanged), and a key must never
+  // keep an A-Z that the other side of the match would have folded
+  return foldAscii(host + port);
 }

@@ -7,17 +7,30 @@
  * Stricter than uWSGI on purpose (request smuggling defences, all answered with 400):
  * bare LF / bare CR, obs-fold, whitespace before the colon, non-token header names,
  * control bytes in values, Content-Length + Transfer-Encoding, differing or non-numeric
- * Content-Length, a second Host, Host > 255 bytes, and (with chunked input) any
- * Transfer-Encoding whose final coding is not `chunked`. uWSGI hangs on bare LF and
- * closes silently on the rest; it never answers (spec §10).
+ * Content-Length, a second Host, Host > 255 bytes, a Transfer-Encoding whose final coding
+ * is not `chunked` (RFC 9112 §6.3) or in an HTTP/1.0 request (RFC 9112 §6.1). uWSGI hangs
+ * on bare LF and closes silently on the rest; it never answers (spec §10).
+ * Request-line shapes (versions, target forms, CONNECT): http-request-line.ts. Expect
+ * members other than `100-continue` get 417 (RFC 9110 §10.1.1); in HTTP/1.0 the field is
+ * ignored, as that section requires.
  *
  * Strings are latin1 "binary strings" (one char per byte), like src/protocol/uwsgi.ts.
  */
+
+import { forEachToken, parseContentLength } from './http-field-values.ts';
 import { type ProxyV1, parseProxyV1 } from './http-proxy-v1.ts';
+import { type RequestLineReason, readHttpVersion, readRequestTarget } from './http-request-line.ts';
 
 export type { ProxyV1 } from './http-proxy-v1.ts';
 
-export const DEFAULT_MAX_HEAD_SIZE = 65536;
+/**
+ * 16 KiB, what the proxies in front of the same kind of node use: Node's
+ * `--max-http-header-size` (16 KiB) and HAProxy's `tune.bufsize` (16 KiB, the whole head must
+ * fit); nginx allows 8 KiB per line (`large_client_header_buffers 4 8k`). uWSGI's 64 KiB let
+ * through heads that its own nodes then drop (their `buffer-size` is 4096). `http-max-head`
+ * raises it.
+ */
+export const DEFAULT_MAX_HEAD_SIZE = 16384;
 /** routing keys are ≤ 255 bytes (spec: uwsgi-protocol.md §5, http-router.md §4) */
 export const MAX_HOST_LENGTH = 255;
 
@@ -30,11 +43,19 @@ export interface HttpHeaderField {
 
 export interface HttpRequestHead {
   readonly method: string;
-  /** raw request-target as sent (REQUEST_URI) */
+  /**
+   * REQUEST_URI: the request-target as sent, except an absolute-form one, which becomes
+   * its origin-form (path and query; `/` when the path is empty)
+   */
   readonly uri: string;
-  /** e.g. `HTTP/1.1` */
+  /** the absolute-form target's authority (it replaced Host), else null */
+  readonly authority: string | null;
+  /** `HTTP/1.0` or `HTTP/1.1` (a later HTTP/1.x is served as 1.1) */
   readonly protocol: string;
-  /** header fields in wire order; a repeated identical Content-Length is kept once */
+  /**
+   * header fields in wire order; a repeated identical Content-Length is kept once; with an
+   * absolute-form target, Host carries the authority (added at the end when absent)
+   */
   readonly headers: HttpHeaderField[];
   /** Host value (routing key candidate), null when absent or empty (spec §4) */
   readonly host: string | null;
@@ -48,7 +69,7 @@ export interface HttpRequestHead {
   readonly connectionClose: boolean;
   readonly connectionUpgrade: boolean;
   readonly connectionKeepAlive: boolean;
-  /** an `Expect: 100-continue` header (value compared case-insensitively) */
+  /** an HTTP/1.1 request with `Expect: 100-continue` (value compared case-insensitively) */
   readonly expectContinue: boolean;
   /** Accept-Encoding contains `gzip` (plain substring, spec §8) */
   readonly acceptGzip: boolean;
@@ -79,12 +100,15 @@ export type HeadErrorReason =
   | 'content-length-and-transfer-encoding'
   | 'bad-transfer-encoding'
   | 'duplicate-host'
-  | 'host-too-long';
+  | 'transfer-encoding-in-http10'
+  | 'unsupported-transfer-coding'
+  | 'unsupported-expectation'
+  | RequestLineReason;
 
 export interface HeadError {
   ok: false;
-  code: 'UWR_ERR_BAD_REQUEST' | 'UWR_ERR_HEADERS_TOO_LARGE';
-  status: 400 | 431;
+  code: 'UWR_ERR_BAD_REQUEST' | 'UWR_ERR_HEADERS_TOO_LARGE' | 'UWR_ERR_NOT_SUPPORTED';
+  status: 400 | 417 | 431 | 501 | 505;
   reason: HeadErrorReason;
 }
 
@@ -106,7 +130,11 @@ export interface HttpHeadOptions {
   maxUriLength?: number;
   /** accept a leading PROXY v1 line (`http-enable-proxy-protocol`) */
   proxyProtocol?: boolean;
-  /** `http-chunked-input`: Transfer-Encoding must then end in `chunked` */
+  /**
+   * `http-chunked-input`: a chunked body is streamed still chunked, so codings before the
+   * final `chunked` (`gzip, chunked`) pass; without it the router de-chunks the body and
+   * refuses such codings with 501 (it would have to undo them)
+   */
   chunkedInput?: boolean;
 }
 
@@ -133,13 +161,20 @@ for (let c = 0x21; c < 0x7f; c++) URI_OK[c] = 1;
 for (let c = 0x80; c < 0x100; c++) URI_OK[c] = 1;
 
 export function fail(reason: HeadErrorReason): HeadError {
-  const big = reason === 'head-too-large' || reason === 'uri-too-long';
-  return {
-    ok: false,
-    code: big ? 'UWR_ERR_HEADERS_TOO_LARGE' : 'UWR_ERR_BAD_REQUEST',
-    status: big ? 431 : 400,
-    reason,
-  };
+  switch (reason) {
+    case 'head-too-large':
+    case 'uri-too-long':
+      return { ok: false, code: 'UWR_ERR_HEADERS_TOO_LARGE', status: 431, reason };
+    case 'unsupported-version':
+      return { ok: false, code: 'UWR_ERR_NOT_SUPPORTED', status: 505, reason };
+    case 'connect-not-supported':
+    case 'unsupported-transfer-coding':
+      return { ok: false, code: 'UWR_ERR_NOT_SUPPORTED', status: 501, reason };
+    case 'unsupported-expectation':
+      return { ok: false, code: 'UWR_ERR_NOT_SUPPORTED', status: 417, reason };
+    default:
+      return { ok: false, code: 'UWR_ERR_BAD_REQUEST', status: 400, reason };
+  }
 }
 
 /** Case-insensitive compare of buf[s, e) with a lower-case ASCII token. */
@@ -149,51 +184,6 @@ function nameIs(buf: Buffer, s: number, e: number, lower: string): boolean {
     if ((buf[s + i] | 0x20) !== lower.charCodeAt(i)) return false;
   }
   return true;
-}
-
-function lowerAscii(s: string): string {
-  // header values are latin1; only A-Z matter for token compares
-  return s.toLowerCase();
-}
-
-/** Walks a comma list, calling `visit` with each trimmed, lower-cased element. */
-function forEachToken(value: string, visit: (token: string) => void): void {
-  let start = 0;
-  for (let i = 0; i <= value.length; i++) {
-    if (i === value.length || value.charCodeAt(i) === 44) {
-      let a = start;
-      let b = i;
-      while (a < b && (value.charCodeAt(a) === SP || value.charCodeAt(a) === HTAB)) a++;
-      while (b > a && (value.charCodeAt(b - 1) === SP || value.charCodeAt(b - 1) === HTAB)) b--;
-      if (b > a) visit(lowerAscii(value.slice(a, b)));
-      start = i + 1;
-    }
-  }
-}
-
-/** Content-Length value: 1*DIGIT, or a list of identical ones ("5, 5"); -2 when invalid. */
-function parseContentLength(value: string): number {
-  let result = -1;
-  let start = 0;
-  for (let i = 0; i <= value.length; i++) {
-    if (i < value.length && value.charCodeAt(i) !== 44) continue;
-    let a = start;
-    let b = i;
-    while (a < b && (value.charCodeAt(a) === SP || value.charCodeAt(a) === HTAB)) a++;
-    while (b > a && (value.charCodeAt(b - 1) === SP || value.charCodeAt(b - 1) === HTAB)) b--;
-    // 15 digits keep the number exact (< 2^53); nobody sends a petabyte body
-    if (b === a || b - a > 15) return -2;
-    let n = 0;
-    for (let k = a; k < b; k++) {
-      const c = value.charCodeAt(k);
-      if (c < 48 || c > 57) return -2;
-      n = n * 10 + (c - 48);
-    }
-    if (result >= 0 && result !== n) return -2;
-    result = n;
-    start = i + 1;
-  }
-  return result;
 }
 
 /** NAME "/" DIGIT "." DIGIT with NAME = 1*upper-case letters (HTTP, RTSP: spec §6). */
@@ -249,9 +239,14 @@ export function parseRequestHead(buf: Buffer, end: number, options: HttpHeadOpti
   if (i - uriStart > maxUri) return fail('uri-too-long');
   if (i >= rlEnd) return fail('bad-request-line');
   if (buf[i] !== SP) return fail(buf[i] === CR ? 'bare-cr' : 'bad-uri');
-  const uri = buf.toString('latin1', uriStart, i);
+  const target = buf.toString('latin1', uriStart, i);
   if (!protocolOk(buf, i + 1, rlEnd)) return fail('bad-protocol');
-  const protocol = buf.toString('latin1', i + 1, rlEnd);
+  const version = readHttpVersion(buf, i + 1, rlEnd, method, target);
+  if (!version.ok) return fail(version.reason);
+  const protocol = version.protocol;
+  const form = readRequestTarget(method, target);
+  if (!form.ok) return fail(form.reason);
+  const http11 = protocol === 'HTTP/1.1';
 
   const headers: HttpHeaderField[] = [];
   let host: string | null = null;
@@ -262,6 +257,8 @@ export function parseRequestHead(buf: Buffer, end: number, options: HttpHeadOpti
   let connectionUpgrade = false;
   let connectionKeepAlive = false;
   let expectContinue = false;
+  let expectOther = false;
+  let hostIndex = -1;
   let acceptGzip = false;
 
   p = lineEnd + 1;
@@ -297,6 +294,7 @@ export function parseRequestHead(buf: Buffer, end: number, options: HttpHeadOpti
       hostSeen = true;
       if (value.length > MAX_HOST_LENGTH) return fail('host-too-long');
       host = value.length > 0 ? value : null;
+      hostIndex = headers.length;
     } else if (nlen === 14 && nameIs(buf, p, c, 'content-length')) {
       const n = parseContentLength(value);
       if (n < 0) return fail('bad-content-length');
@@ -315,7 +313,10 @@ export function parseRequestHead(buf: Buffer, end: number, options: HttpHeadOpti
         else if (t === 'keep-alive') connectionKeepAlive = true;
       });
     } else if (nlen === 6 && nameIs(buf, p, c, 'expect')) {
-      if (lowerAscii(value) === '100-continue') expectContinue = true;
+      forEachToken(value, (t) => {
+        if (t === '100-continue') expectContinue = true;
+        else expectOther = true;
+      });
     } else if (nlen === 15 && nameIs(buf, p, c, 'accept-encoding')) {
       if (value.includes('gzip')) acceptGzip = true;
     }
@@ -326,6 +327,8 @@ export function parseRequestHead(buf: Buffer, end: number, options: HttpHeadOpti
   let chunked = false;
   if (transferEncoding !== null) {
     if (contentLength >= 0) return fail('content-length-and-transfer-encoding');
+    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing
+    if (!http11) return fail('transfer-encoding-in-http10');
     let count = 0;
     let chunkedCount = 0;
     let last = '';
@@ -335,9 +338,22 @@ export function parseRequestHead(buf: Buffer, end: number, options: HttpHeadOpti
       if (t === 'chunked') chunkedCount++;
     });
     chunked = count > 0 && last === 'chunked' && chunkedCount === 1;
-    // spec §5: with http-chunked-input the still-chunked body is streamed to the node,
-    // so its framing must be exactly what the node will de-chunk.
-    if (options.chunkedInput && !chunked) return fail('bad-transfer-encoding');
+    // RFC 9112 §6.3: without a final chunked the body has no knowable end (uWSGI dropped it)
+    if (!chunked) return fail('bad-transfer-encoding');
+    if (count > 1 && !options.chunkedInput) return fail('unsupported-transfer-coding');
+  }
+  // RFC 9110 §10.1.1: HTTP/1.0 expectations are ignored; unknown ones MAY get 417
+  if (!http11) expectContinue = false;
+  else if (expectOther) return fail('unsupported-expectation');
+
+  let uri = target;
+  if (form.authority !== null) {
+    // RFC 9112 §3.2.2: the authority replaces Host, for routing and for the node
+    uri = form.uri;
+    host = form.authority;
+    const field = { name: hostIndex >= 0 ? headers[hostIndex].name : 'Host', value: form.authority };
+    if (hostIndex >= 0) headers[hostIndex] = field;
+    else headers.push(field);
   }
 
   return {
@@ -345,6 +361,7 @@ export function parseRequestHead(buf: Buffer, end: number, options: HttpHeadOpti
     head: {
       method,
       uri,
+      authority: form.authority,
       protocol,
       headers,
       host,

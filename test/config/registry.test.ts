@@ -125,7 +125,7 @@ test('listeners, router-specific and named options from the brief', () => {
   assert.equal(findOption('ssl-sessions-timeout')?.default, '300');
   assert.equal(findOption('socket-timeout')?.default, '4');
   assert.equal(findOption('listen')?.default, '100');
-  assert.equal(findOption('http-max-head')?.default, '65536');
+  assert.equal(findOption('http-max-head')?.default, '16384');
   assert.deepEqual(findOption('subscription-algo')?.choices, ['wrr', 'lrc', 'wlrc', 'iphash']);
   for (const name of ['master', 'plugins', 'vacuum', 'die-on-term', 'socket-timeout']) {
     const st = statusOf(findOption(name)!);

@@ -5,25 +5,48 @@ import {
   EXPECT_TOO_LARGE_413,
   errorResponse,
   hostWithoutPort,
+  NODE_BUFFER_SIZE_502,
+  NODE_CLOSED_502,
   type RouterErrorStatus,
   redirectToHttps,
   statusForError,
 } from '../../src/http-router/error-response.ts';
 
 test('error responses: status line, plain text, exact Content-Length, Connection: close', () => {
-  for (const status of [400, 404, 413, 431, 502, 503, 504] as RouterErrorStatus[]) {
-    const text = errorResponse(status).toString('latin1');
+  const all = [400, 404, 413, 417, 431, 500, 501, 502, 503, 504, 505] as RouterErrorStatus[];
+  const pages = [...all.map((s) => errorResponse(s)), NODE_CLOSED_502, NODE_BUFFER_SIZE_502];
+  for (const [i, response] of pages.entries()) {
+    const text = response.toString('latin1');
+    const status = Number(text.slice(9, 12));
     const [head, body] = text.split('\r\n\r\n');
     const lines = head.split('\r\n');
     assert.match(lines[0], new RegExp(`^HTTP/1\\.1 ${status} [A-Z]`));
     assert.ok(lines.includes('Content-Type: text/plain'));
     assert.ok(lines.includes('Connection: close'));
     assert.ok(lines.includes(`Content-Length: ${Buffer.byteLength(body)}`));
-    assert.ok(body.length > 0 && !/uwsgi|node_modules|Error:/i.test(body));
-    assert.equal(errorResponse(status), errorResponse(status)); // prebuilt
+    assert.ok(body.length > 0 && !/node_modules|Error:/i.test(body));
+    // only the buffer-size hint names uWSGI: that is its point
+    if (response !== NODE_BUFFER_SIZE_502) assert.doesNotMatch(body, /uwsgi/i);
+    if (i < all.length) assert.equal(errorResponse(status as RouterErrorStatus), response); // prebuilt
   }
   assert.match(errorResponse(404).toString(), /no such host/);
   assert.match(errorResponse(503).toString(), /no node is available/);
+  assert.match(errorResponse(505).toString(), /^HTTP\/1\.1 505 HTTP Version Not Supported\r\n/);
+  assert.match(errorResponse(417).toString(), /^HTTP\/1\.1 417 Expectation Failed\r\n/);
+  assert.match(errorResponse(501).toString(), /^HTTP\/1\.1 501 Not Implemented\r\n/);
+});
+
+test('503 carries Retry-After (a crashed node is usually back within seconds); no other page does', () => {
+  assert.match(errorResponse(503).toString(), /\r\nRetry-After: 5\r\n/);
+  for (const status of [400, 404, 413, 502, 504] as RouterErrorStatus[]) {
+    assert.doesNotMatch(errorResponse(status).toString(), /Retry-After/);
+  }
+});
+
+test('a node that closed without answering: its own 502 text; the buffer-size hint names the cause', () => {
+  assert.match(NODE_CLOSED_502.toString(), /\r\n\r\nthe node closed the connection without answering\n$/);
+  assert.match(NODE_BUFFER_SIZE_502.toString(), /exceed 4096 bytes of uwsgi vars.*--buffer-size/);
+  assert.match(errorResponse(502).toString(), /could not connect to any node/);
 });
 
 test('error codes map to statuses', () => {

@@ -207,14 +207,6 @@ test('http-to-https: 301 to https://HOST[:PORT]URI, no node involved', async () 
   }
 });
 
-test('https listeners are refused with a clear error (TLS comes later)', () => {
-  const { config } = loadConfig(['--http', '127.0.0.1:0', '--https', '127.0.0.1:0,a.crt,a.key'], {});
-  assert.throws(
-    () => createHttpRouter(config, silentLogger(), { version: 't' }),
-    /HTTPS listeners are not implemented yet/,
-  );
-});
-
 test('a head timeout closes the connection and counts it; a partial head does not hold the router', async () => {
   const n = await uwsgiNode(answer());
   const r = await startRouter(['--http-to', n.address, '--http-headers-timeout', '1']);

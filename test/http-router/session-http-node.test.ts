@@ -99,7 +99,13 @@ test('HTTP node connections are pooled across requests and client connections', 
 
 test('HTTP node: chunked responses relayed and the connection reused; chunked uploads streamed', async () => {
   const n = await httpNode();
-  const r = await startRouter(['--http-to', `http://127.0.0.1:${n.port}`, '--http-keepalive']);
+  // --http-chunked-input streams chunked bodies still chunked (without it they are stored)
+  const r = await startRouter([
+    '--http-to',
+    `http://127.0.0.1:${n.port}`,
+    '--http-keepalive',
+    '--http-chunked-input',
+  ]);
   const client = new Client(`http://127.0.0.1:${r.port}`);
   onCleanup(() => client.destroy());
   const res = await client.request({ path: '/chunked', method: 'GET' });
