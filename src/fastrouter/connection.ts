@@ -16,8 +16,6 @@ import { type ReaderResult, UwsgiHeadReader } from '../protocol/uwsgi-reader.ts'
 import { readFastrouterKey } from './key.ts';
 
 export interface FastrouterSettings {
-  /** `fastrouter-buffer-size`: a read-chunk size, not a request limit (spec: uwsgi-protocol.md §5) */
-  bufferSize: number;
   /** inactivity timeout of a session (`fastrouter-timeout`); 0 = none */
   timeoutMs: number;
 }

@@ -18,8 +18,5 @@ export function createFastrouter(
     ...extras,
     listen: config.all('fastrouter'),
   });
-  return new CoreRouter(
-    opts,
-    fastrouterHandler({ bufferSize: config.int('fastrouter-buffer-size'), timeoutMs: opts.timeoutMs }),
-  );
+  return new CoreRouter(opts, fastrouterHandler({ timeoutMs: opts.timeoutMs }));
 }
