@@ -67,6 +67,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
   facts: KeepaliveRequestFacts | null = null;
   raw = false;
   websocket = false;
+  continueSent = false;
   private attempt: BackendAttempt | null = null;
   /** the next attempt must not take a pooled HTTP-node connection (a stale one failed) */
   private freshOnly = false;
@@ -230,6 +231,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
     this.head = head;
     this.rest = rest;
     this.clientEnded = false;
+    this.continueSent = false;
     const proxy = head.proxy;
     if (proxy !== null && proxy.protocol !== 'UNKNOWN') {
       this.info.address = proxy.srcAddress;
@@ -258,6 +260,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
         return;
       }
       this.client.write(CONTINUE_100);
+      this.continueSent = true;
     }
     this.facts = {
       keepaliveEnabled: s.keepalive,
@@ -395,6 +398,6 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
       this.client.destroy();
       return;
     }
-    this.answer(errorResponse(status));
+    this.answer(errorResponse(status, code));
   }
 }

@@ -5,27 +5,33 @@
  * - 400 malformed head or smuggling attempt, 413 body too large, 431 head/vars too large;
  * - 404 unknown key ("no such host configured here"): the key was never routable;
  * - 503 the key exists but has no live node now;
- * - 502 every connect attempt failed, 504 a node connect/answer timed out.
+ * - 502 every connect attempt failed, or the node's answer is not valid HTTP/1.x;
+ *   504 a node connect/answer timed out;
+ * - 501 a request transfer coding other than `chunked` alone (RFC 9112 §6.1);
+ * - 508 the request came back to this router (a forwarding loop).
  * Bodies name the problem, never internals. All buffers are built once at load time.
  * Also the fixed lines uWSGI does send: `100 Continue` / `413` for Expect (§5) and the
  * `http-to-https` 301 (§9).
  */
 import type { UwrErrorCode } from '../errors.ts';
 
-export type RouterErrorStatus = 400 | 404 | 413 | 431 | 502 | 503 | 504;
+export type RouterErrorStatus = 400 | 404 | 413 | 431 | 501 | 502 | 503 | 504 | 508;
 
 const TEXT: Record<RouterErrorStatus, readonly [reason: string, body: string]> = {
   400: ['Bad Request', 'bad request\n'],
   404: ['Not Found', 'no such host is configured here\n'],
   413: ['Content Too Large', 'request body too large\n'],
   431: ['Request Header Fields Too Large', 'request header fields too large\n'],
+  501: ['Not Implemented', 'transfer coding not implemented\n'],
   502: ['Bad Gateway', 'could not connect to any node for this host\n'],
   503: ['Service Unavailable', 'no node is available for this host\n'],
   504: ['Gateway Timeout', 'the node did not answer in time\n'],
+  508: ['Loop Detected', 'this request came back to the router that forwarded it\n'],
 };
 
-function build(status: RouterErrorStatus): Buffer {
-  const [reason, body] = TEXT[status];
+function build(status: RouterErrorStatus, text?: string): Buffer {
+  const [reason, standard] = TEXT[status];
+  const body = text ?? standard;
   return Buffer.from(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
     'latin1',
@@ -33,11 +39,19 @@ function build(status: RouterErrorStatus): Buffer {
 }
 
 const PREBUILT = new Map<RouterErrorStatus, Buffer>(
-  ([400, 404, 413, 431, 502, 503, 504] as const).map((s) => [s, build(s)]),
+  ([400, 404, 413, 431, 501, 502, 503, 504, 508] as const).map((s) => [s, build(s)]),
 );
 
-/** The complete response for `status` (shared buffer: do not modify). */
-export function errorResponse(status: RouterErrorStatus): Buffer {
+/** 502 when a node was reached but its answer was missing or not valid HTTP/1.x */
+const BAD_ANSWER_502 = build(502, 'the node for this host did not send a valid answer\n');
+
+/**
+ * The complete response for `status` (shared buffer: do not modify); `code` picks the
+ * 502 body that says what happened (no connection vs. no valid answer).
+ */
+export function errorResponse(status: RouterErrorStatus, code?: string): Buffer {
+  if (status === 502 && (code === 'UWR_ERR_BAD_RESPONSE' || code === 'UWR_ERR_BACKEND_CLOSED'))
+    return BAD_ANSWER_502;
   return PREBUILT.get(status)!;
 }
 
@@ -55,7 +69,12 @@ export function statusForError(code: UwrErrorCode): RouterErrorStatus {
       return 503;
     case 'UWR_ERR_CONNECT':
     case 'UWR_ERR_BACKEND_CLOSED':
+    case 'UWR_ERR_BAD_RESPONSE':
       return 502;
+    case 'UWR_ERR_NOT_IMPLEMENTED':
+      return 501;
+    case 'UWR_ERR_LOOP_DETECTED':
+      return 508;
     case 'UWR_ERR_CONNECT_TIMEOUT':
     case 'UWR_ERR_TIMEOUT':
       return 504;

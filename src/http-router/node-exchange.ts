@@ -13,10 +13,11 @@ import { Join } from '../corerouter/join.ts';
 import type { PeerInfo } from '../corerouter/peer-info.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import type { HttpRequestHead } from '../protocol/http-request-head.ts';
+import { ChunkReframer } from './chunk-reframer.ts';
 import type { ChunkedResult } from './chunked.ts';
-import type { RouterErrorStatus } from './error-response.ts';
-import { buildForwardHead } from './forward-head.ts';
-import { type BodyOwner, RequestBodyPump } from './request-body.ts';
+import { CONTINUE_100, type RouterErrorStatus } from './error-response.ts';
+import { buildForwardHead, forwardFraming } from './forward-head.ts';
+import { type BodyOwner, type BodySink, RequestBodyPump } from './request-body.ts';
 import { buildRequestPacket, resolveModifiers } from './request-vars.ts';
 import type { KeepaliveRequestFacts } from './response-head.ts';
 import { type RelayOwner, ResponseRelay } from './response-relay.ts';
@@ -34,6 +35,8 @@ export interface ExchangeOwner {
   readonly facts: KeepaliveRequestFacts | null;
   readonly raw: boolean;
   readonly websocket: boolean;
+  /** the router already answered `100 Continue` to this request */
+  readonly continueSent: boolean;
   note(code: string, why: string): void;
   fail(status: RouterErrorStatus, code: string, why: string): void;
   /** the response is out: next request (keepalive) or close; `bodyComplete` = all read */
@@ -52,6 +55,8 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
   private readonly shared: HttpRouterShared;
   readonly pump: RequestBodyPump;
   readonly relay: ResponseRelay;
+  /** created at the first chunked body to an HTTP node */
+  private reframer: ChunkReframer | null = null;
   private backend: Socket | null = null;
   private lease: NodeLease | null = null;
   private reused = false;
@@ -130,24 +135,30 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
     const s = this.shared.settings;
     const head = o.head!;
     const peer = o.client.remoteAddress ?? '';
-    const fwd = buildForwardHead(head, {
+    // the body framing the router declares and forwards (forward-head.ts)
+    const framing = forwardFraming(head);
+    const input = {
       clientAddress: o.info.address,
       https: false,
       trusted: s.trusted.size > 0 && s.trusted.has(peer),
       websocket: o.websocket,
-    });
+      via: this.shared.viaToken,
+    };
     if (o.raw) {
-      this.tunnel(fwd);
+      this.tunnel(buildForwardHead(head, framing.ok ? framing.length : 0, input));
       return;
     }
-    if (head.transferEncoding !== null && !head.chunked) {
-      // RFC 9112 §6.3: a request body without a final chunked coding has no knowable end
+    if (!framing.ok) {
       this.drop();
-      o.fail(400, 'UWR_ERR_BAD_REQUEST', 'request Transfer-Encoding does not end in chunked');
+      o.fail(framing.status, framing.code, framing.why);
       return;
     }
-    const length = head.contentLength >= 0 ? head.contentLength : head.chunked ? -1 : 0;
-    this.start(fwd, length, true);
+    const fwd = buildForwardHead(head, framing.length, input);
+    if (head.expectContinue && !o.continueSent && framing.length !== 0 && head.protocol === 'HTTP/1.1') {
+      // Expect is not forwarded (forward-head.ts): the client hears 100 from the router
+      o.client.write(CONTINUE_100);
+    }
+    this.start(fwd, framing.length, true);
   }
 
   /** Sends `first` and the body, and starts relaying the response. */
@@ -160,7 +171,13 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
     // response is done (a stale pooled HTTP-node connection is retried with the same bytes)
     backend.cork();
     backend.write(first);
-    this.pump.begin(backend, bodyLength, this.owner.rest);
+    // a chunked body to an HTTP node is re-chunked canonically (chunk-reframer.ts)
+    let sink: BodySink = backend;
+    if (bodyLength === -1 && httpNode) {
+      if (this.reframer === null) this.reframer = new ChunkReframer();
+      sink = this.reframer.begin(backend);
+    }
+    this.pump.begin(sink, bodyLength, this.owner.rest);
     backend.uncork();
   }
 
