@@ -245,8 +245,9 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
       this.answer(redirectToHttps(key, this.redirectPort, head.uri));
       return;
     }
-    this.websocket = s.websockets && isWebSocketUpgrade(head.headers);
-    this.raw = s.rawBody || this.websocket || (s.manageSource && head.method === 'SOURCE');
+    // RFC 9110 §7.8: an HTTP/1.0 request's Upgrade is ignored; a websocket is held, not raw
+    this.websocket = s.websockets && head.protocol === 'HTTP/1.1' && isWebSocketUpgrade(head.headers);
+    this.raw = s.rawBody || (s.manageSource && head.method === 'SOURCE');
     const length = head.contentLength;
     if (s.maxBody > 0 && length > s.maxBody) {
       this.fail(413, 'UWR_ERR_BODY_TOO_LARGE', `request body of ${length} bytes exceeds http-max-body`);
@@ -270,6 +271,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
       connectionUpgrade: head.connectionUpgrade,
       transferEncoding: head.transferEncoding !== null,
       raw: this.raw,
+      upgrade: this.websocket,
       surplusBody: false,
       acceptGzip: head.acceptGzip,
     };

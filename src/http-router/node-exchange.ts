@@ -2,10 +2,13 @@
  * One request's exchange with a connected node. What the node gets first: the uwsgi packet
  * (spec: http-router.md §2) or, for an HTTP node, an HTTP/1.1 head with X-Forwarded-*
  * (forward-head.ts); then the body is streamed (request-body.ts) and the response relayed
- * (response-relay.ts), or — raw modes (§6) — the sockets are joined.
- * Node failures map to 502 (closed before answering), 504 (silent past `http-timeout`) or,
- * once response bytes went out, a plain close. One object per client connection, reused
- * for each of its requests.
+ * (response-relay.ts), or — raw modes (§6) — the sockets are joined. A websocket upgrade
+ * is an ordinary request until the node's head says 101: client bytes after it are held
+ * (the connection's `pending`), and only a 101 joins the sockets; any other answer is a
+ * normal response and the held bytes are the next request, parsed as such.
+ * Node failures map to 502 (closed before answering, invalid response head), 504 (silent
+ * past `http-timeout`) or, once the response head went out, a plain close. One object per
+ * client connection, reused for each of its requests.
  */
 import type { Socket } from 'node:net';
 import type { IdleWatched } from '../corerouter/idle-sweep.ts';
@@ -186,7 +189,6 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
     const o = this.owner;
     const backend = this.backend!;
     const lease = this.lease!;
-    const stats = this.shared.stats;
     this.backend = null;
     this.lease = null;
     o.enterTunnel();
@@ -196,13 +198,19 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
     if (o.rest.length > 0) backend.write(o.rest);
     if (pending) backend.write(pending);
     backend.uncork();
-    const sent = first.length + o.rest.length + (pending?.length ?? 0);
+    this.join(backend, lease, 0, first.length + o.rest.length + (pending?.length ?? 0));
+  }
+
+  /** Sockets joined; `tx`/`rx` = bytes already moved from/to the node before the join. */
+  private join(backend: Socket, lease: NodeLease, tx: number, rx: number): void {
+    const o = this.owner;
+    const stats = this.shared.stats;
     const websocket = o.websocket;
     if (websocket) stats.websockets++;
     const join = new Join(o.client, backend, {
-      closed: (tx, rx) => {
+      closed: (jtx, jrx) => {
         if (websocket) stats.websockets--;
-        lease.release(tx, rx + sent);
+        lease.release(jtx + tx, jrx + rx);
       },
     });
     // spec §10: http-timeout applies to tunnels too
@@ -258,7 +266,9 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
 
   private readonly onBackendClose = (): void => {
     // closed without a clean end (reset, error)
-    if (this.relay.started) this.responseBroken('the node connection broke mid-response');
+    if (this.relay.answered) this.responseBroken('the node connection broke mid-response');
+    else if (this.relay.started)
+      this.responseInvalid('the node connection broke before the end of its response head');
     else this.responseMissing();
   };
 
@@ -266,7 +276,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
   onIdle(): void {
     if (!this.backend) return;
     const o = this.owner;
-    if (this.relay.started) {
+    if (this.relay.answered) {
       o.note('UWR_ERR_TIMEOUT', 'node idle past http-timeout mid-response: closing');
       this.drop();
       o.client.destroy();
@@ -289,9 +299,9 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
 
   bodyFailed(r: Extract<ChunkedResult, { state: 'error' }>): void {
     const o = this.owner;
-    const started = this.relay.started;
+    const answered = this.relay.answered;
     this.drop();
-    if (started) {
+    if (answered) {
       o.note(r.code, `bad chunked request body (${r.reason}) mid-response: closing`);
       o.client.destroy();
       return;
@@ -338,6 +348,41 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
     this.owner.note('UWR_ERR_BACKEND_CLOSED', `${why}: closing`);
     this.drop();
     this.owner.client.destroy();
+  }
+
+  responseInvalid(why: string): void {
+    this.drop();
+    this.owner.fail(502, 'UWR_ERR_BAD_RESPONSE', why);
+  }
+
+  upgraded(head: Buffer, rest: Buffer): void {
+    const o = this.owner;
+    const backend = this.backend!;
+    const lease = this.lease!;
+    if (!this.bodyComplete) {
+      // RFC 9110 §15.2.2: the switch follows the whole request; a node that switched
+      // before the body was sent would get the rest of the body as tunnel bytes
+      this.responseInvalid('a 101 before the request body was complete');
+      return;
+    }
+    const tx = this.relay.tx;
+    const rx = this.headBytes + this.pump.written;
+    this.detach(backend);
+    this.backend = null;
+    this.lease = null;
+    this.pump.stop();
+    this.relay.stop();
+    o.enterTunnel();
+    const client = o.client;
+    client.cork();
+    client.write(head);
+    if (rest.length > 0) client.write(rest);
+    client.uncork();
+    // what the client sent after the upgrade request was held until now: the tunnel's start
+    const pending = o.takePending();
+    if (pending) backend.write(pending);
+    if (client.readableEnded) backend.end();
+    this.join(backend, lease, tx, rx + (pending?.length ?? 0));
   }
 }
 
