@@ -29,6 +29,7 @@ import {
 import { type ExchangeOwner, NodeExchange } from './node-exchange.ts';
 import type { KeepaliveRequestFacts } from './response-head.ts';
 import type { HttpRouterShared } from './router-state.ts';
+import { viaVerdict } from './via.ts';
 import { isWebSocketUpgrade } from './websocket.ts';
 
 /** reading a request head (or idle between requests) */
@@ -68,6 +69,8 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
   raw = false;
   websocket = false;
   continueSent = false;
+  /** the first byte was checked for a self-connection (corerouter OutgoingEndpoints) */
+  private selfChecked = false;
   private attempt: BackendAttempt | null = null;
   /** the next attempt must not take a pooled HTTP-node connection (a stale one failed) */
   private freshOnly = false;
@@ -133,6 +136,14 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
   private readonly onClientData = (chunk: Buffer): void => {
     const state = this.state;
     if (state === S_HEAD) {
+      if (!this.selfChecked) {
+        this.selfChecked = true;
+        if (this.core.outgoing.isOwn(this.client)) {
+          this.client.pause();
+          this.fail(508, 'UWR_ERR_LOOP_DETECTED', 'request loop: the router connected to its own listener');
+          return;
+        }
+      }
       this.headData(chunk);
     } else if (state === S_EXCHANGE && this.exchange?.uploading) {
       this.exchange.clientData(chunk);
@@ -232,6 +243,15 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
     this.rest = rest;
     this.clientEnded = false;
     this.continueSent = false;
+    const via = viaVerdict(head.headers, this.shared.viaToken);
+    if (via !== null) {
+      this.fail(
+        508,
+        'UWR_ERR_LOOP_DETECTED',
+        `request loop: ${via === 'own-token' ? 'Via names this router' : 'too many Via hops'}`,
+      );
+      return;
+    }
     const proxy = head.proxy;
     if (proxy !== null && proxy.protocol !== 'UNKNOWN') {
       this.info.address = proxy.srcAddress;
