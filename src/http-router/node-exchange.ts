@@ -60,6 +60,8 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
   readonly relay: ResponseRelay;
   /** created at the first chunked body to an HTTP node */
   private reframer: ChunkReframer | null = null;
+  /** the request whose `100 Continue` this exchange sent (a retry must not send another) */
+  private continued: HttpRequestHead | null = null;
   private backend: Socket | null = null;
   private lease: NodeLease | null = null;
   private reused = false;
@@ -157,8 +159,15 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
       return;
     }
     const fwd = buildForwardHead(head, framing.length, input);
-    if (head.expectContinue && !o.continueSent && framing.length !== 0 && head.protocol === 'HTTP/1.1') {
+    if (
+      head.expectContinue &&
+      !o.continueSent &&
+      this.continued !== head &&
+      framing.length !== 0 &&
+      head.protocol === 'HTTP/1.1'
+    ) {
       // Expect is not forwarded (forward-head.ts): the client hears 100 from the router
+      this.continued = head;
       o.client.write(CONTINUE_100);
     }
     this.start(fwd, framing.length, true);
