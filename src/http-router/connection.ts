@@ -29,7 +29,7 @@ import {
 import { type ExchangeOwner, NodeExchange } from './node-exchange.ts';
 import type { KeepaliveRequestFacts } from './response-head.ts';
 import type { HttpRouterShared } from './router-state.ts';
-import { viaVerdict } from './via.ts';
+import { viaLoop } from './via.ts';
 import { isWebSocketUpgrade } from './websocket.ts';
 
 /** reading a request head (or idle between requests) */
@@ -243,13 +243,9 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner {
     this.rest = rest;
     this.clientEnded = false;
     this.continueSent = false;
-    const via = viaVerdict(head.headers, this.shared.viaToken);
-    if (via !== null) {
-      this.fail(
-        508,
-        'UWR_ERR_LOOP_DETECTED',
-        `request loop: ${via === 'own-token' ? 'Via names this router' : 'too many Via hops'}`,
-      );
+    const loop = viaLoop(head.headers, this.shared.viaToken);
+    if (loop !== null) {
+      this.fail(508, 'UWR_ERR_LOOP_DETECTED', `request loop: ${loop}`);
       return;
     }
     const proxy = head.proxy;

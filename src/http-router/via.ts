@@ -20,14 +20,15 @@ export function makeViaToken(): string {
   return `uwrouter-${randomBytes(4).toString('hex')}`;
 }
 
-export type ViaVerdict = null | 'own-token' | 'too-many-hops';
+const OWN_TOKEN = 'Via names this router';
+const TOO_MANY_HOPS = `more than ${MAX_VIA_HOPS} Via hops`;
 
 /**
- * Checks the request's Via fields: `own-token` when one entry's received-by is `token`,
- * `too-many-hops` past MAX_VIA_HOPS entries, else null. Costs a length compare per header
- * when there is no Via (the usual request).
+ * Checks the request's Via fields: why it is a loop (one entry's received-by is `token`,
+ * or more than MAX_VIA_HOPS entries), else null. Costs a length compare per header when
+ * there is no Via (the usual request).
  */
-export function viaVerdict(headers: readonly HttpHeaderField[], token: string): ViaVerdict {
+export function viaLoop(headers: readonly HttpHeaderField[], token: string): string | null {
   let hops = 0;
   for (let i = 0; i < headers.length; i++) {
     const h = headers[i];
@@ -41,8 +42,8 @@ export function viaVerdict(headers: readonly HttpHeaderField[], token: string): 
       if (sp < 0) continue;
       let end = e.indexOf(' ', sp + 1);
       if (end < 0) end = e.length;
-      if (e.slice(sp + 1, end) === token) return 'own-token';
+      if (e.slice(sp + 1, end) === token) return OWN_TOKEN;
     }
   }
-  return hops > MAX_VIA_HOPS ? 'too-many-hops' : null;
+  return hops > MAX_VIA_HOPS ? TOO_MANY_HOPS : null;
 }
