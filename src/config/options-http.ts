@@ -41,7 +41,7 @@ export const HTTP_OPTIONS: readonly OptionSpec[] = [
   {
     ...FLAG,
     name: 'http-websockets',
-    help: 'switch WebSocket upgrade requests to tunnel mode (the node does the handshake)',
+    help: 'tunnel WebSocket upgrade requests once the node answers 101 (the node does the handshake; any other answer is a normal response)',
   },
   {
     name: 'http-manage-expect',
