@@ -204,8 +204,8 @@ export function rewriteResponseHead(
     let dropped = false;
     if (p > 0 && colon > p && colon < le) {
       if (httpNode) {
-        const name = head.toString('latin1', p, colon).toLowerCase();
-        dropped = HOP_BY_HOP.has(name) || listed?.has(name) === true;
+        dropped =
+          isHopByHop(head, p, colon) || listed?.has(head.toString('latin1', p, colon).toLowerCase()) === true;
       } else {
         dropped = nameIs(head, p, colon, 'connection') || nameIs(head, p, colon, 'keep-alive');
       }
@@ -215,6 +215,22 @@ export function rewriteResponseHead(
   }
   parts.push(Buffer.from(`${extra}\r\n`, 'latin1'));
   return Buffer.concat(parts);
+}
+
+/** One of HOP_BY_HOP, compared in place (no string per header line). */
+function isHopByHop(head: Buffer, s: number, e: number): boolean {
+  switch (e - s) {
+    case 2:
+      return nameIs(head, s, e, 'te');
+    case 7:
+      return nameIs(head, s, e, 'upgrade');
+    case 10:
+      return nameIs(head, s, e, 'connection') || nameIs(head, s, e, 'keep-alive');
+    case 16:
+      return nameIs(head, s, e, 'proxy-connection');
+    default:
+      return false;
+  }
 }
 
 /**
