@@ -392,6 +392,8 @@ export class NodeExchange implements BodyOwner, RelayOwner, IdleWatched {
     if (pending) backend.write(pending);
     if (client.readableEnded) backend.end();
     this.join(backend, lease, tx, rx + (pending?.length ?? 0));
+    // the relay may have paused the node for a full client buffer: the Join reads on
+    if (backend.isPaused()) backend.resume();
   }
 }
 
