@@ -11,7 +11,7 @@ import {
 } from '../../src/http-router/error-response.ts';
 
 test('error responses: status line, plain text, exact Content-Length, Connection: close', () => {
-  for (const status of [400, 404, 413, 431, 502, 503, 504] as RouterErrorStatus[]) {
+  for (const status of [400, 404, 413, 431, 501, 502, 503, 504, 508] as RouterErrorStatus[]) {
     const text = errorResponse(status).toString('latin1');
     const [head, body] = text.split('\r\n\r\n');
     const lines = head.split('\r\n');
@@ -24,6 +24,19 @@ test('error responses: status line, plain text, exact Content-Length, Connection
   }
   assert.match(errorResponse(404).toString(), /no such host/);
   assert.match(errorResponse(503).toString(), /no node is available/);
+  assert.match(errorResponse(508).toString(), /^HTTP\/1\.1 508 Loop Detected\r\n/);
+  // a 502 says which failure it was: no connection, or no valid answer
+  assert.match(errorResponse(502).toString(), /could not connect/);
+  for (const code of ['UWR_ERR_BAD_RESPONSE', 'UWR_ERR_BACKEND_CLOSED']) {
+    const text = errorResponse(502, code).toString();
+    assert.match(text, /^HTTP\/1\.1 502 Bad Gateway\r\n/);
+    assert.match(text, /did not send a valid answer\n$/);
+    assert.match(
+      text,
+      new RegExp(`Content-Length: ${'the node for this host did not send a valid answer\n'.length}\r\n`),
+    );
+  }
+  assert.equal(errorResponse(502, 'UWR_ERR_CONNECT'), errorResponse(502));
 });
 
 test('error codes map to statuses', () => {
@@ -36,6 +49,9 @@ test('error codes map to statuses', () => {
   assert.equal(statusForError('UWR_ERR_CONNECT'), 502);
   assert.equal(statusForError('UWR_ERR_CONNECT_TIMEOUT'), 504);
   assert.equal(statusForError('UWR_ERR_TIMEOUT'), 504);
+  assert.equal(statusForError('UWR_ERR_BAD_RESPONSE'), 502);
+  assert.equal(statusForError('UWR_ERR_NOT_IMPLEMENTED'), 501);
+  assert.equal(statusForError('UWR_ERR_LOOP_DETECTED'), 508);
 });
 
 test('Expect lines (spec §5)', () => {
