@@ -14,6 +14,12 @@ export type UwrErrorCode =
   | 'UWR_ERR_TIMEOUT'
   | 'UWR_ERR_CLIENT_CLOSED'
   | 'UWR_ERR_BACKEND_CLOSED'
+  /** a node's response is not valid HTTP/1.x (or it closed before its head ended) */
+  | 'UWR_ERR_BAD_RESPONSE'
+  /** the request came back to the router that sent it (Via token, self-connection) */
+  | 'UWR_ERR_LOOP_DETECTED'
+  /** a request Transfer-Encoding other than `chunked` alone */
+  | 'UWR_ERR_NOT_IMPLEMENTED'
   | 'UWR_ERR_SIGNATURE'
   | 'UWR_ERR_REPLAY'
   | 'UWR_ERR_BAD_SUBSCRIPTION'

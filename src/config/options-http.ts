@@ -33,8 +33,9 @@ export const HTTP_OPTIONS: readonly OptionSpec[] = [
     ...FLAG,
     name: 'http-chunked-input',
     help:
-      'stream "Transfer-Encoding: chunked" request bodies to the node still chunked (the node ' +
-      'de-chunks them); without it they are de-chunked and sent with CONTENT_LENGTH',
+      'stream "Transfer-Encoding: chunked" request bodies to the node still chunked (a uwsgi node ' +
+      'de-chunks them; an HTTP node gets them re-chunked canonically); without it they are ' +
+      'de-chunked, stored and sent with their length',
   },
   {
     ...FLAG,
@@ -44,7 +45,7 @@ export const HTTP_OPTIONS: readonly OptionSpec[] = [
   {
     ...FLAG,
     name: 'http-websockets',
-    help: 'switch WebSocket upgrade requests to tunnel mode (the node does the handshake)',
+    help: 'tunnel WebSocket upgrade requests once the node answers 101 (the node does the handshake; any other answer is a normal response)',
   },
   {
     name: 'http-manage-expect',
@@ -191,8 +192,9 @@ export const HTTP_OPTIONS: readonly OptionSpec[] = [
     default: '1',
     help:
       'answer "Expect: 100-continue" with 100 Continue when the body is wanted: once connected to ' +
-      'a uwsgi node (they never send it) or before a chunked body is stored; HTTP nodes answer ' +
-      'it themselves; =false turns it off (uwrouter extension)',
+      'the node (uwsgi nodes never send it; Expect is not forwarded to HTTP nodes) or before a ' +
+      'chunked body is stored; =false turns it off: the client then sends its body after its own ' +
+      'wait (uwrouter extension)',
   },
   {
     name: 'http-body-buffer-size',

@@ -8,6 +8,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Logger } from '../logger.ts';
 import type { IdleSweep, IdleWatched } from './idle-sweep.ts';
+import type { OutgoingEndpoints } from './outgoing-endpoints.ts';
 import type { BackendAddress, ClientInfo, KeyMapper, NodeLease } from './types.ts';
 
 export interface RouteContext {
@@ -22,6 +23,8 @@ export interface RouteContext {
   readonly logPrefix: string;
   /** adds one to a stats counter (by error code or outcome name) */
   count(code: string): void;
+  /** the router's open node connections, for self-connection checks (loops) */
+  readonly outgoing?: OutgoingEndpoints;
 }
 
 export type GiveUpCode = 'UWR_ERR_NO_NODE' | 'UWR_ERR_CONNECT' | 'UWR_ERR_CONNECT_TIMEOUT';
@@ -176,6 +179,8 @@ export class BackendAttempt implements IdleWatched {
     this.done = true;
     this.socket = null;
     this.lease = null;
+    // recorded before anything is written: the accepting side checks at the first byte
+    this.ctx.outgoing?.add(s);
     lease.connected();
     this.cb.connected(s, lease, this);
   };

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../logger.ts';
 import type { RouteContext } from './connect.ts';
 import { type Listener, listen } from './listener.ts';
+import { OutgoingEndpoints } from './outgoing-endpoints.ts';
 import { Roster } from './roster.ts';
 import { renderStatsJson } from './stats-json.ts';
 import { startStatsServer } from './stats-server.ts';
@@ -52,6 +53,8 @@ export class CoreRouter implements RouteContext {
   readonly counters = new Map<string, number>();
   /** open client connections; `active_sessions` in stats */
   readonly clients = new Roster<Socket>();
+  /** open node connections: a client that is one of them is this router talking to itself */
+  readonly outgoing = new OutgoingEndpoints();
   private readonly handler: ConnectionHandler;
   private statsListener: Listener | null = null;
   private cheapMode = false;

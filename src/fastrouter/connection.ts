@@ -85,6 +85,14 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
   }
 
   private readonly onHeadData = (chunk: Buffer): void => {
+    if (this.headBytes === 0 && this.core.outgoing.isOwn(this.client)) {
+      // a node address is this fastrouter's own listener: every hop would open another
+      this.reject(
+        'UWR_ERR_LOOP_DETECTED',
+        'the fastrouter connected to itself (a node address is its own listener): closing',
+      );
+      return;
+    }
     this.headBytes += chunk.length;
     const r: ReaderResult = this.reader!.push(chunk);
     if (r.state === 'need-more') return;

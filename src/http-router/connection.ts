@@ -32,6 +32,7 @@ import * as admission from './request-admission.ts';
 import type { KeepaliveRequestFacts } from './response-head.ts';
 import type { HttpRouterShared } from './router-state.ts';
 import { headWithStoredBody, type StoredBodyOwner, StoredRequestBody } from './stored-body.ts';
+import { viaLoop } from './via.ts';
 import { isWebSocketUpgrade } from './websocket.ts';
 
 /** reading a request head (or idle between requests) */
@@ -72,6 +73,8 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
   facts: KeepaliveRequestFacts | null = null;
   raw = false;
   websocket = false;
+  /** the first byte was checked for a self-connection (corerouter OutgoingEndpoints) */
+  private selfChecked = false;
   private attempt: BackendAttempt | null = null;
   /** the next attempt must not take a pooled HTTP-node connection (a stale one failed) */
   private freshOnly = false;
@@ -141,6 +144,14 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
   private readonly onClientData = (chunk: Buffer): void => {
     const state = this.state;
     if (state === S_HEAD) {
+      if (!this.selfChecked) {
+        this.selfChecked = true;
+        if (this.core.outgoing.isOwn(this.client)) {
+          this.client.pause();
+          this.fail(508, 'UWR_ERR_LOOP_DETECTED', 'request loop: the router connected to its own listener');
+          return;
+        }
+      }
       this.headData(chunk);
     } else if (state === S_EXCHANGE && this.exchange?.uploading) {
       this.exchange.clientData(chunk);
@@ -255,6 +266,11 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
     this.head = head;
     this.rest = rest;
     this.clientEnded = false;
+    const loop = viaLoop(head.headers, this.shared.viaToken);
+    if (loop !== null) {
+      this.fail(508, 'UWR_ERR_LOOP_DETECTED', `request loop: ${loop}`);
+      return;
+    }
     const proxy = head.proxy;
     if (proxy !== null && proxy.protocol !== 'UNKNOWN') {
       this.info.address = proxy.srcAddress;
@@ -270,8 +286,9 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
       this.answer(redirectToHttps(host, this.redirectPort, head.uri));
       return;
     }
-    this.websocket = s.websockets && isWebSocketUpgrade(head.headers);
-    this.raw = s.rawBody || this.websocket || (s.manageSource && head.method === 'SOURCE');
+    // RFC 9110 §7.8: an HTTP/1.0 request's Upgrade is ignored; a websocket is held, not raw
+    this.websocket = s.websockets && head.protocol === 'HTTP/1.1' && isWebSocketUpgrade(head.headers);
+    this.raw = s.rawBody || (s.manageSource && head.method === 'SOURCE');
     const length = head.contentLength;
     const verdict = admission.admitRequest(head, s, this.raw);
     if (verdict === admission.REFUSE_BODY_TOO_LARGE) {
@@ -293,6 +310,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
       connectionUpgrade: head.connectionUpgrade,
       transferEncoding: head.transferEncoding !== null,
       raw: this.raw,
+      upgrade: this.websocket,
       surplusBody: false,
       acceptGzip: head.acceptGzip,
     };
@@ -467,6 +485,6 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
       this.client.destroy();
       return;
     }
-    this.answer(page ?? errorResponse(status));
+    this.answer(page ?? errorResponse(status, code));
   }
 }

@@ -9,15 +9,16 @@
  * - 503 the key exists but has no live node now, with `Retry-After` (a node that crashed
  *   is usually back, or re-subscribed, within seconds);
  * - 502 every connect attempt failed, or the node closed without answering (with the
- *   likely cause when the vars outgrew uWSGI's default `buffer-size`); 504 a node
- *   connect/answer timed out.
+ *   likely cause when the vars outgrew uWSGI's default `buffer-size`), or its answer is
+ *   not valid HTTP/1.x; 504 a node connect/answer timed out;
+ * - 508 the request came back to this router (a forwarding loop).
  * Bodies name the problem, never internals. All buffers are built once at load time.
  * Also the fixed lines uWSGI does send: `100 Continue` / `413` for Expect (§5) and the
  * `http-to-https` 301 (§9).
  */
 import type { UwrErrorCode } from '../errors.ts';
 
-export type RouterErrorStatus = 400 | 404 | 413 | 417 | 431 | 500 | 501 | 502 | 503 | 504 | 505;
+export type RouterErrorStatus = 400 | 404 | 413 | 417 | 431 | 500 | 501 | 502 | 503 | 504 | 505 | 508;
 
 const TEXT: Record<RouterErrorStatus, readonly [reason: string, body: string]> = {
   400: ['Bad Request', 'bad request\n'],
@@ -31,6 +32,7 @@ const TEXT: Record<RouterErrorStatus, readonly [reason: string, body: string]> =
   503: ['Service Unavailable', 'no node is available for this host\n'],
   504: ['Gateway Timeout', 'the node did not answer in time\n'],
   505: ['HTTP Version Not Supported', 'only HTTP/1.0 and HTTP/1.1 are supported here\n'],
+  508: ['Loop Detected', 'this request came back to the router that forwarded it\n'],
 };
 
 /** seconds a 503 asks the client to wait before retrying (RFC 9110 §10.2.3) */
@@ -45,16 +47,26 @@ function build(status: RouterErrorStatus, body = TEXT[status][1]): Buffer {
 }
 
 const PREBUILT = new Map<RouterErrorStatus, Buffer>(
-  ([400, 404, 413, 417, 431, 500, 501, 502, 503, 504, 505] as const).map((s) => [s, build(s)]),
+  ([400, 404, 413, 417, 431, 500, 501, 502, 503, 504, 505, 508] as const).map((s) => [s, build(s)]),
 );
-
-/** The complete response for `status` (shared buffer: do not modify). */
-export function errorResponse(status: RouterErrorStatus): Buffer {
-  return PREBUILT.get(status)!;
-}
 
 /** 502 once connected: the node closed without a byte of response. */
 export const NODE_CLOSED_502 = build(502, 'the node closed the connection without answering\n');
+
+/** 502 when a node was reached but its answer is not valid HTTP/1.x */
+const BAD_ANSWER_502 = build(502, 'the node for this host did not send a valid answer\n');
+
+/**
+ * The complete response for `status` (shared buffer: do not modify); `code` picks the
+ * 502 body that says what happened (no connection, no answer, or no valid answer).
+ */
+export function errorResponse(status: RouterErrorStatus, code?: string): Buffer {
+  if (status === 502) {
+    if (code === 'UWR_ERR_BAD_RESPONSE') return BAD_ANSWER_502;
+    if (code === 'UWR_ERR_BACKEND_CLOSED') return NODE_CLOSED_502;
+  }
+  return PREBUILT.get(status)!;
+}
 
 /** uWSGI's default `buffer-size`: a node drops a request whose vars are larger (spec: uwsgi-protocol.md §5). */
 export const UWSGI_DEFAULT_BUFFER_SIZE = 4096;
@@ -79,7 +91,12 @@ export function statusForError(code: UwrErrorCode): RouterErrorStatus {
       return 503;
     case 'UWR_ERR_CONNECT':
     case 'UWR_ERR_BACKEND_CLOSED':
+    case 'UWR_ERR_BAD_RESPONSE':
       return 502;
+    case 'UWR_ERR_NOT_IMPLEMENTED':
+      return 501;
+    case 'UWR_ERR_LOOP_DETECTED':
+      return 508;
     case 'UWR_ERR_CONNECT_TIMEOUT':
     case 'UWR_ERR_TIMEOUT':
       return 504;

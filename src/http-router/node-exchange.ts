@@ -2,10 +2,13 @@
  * One request's exchange with a connected node. What the node gets first: the uwsgi packet
  * (spec: http-router.md §2) or, for an HTTP node, an HTTP/1.1 head with X-Forwarded-*
  * (forward-head.ts); then the body is streamed (request-body.ts) and the response relayed
- * (response-relay.ts), or — raw modes (§6) — the sockets are joined.
- * Node failures map to 502 (closed before answering), 504 (silent past `http-timeout`) or,
- * once response bytes went out, a plain close. One object per client connection, reused
- * for each of its requests.
+ * (response-relay.ts), or — raw modes (§6) — the sockets are joined. A websocket upgrade
+ * is an ordinary request until the node's head says 101: client bytes after it are held
+ * (the connection's `pending`), and only a 101 joins the sockets; any other answer is a
+ * normal response and the held bytes are the next request, parsed as such.
+ * Node failures map to 502 (closed before answering, invalid response head), 504 (silent
+ * past `http-timeout`) or, once the response head went out, a plain close. One object per
+ * client connection, reused for each of its requests.
  */
 import type { Socket } from 'node:net';
 import type { IdleWatched } from '../corerouter/idle-sweep.ts';
@@ -13,6 +16,7 @@ import { Join } from '../corerouter/join.ts';
 import type { PeerInfo } from '../corerouter/peer-info.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import type { HttpRequestHead } from '../protocol/http-request-head.ts';
+import { ChunkReframer } from './chunk-reframer.ts';
 import type { ChunkedResult } from './chunked.ts';
 import {
   NODE_BUFFER_SIZE_502,
@@ -20,8 +24,8 @@ import {
   type RouterErrorStatus,
   UWSGI_DEFAULT_BUFFER_SIZE,
 } from './error-response.ts';
-import { buildForwardHead } from './forward-head.ts';
-import { type BodyOwner, RequestBodyPump } from './request-body.ts';
+import { buildForwardHead, forwardFraming } from './forward-head.ts';
+import { type BodyOwner, type BodySink, RequestBodyPump } from './request-body.ts';
 import { buildRequestPacket, resolveModifiers } from './request-vars.ts';
 import type { KeepaliveRequestFacts } from './response-head.ts';
 import { type RelayOwner, ResponseRelay } from './response-relay.ts';
@@ -62,6 +66,9 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
   private readonly shared: HttpRouterShared;
   readonly pump: RequestBodyPump;
   readonly relay: ResponseRelay;
+  /** created at the first chunked body to an HTTP node */
+  private reframer: ChunkReframer | null = null;
+  /** the request whose `100 Continue` this exchange sent (a retry must not send another) */
   private backend: Socket | null = null;
   private lease: NodeLease | null = null;
   private reused = false;
@@ -152,24 +159,28 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     const s = this.shared.settings;
     const head = o.head!;
     const peer = o.client.remoteAddress ?? '';
-    const fwd = buildForwardHead(head, {
+    // the body framing the router declares and forwards (forward-head.ts)
+    const framing = forwardFraming(head);
+    const input = {
       clientAddress: o.info.address,
       https: false,
       trusted: s.trusted.size > 0 && s.trusted.has(peer),
       websocket: o.websocket,
-    });
+      via: this.shared.viaToken,
+    };
     if (o.raw) {
-      this.tunnel(fwd);
+      this.tunnel(buildForwardHead(head, framing.ok ? framing.length : 0, input));
       return;
     }
-    if (head.transferEncoding !== null && !head.chunked) {
-      // RFC 9112 §6.3: a request body without a final chunked coding has no knowable end
+    if (!framing.ok) {
       this.drop();
-      o.fail(400, 'UWR_ERR_BAD_REQUEST', 'request Transfer-Encoding does not end in chunked');
+      o.fail(framing.status, framing.code, framing.why);
       return;
     }
-    const length = head.contentLength >= 0 ? head.contentLength : head.chunked ? -1 : 0;
-    this.start(fwd, length, true);
+    const fwd = buildForwardHead(head, framing.length, input);
+    // Expect is not forwarded (forward-head.ts): the client hears 100 from the router, once
+    o.sendContinue();
+    this.start(fwd, framing.length, true);
   }
 
   /** Sends `first` and the body, and starts relaying the response. */
@@ -188,7 +199,13 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
       this.pump.reset();
       stored.send(backend, this);
     } else {
-      this.pump.begin(backend, bodyLength, this.owner.rest);
+      // a chunked body to an HTTP node is re-chunked canonically (chunk-reframer.ts)
+      let sink: BodySink = backend;
+      if (bodyLength === -1 && httpNode) {
+        if (this.reframer === null) this.reframer = new ChunkReframer();
+        sink = this.reframer.begin(backend);
+      }
+      this.pump.begin(sink, bodyLength, this.owner.rest);
     }
     backend.uncork();
   }
@@ -198,7 +215,6 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     const o = this.owner;
     const backend = this.backend!;
     const lease = this.lease!;
-    const stats = this.shared.stats;
     this.backend = null;
     this.lease = null;
     o.enterTunnel();
@@ -208,13 +224,19 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     if (o.rest.length > 0) backend.write(o.rest);
     if (pending) backend.write(pending);
     backend.uncork();
-    const sent = first.length + o.rest.length + (pending?.length ?? 0);
+    this.join(backend, lease, 0, first.length + o.rest.length + (pending?.length ?? 0));
+  }
+
+  /** Sockets joined; `tx`/`rx` = bytes already moved from/to the node before the join. */
+  private join(backend: Socket, lease: NodeLease, tx: number, rx: number): void {
+    const o = this.owner;
+    const stats = this.shared.stats;
     const websocket = o.websocket;
     if (websocket) stats.websockets++;
     const join = new Join(o.client, backend, {
-      closed: (tx, rx) => {
+      closed: (jtx, jrx) => {
         if (websocket) stats.websockets--;
-        lease.release(tx, rx + sent);
+        lease.release(jtx + tx, jrx + rx);
       },
     });
     // spec §10: http-timeout applies to tunnels too
@@ -271,7 +293,9 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
 
   private readonly onBackendClose = (): void => {
     // closed without a clean end (reset, error)
-    if (this.relay.started) this.responseBroken('the node connection broke mid-response');
+    if (this.relay.answered) this.responseBroken('the node connection broke mid-response');
+    else if (this.relay.started)
+      this.responseInvalid('the node connection broke before the end of its response head');
     else this.responseMissing();
   };
 
@@ -279,7 +303,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
   onIdle(): void {
     if (!this.backend) return;
     const o = this.owner;
-    if (this.relay.started) {
+    if (this.relay.answered) {
       o.note('UWR_ERR_TIMEOUT', 'node idle past http-timeout mid-response: closing');
       this.drop();
       o.client.destroy();
@@ -302,9 +326,9 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
 
   bodyFailed(r: Extract<ChunkedResult, { state: 'error' }>): void {
     const o = this.owner;
-    const started = this.relay.started;
+    const answered = this.relay.answered;
     this.drop();
-    if (started) {
+    if (answered) {
       o.note(r.code, `bad chunked request body (${r.reason}) mid-response: closing`);
       o.client.destroy();
       return;
@@ -387,6 +411,43 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     this.owner.note('UWR_ERR_BACKEND_CLOSED', `${why}: closing`);
     this.drop();
     this.owner.client.destroy();
+  }
+
+  responseInvalid(why: string): void {
+    this.drop();
+    this.owner.fail(502, 'UWR_ERR_BAD_RESPONSE', why);
+  }
+
+  upgraded(head: Buffer, rest: Buffer): void {
+    const o = this.owner;
+    const backend = this.backend!;
+    const lease = this.lease!;
+    if (!this.bodyComplete) {
+      // RFC 9110 §15.2.2: the switch follows the whole request; a node that switched
+      // before the body was sent would get the rest of the body as tunnel bytes
+      this.responseInvalid('a 101 before the request body was complete');
+      return;
+    }
+    const tx = this.relay.tx;
+    const rx = this.headBytes + this.pump.written;
+    this.detach(backend);
+    this.backend = null;
+    this.lease = null;
+    this.pump.stop();
+    this.relay.stop();
+    o.enterTunnel();
+    const client = o.client;
+    client.cork();
+    client.write(head);
+    if (rest.length > 0) client.write(rest);
+    client.uncork();
+    // what the client sent after the upgrade request was held until now: the tunnel's start
+    const pending = o.takePending();
+    if (pending) backend.write(pending);
+    if (client.readableEnded) backend.end();
+    this.join(backend, lease, tx, rx + (pending?.length ?? 0));
+    // the relay may have paused the node for a full client buffer: the Join reads on
+    if (backend.isPaused()) backend.resume();
   }
 }
 

@@ -1,8 +1,8 @@
 /**
  * What happens to a parsed request before any node is chosen (spec: http-router.md §5): a
  * body over `http-max-body` is refused, `Expect: 100-continue` is answered now (uWSGI's
- * `http-manage-expect`), later (`http-auto-continue`: when the body starts going to a uwsgi
- * node, which never sends 100 itself) or left to the node (HTTP nodes answer it), and a
+ * `http-manage-expect`), later (`http-auto-continue`: when the body starts going to the node;
+ * uwsgi nodes never send 100 and Expect is not forwarded to HTTP nodes, forward-head.ts), and a
  * chunked body without `http-chunked-input` is stored de-chunked first (stored-body.ts).
  * Pure: the verdict is a bit set, no allocation.
  */

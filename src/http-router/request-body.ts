@@ -17,6 +17,12 @@ export interface BodyOwner {
   bodyFailed(result: Extract<ChunkedResult, { state: 'error' }>): void;
 }
 
+/** where the body goes: the node socket, or a re-framer in front of it (chunk-reframer.ts) */
+export interface BodySink {
+  /** false = the node's buffer is full (wait for its `drain`) */
+  write(data: Buffer): boolean;
+}
+
 const IDLE = 0;
 const LENGTH = 1;
 const CHUNKED = 2;
@@ -25,7 +31,7 @@ export class RequestBodyPump {
   private readonly client: Socket;
   private readonly owner: BodyOwner;
   private readonly parser: ChunkedBodyParser;
-  private backend: Socket | null = null;
+  private backend: BodySink | null = null;
   private mode = IDLE;
   private remaining = 0;
   /** the node's write buffer is full; the client is paused until `drain` */
@@ -51,7 +57,7 @@ export class RequestBodyPump {
    * and the first body bytes leave in one write. Returns false when the body was already
    * complete (or failed) within `first`.
    */
-  begin(backend: Socket, length: number, first: Buffer): boolean {
+  begin(backend: BodySink, length: number, first: Buffer): boolean {
     this.backend = backend;
     this.written = 0;
     this.readFromClient = false;

@@ -1,201 +1,27 @@
 /**
- * Inspects the raw HTTP response head a node sends back (spec: http-router.md §7, §8) and
- * rewrites it for auto-chunked / auto-gzip / `Connection: close`. Pure: the session feeds
- * node bytes, gets facts, asks `decideKeepalive` for a plan, then writes
- * `rewriteResponseHead(...)` (or the head untouched) followed by the body.
+ * The keepalive / rewrite decision for a node's response head (spec: http-router.md §7,
+ * §8). Pure: the relay feeds node bytes to the ResponseHeadReader
+ * (src/protocol/http-response-head.ts), gets validated facts, asks `decideKeepalive` for a
+ * plan, then writes `rewriteResponseHead(...)` (or the head untouched) and the body.
  *
- * A node that sends no parsable head within the bound is not an error: the reader says
- * `opaque` and the session relays the bytes verbatim and closes (what uWSGI does).
+ * HTTP nodes get their hop-by-hop fields stripped (RFC 9110 §7.6.1): the client hears the
+ * router's connection management, never the node's `Connection: keep-alive` /
+ * `Keep-Alive: timeout=5`. uwsgi nodes' heads pass as uWSGI passes them, except that a
+ * node's Connection header never contradicts the router's decision to close.
  */
+import { nameIs, type ResponseHeadFacts, trimmedLower } from '../protocol/http-response-head.ts';
 
-export const DEFAULT_MAX_RESPONSE_HEAD = 65536;
-
-export interface ResponseHeadFacts {
-  /** bytes of the head including the final CR LF CR LF */
-  headSize: number;
-  /** the status line starts with `HTTP/1.1` (spec §7) */
-  http11: boolean;
-  /** 0 when the status line is not `HTTP/x.y NNN` */
-  status: number;
-  /** -1 when absent, -2 when invalid or conflicting */
-  contentLength: number;
-  hasTransferEncoding: boolean;
-  /** the final transfer coding is chunked */
-  transferChunked: boolean;
-  hasConnection: boolean;
-  connectionClose: boolean;
-  /** a `Trailers` (uWSGI) or `Trailer` header */
-  hasTrailers: boolean;
-  hasContentEncoding: boolean;
-  /** `uWSGI-Encoding: gzip` (spec §8) */
-  uwsgiEncodingGzip: boolean;
-}
-
-export type ResponseHeadResult =
-  | { state: 'need-more' }
-  | { state: 'done'; head: Buffer; facts: ResponseHeadFacts; rest: Buffer }
-  /** no head within the bound: relay `data` as is and close after the response */
-  | { state: 'opaque'; data: Buffer };
+export {
+  DEFAULT_MAX_RESPONSE_HEAD,
+  inspectResponseHead,
+  type ResponseHeadError,
+  type ResponseHeadFacts,
+  ResponseHeadReader,
+  type ResponseHeadResult,
+} from '../protocol/http-response-head.ts';
 
 const CR = 13;
 const LF = 10;
-
-function lowerTrim(buf: Buffer, s: number, e: number): string {
-  while (s < e && (buf[s] === 32 || buf[s] === 9)) s++;
-  while (e > s && (buf[e - 1] === 32 || buf[e - 1] === 9)) e--;
-  return buf.toString('latin1', s, e).toLowerCase();
-}
-
-function nameIs(buf: Buffer, s: number, e: number, lower: string): boolean {
-  if (e - s !== lower.length) return false;
-  for (let i = 0; i < lower.length; i++) if ((buf[s + i] | 0x20) !== lower.charCodeAt(i)) return false;
-  return true;
-}
-
-function hasToken(list: string, token: string): boolean {
-  for (const t of list.split(',')) if (t.trim() === token) return true;
-  return false;
-}
-
-function lastToken(list: string): string {
-  const i = list.lastIndexOf(',');
-  return (i < 0 ? list : list.slice(i + 1)).trim();
-}
-
-/** Reads the facts of a complete head `buf[0, end)`. Lines may end in bare LF (nodes are lax). */
-export function inspectResponseHead(buf: Buffer, end: number): ResponseHeadFacts {
-  const f: ResponseHeadFacts = {
-    headSize: end,
-    http11: false,
-    status: 0,
-    contentLength: -1,
-    hasTransferEncoding: false,
-    transferChunked: false,
-    hasConnection: false,
-    connectionClose: false,
-    hasTrailers: false,
-    hasContentEncoding: false,
-    uwsgiEncodingGzip: false,
-  };
-  let le = buf.indexOf(LF);
-  if (le < 0 || le >= end) return f;
-  const sl = le > 0 && buf[le - 1] === CR ? le - 1 : le;
-  f.http11 = sl >= 8 && buf.toString('latin1', 0, 8) === 'HTTP/1.1';
-  if (sl >= 12 && buf.toString('latin1', 0, 5) === 'HTTP/' && buf[8] === 32) {
-    let n = 0;
-    for (let i = 9; i < 12; i++) {
-      const c = buf[i];
-      if (c < 48 || c > 57) {
-        n = 0;
-        break;
-      }
-      n = n * 10 + c - 48;
-    }
-    if (sl === 12 || buf[12] === 32) f.status = n;
-  }
-  let te = '';
-  let p = le + 1;
-  while (p < end) {
-    le = buf.indexOf(LF, p);
-    if (le < 0 || le > end) break;
-    const e = le > p && buf[le - 1] === CR ? le - 1 : le;
-    if (e === p) break;
-    const colon = buf.indexOf(58, p);
-    if (colon > p && colon < e) {
-      const nl = colon - p;
-      if (nl === 14 && nameIs(buf, p, colon, 'content-length')) {
-        const v = lowerTrim(buf, colon + 1, e);
-        const n = /^[0-9]{1,15}$/.test(v) ? Number(v) : -2;
-        f.contentLength = f.contentLength === -1 || f.contentLength === n ? n : -2;
-      } else if (nl === 17 && nameIs(buf, p, colon, 'transfer-encoding')) {
-        f.hasTransferEncoding = true;
-        te = lowerTrim(buf, colon + 1, e);
-      } else if (nl === 10 && nameIs(buf, p, colon, 'connection')) {
-        f.hasConnection = true;
-        if (hasToken(lowerTrim(buf, colon + 1, e), 'close')) f.connectionClose = true;
-      } else if (
-        (nl === 8 && nameIs(buf, p, colon, 'trailers')) ||
-        (nl === 7 && nameIs(buf, p, colon, 'trailer'))
-      ) {
-        f.hasTrailers = true;
-      } else if (nl === 16 && nameIs(buf, p, colon, 'content-encoding')) {
-        f.hasContentEncoding = true;
-      } else if (nl === 14 && nameIs(buf, p, colon, 'uwsgi-encoding')) {
-        if (lowerTrim(buf, colon + 1, e) === 'gzip') f.uwsgiEncodingGzip = true;
-      }
-    }
-    p = le + 1;
-  }
-  f.transferChunked = f.hasTransferEncoding && lastToken(te) === 'chunked';
-  return f;
-}
-
-/** Streaming finder of the response head's exact CR LF CR LF, bounded by `maxHeadSize`. */
-export class ResponseHeadReader {
-  readonly maxHeadSize: number;
-  private chunks: Buffer[] = [];
-  private have = 0;
-  private lineStart = 0;
-  private lastByte = 0;
-  private lastLfHadCr = false;
-  private finished = false;
-
-  constructor(maxHeadSize = DEFAULT_MAX_RESPONSE_HEAD) {
-    this.maxHeadSize = maxHeadSize;
-  }
-
-  get buffered(): number {
-    return this.have;
-  }
-
-  /** Ready for the next response head (keepalive, or after a 1xx). */
-  reset(): void {
-    this.chunks = [];
-    this.have = 0;
-    this.lineStart = 0;
-    this.lastByte = 0;
-    this.lastLfHadCr = false;
-    this.finished = false;
-  }
-
-  /** At node EOF while `need-more`: the bytes held so far, to relay verbatim. */
-  flush(): Buffer {
-    const out = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.have);
-    this.reset();
-    this.finished = true;
-    return out;
-  }
-
-  push(chunk: Buffer): ResponseHeadResult {
-    if (this.finished) return { state: 'opaque', data: chunk };
-    const base = this.have;
-    let i = chunk.indexOf(LF);
-    while (i >= 0) {
-      const abs = base + i;
-      if (abs >= this.maxHeadSize) break;
-      const hadCr = (i > 0 ? chunk[i - 1] : this.lastByte) === CR;
-      if (hadCr && this.lastLfHadCr && abs - this.lineStart === 1) {
-        const size = abs + 1;
-        const head =
-          base === 0
-            ? chunk.subarray(0, i + 1)
-            : Buffer.concat([...this.chunks, chunk.subarray(0, i + 1)], size);
-        const rest = chunk.subarray(i + 1);
-        this.reset();
-        this.finished = true;
-        return { state: 'done', head, facts: inspectResponseHead(head, size), rest };
-      }
-      this.lastLfHadCr = hadCr;
-      this.lineStart = abs + 1;
-      i = chunk.indexOf(LF, i + 1);
-    }
-    this.chunks.push(chunk);
-    this.have += chunk.length;
-    if (chunk.length > 0) this.lastByte = chunk[chunk.length - 1];
-    if (this.have >= this.maxHeadSize) return { state: 'opaque', data: this.flush() };
-    return { state: 'need-more' };
-  }
-}
 
 /** What the request contributes to the keepalive decision (spec §7). */
 export interface KeepaliveRequestFacts {
@@ -207,8 +33,13 @@ export interface KeepaliveRequestFacts {
   connectionUpgrade: boolean;
   /** any Transfer-Encoding on the request */
   transferEncoding: boolean;
-  /** the session is (or became) raw: websockets, raw-body, modifier1 123, chunked input */
+  /** the session is raw from the start: raw-body, SOURCE, modifier1 123 (spec §6) */
   raw: boolean;
+  /**
+   * a websocket upgrade the router holds (websocket.ts): a 101 turns it into a tunnel;
+   * any other answer is a normal response and the client's next bytes a new request
+   */
+  upgrade: boolean;
   /** the client sent more bytes than Content-Length (no pipelining, spec §5) */
   surplusBody: boolean;
   /** Accept-Encoding contains gzip */
@@ -237,7 +68,7 @@ export interface ResponsePlan {
    * `contentLength` bytes), `chunked` (node's own chunking), `close` (until the node closes).
    */
   body: 'none' | 'length' | 'chunked' | 'close';
-  /** a 1xx other than 101: relay the head, reset the reader and inspect the next head */
+  /** a 1xx other than 101: an interim head; the final head follows */
   informational: boolean;
 }
 
@@ -248,8 +79,11 @@ export function isBodyless(method: string, status: number): boolean {
 
 /**
  * The keepalive / rewrite decision of spec §7–8 as one pure function. Differences from
- * uWSGI: `Connection: close` is added whenever the router will close (issue #2112) and
- * bodyless responses are never chunked.
+ * uWSGI: `Connection: close` is added whenever the router will close (issue #2112),
+ * bodyless responses are never chunked, and a refused websocket upgrade (`req.upgrade`,
+ * answered without 101) can be kept alive: the router resolved the upgrade, so the
+ * request's `Connection: Upgrade` no longer forbids the next request. A 101 reaches this
+ * only for an upgrade the router holds (the relay refuses any other).
  */
 export function decideKeepalive(
   req: KeepaliveRequestFacts,
@@ -281,10 +115,10 @@ export function decideKeepalive(
     req.keepaliveEnabled &&
     req.protocol === 'HTTP/1.1' &&
     !req.connectionClose &&
-    !req.connectionUpgrade &&
+    !(req.connectionUpgrade && !req.upgrade) &&
     !req.transferEncoding &&
     !req.surplusBody;
-  const responseOk = res.http11 && !res.connectionClose && !res.hasTrailers && res.contentLength !== -2;
+  const responseOk = res.http11 && !res.connectionClose && !res.hasTrailers;
   let keepalive = requestOk && responseOk;
   const bodyless = isBodyless(req.method, res.status);
   let chunk = false;
@@ -326,19 +160,33 @@ const TE_CHUNKED = 'Transfer-Encoding: chunked\r\n';
 const CE_GZIP = 'Content-Encoding: gzip\r\n';
 const CONN_CLOSE = 'Connection: close\r\n';
 
+/** never forwarded from an HTTP node's response (RFC 9110 §7.6.1) */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade']);
+/** a node's Connection list cannot remove the framing the router relays by */
+const FRAMING = new Set(['content-length', 'transfer-encoding']);
+
 /**
- * The head to send to the client for `plan`: lines inserted before the blank line;
- * with `connectionClose`, existing Connection/Keep-Alive lines are dropped. Returns the
- * input itself when nothing changes.
+ * The head to send to the client for `plan`: lines inserted before the blank line.
+ * `httpNode`: every hop-by-hop field and every field the node's Connection lists is
+ * dropped, and `Connection: close` is added whenever the router closes. Otherwise (uwsgi
+ * nodes, spec §7) with `connectionClose` an existing Connection/Keep-Alive line is
+ * replaced. Returns the input itself when nothing changes.
  */
-export function rewriteResponseHead(head: Buffer, facts: ResponseHeadFacts, plan: ResponsePlan): Buffer {
+export function rewriteResponseHead(
+  head: Buffer,
+  facts: ResponseHeadFacts,
+  plan: ResponsePlan,
+  httpNode = false,
+): Buffer {
   let extra = '';
   if (plan.chunk || plan.gzip) extra += TE_CHUNKED;
   if (plan.gzip) extra += CE_GZIP;
-  if (plan.connectionClose) extra += CONN_CLOSE;
-  if (extra === '') return head;
-  const cut = head.length - 2; // the blank line's CR LF
-  if (!(plan.connectionClose && facts.hasConnection)) {
+  // an HTTP node's own Connection line never reaches the client: the router says close
+  if (httpNode ? !plan.keepalive && !plan.informational : plan.connectionClose) extra += CONN_CLOSE;
+  const filter = httpNode ? facts.hopByHop : plan.connectionClose && facts.hasConnection;
+  if (!filter) {
+    if (extra === '') return head;
+    const cut = head.length - 2; // the blank line's CR LF
     const out = Buffer.allocUnsafe(head.length + extra.length);
     head.copy(out, 0, 0, cut);
     out.write(extra, cut, 'latin1');
@@ -346,21 +194,65 @@ export function rewriteResponseHead(head: Buffer, facts: ResponseHeadFacts, plan
     out[out.length - 1] = LF;
     return out;
   }
-  // rare: the node sent e.g. `Connection: keep-alive` but the router closes
+  const listed = httpNode ? connectionListed(head) : null;
   const parts: Buffer[] = [];
+  const cut = head.length - 2;
   let p = 0;
   while (p < cut) {
-    let le = head.indexOf(LF, p);
-    if (le < 0 || le >= cut) le = cut - 1;
+    const le = head.indexOf(LF, p);
     const colon = head.indexOf(58, p);
-    const isConn =
-      p > 0 &&
-      colon > p &&
-      colon < le &&
-      (nameIs(head, p, colon, 'connection') || nameIs(head, p, colon, 'keep-alive'));
-    if (!isConn) parts.push(head.subarray(p, le + 1));
+    let dropped = false;
+    if (p > 0 && colon > p && colon < le) {
+      if (httpNode) {
+        dropped =
+          isHopByHop(head, p, colon) || listed?.has(head.toString('latin1', p, colon).toLowerCase()) === true;
+      } else {
+        dropped = nameIs(head, p, colon, 'connection') || nameIs(head, p, colon, 'keep-alive');
+      }
+    }
+    if (!dropped) parts.push(head.subarray(p, le + 1));
     p = le + 1;
   }
   parts.push(Buffer.from(`${extra}\r\n`, 'latin1'));
   return Buffer.concat(parts);
+}
+
+/** One of HOP_BY_HOP, compared in place (no string per header line). */
+function isHopByHop(head: Buffer, s: number, e: number): boolean {
+  switch (e - s) {
+    case 2:
+      return nameIs(head, s, e, 'te');
+    case 7:
+      return nameIs(head, s, e, 'upgrade');
+    case 10:
+      return nameIs(head, s, e, 'connection') || nameIs(head, s, e, 'keep-alive');
+    case 16:
+      return nameIs(head, s, e, 'proxy-connection');
+    default:
+      return false;
+  }
+}
+
+/**
+ * The other fields an HTTP node's Connection lists (null when it lists only hop-by-hop
+ * names such as `keep-alive`/`close`: the usual case allocates nothing).
+ */
+function connectionListed(head: Buffer): Set<string> | null {
+  let names: Set<string> | null = null;
+  const cut = head.length - 2;
+  let p = head.indexOf(LF) + 1;
+  while (p > 0 && p < cut) {
+    const le = head.indexOf(LF, p);
+    const colon = head.indexOf(58, p);
+    if (colon > p && colon < le && nameIs(head, p, colon, 'connection')) {
+      for (const t of trimmedLower(head, colon + 1, le - 1).split(',')) {
+        const n = t.trim();
+        if (n === '' || FRAMING.has(n) || HOP_BY_HOP.has(n)) continue;
+        names ??= new Set();
+        names.add(n);
+      }
+    }
+    p = le + 1;
+  }
+  return names;
 }

@@ -9,8 +9,16 @@
  * bodyless) or, without one, from the node closing. uwsgi nodes answer one request per
  * connection, so for them the response ends when the node closes (spec §7); an HTTP node's
  * response ends with its framing and the connection can serve the next request.
+ *
+ * Nothing but a valid response reaches the client: a head that is not valid HTTP/1.x
+ * (src/protocol/http-response-head.ts), a node that closes before its head ends, or a 101
+ * to a request the router did not hold as an upgrade is a 502 (`responseInvalid`), for
+ * both node kinds. Interim heads: 100 and 103 are relayed to HTTP/1.1 clients, other 1xx
+ * are dropped (RFC 9110 §15.2: never to HTTP/1.0 clients); a 101 to a held websocket
+ * upgrade hands the connection to a tunnel (`upgraded`).
  */
 import type { Socket } from 'node:net';
+import { type ResponseHeadFacts, ResponseHeadReader } from '../protocol/http-response-head.ts';
 import { CHUNK_END, ChunkedBodyParser, chunkHeader, LAST_CHUNK } from './chunked.ts';
 import { GzipChunkedEncoder } from './gzip-stream.ts';
 import {
@@ -18,8 +26,6 @@ import {
   isBodyless,
   type KeepaliveOptions,
   type KeepaliveRequestFacts,
-  type ResponseHeadFacts,
-  ResponseHeadReader,
   type ResponsePlan,
   rewriteResponseHead,
 } from './response-head.ts';
@@ -34,7 +40,14 @@ export interface RelayOwner {
   responseMissing(): void;
   /** the node broke off after bytes went out: the client must see the cut */
   responseBroken(why: string): void;
+  /** no valid response head (nothing of it went to the client): 502 */
+  responseInvalid(why: string): void;
+  /** a 101 to the websocket upgrade the router held: `head` + `rest` go to the client */
+  upgraded(head: Buffer, rest: Buffer): void;
 }
+
+/** interim (1xx) heads accepted before the final one; more is a node gone wrong */
+const MAX_INTERIM = 16;
 
 const OFF = 0;
 const HEAD = 1;
@@ -57,6 +70,9 @@ export class ResponseRelay {
   private remaining = 0;
   private plan: ResponsePlan | null = null;
   private nodeReusable = false;
+  private interim = 0;
+  /** the final head went to the client (from here on a failure can only cut the answer) */
+  private finalHead = false;
   /** client-side encoding */
   private chunk = false;
   private gzip: GzipChunkedEncoder | null = null;
@@ -76,6 +92,11 @@ export class ResponseRelay {
     return this.tx > 0;
   }
 
+  /** the final response head went to the client */
+  get answered(): boolean {
+    return this.finalHead;
+  }
+
   /** the response is still being relayed */
   get active(): boolean {
     return this.state !== OFF;
@@ -91,6 +112,8 @@ export class ResponseRelay {
     this.chunk = false;
     this.blocked = false;
     this.gzipBusy = 0;
+    this.interim = 0;
+    this.finalHead = false;
     this.reader.reset();
   }
 
@@ -123,14 +146,10 @@ export class ResponseRelay {
     const state = this.state;
     if (state === OFF) return;
     if (state === HEAD) {
-      if (this.tx === 0) {
-        this.state = OFF;
-        this.owner.responseMissing();
-        return;
-      }
-      // no complete head: what came is relayed as is, then the client is closed (as uWSGI)
-      this.write(this.reader.flush());
-      this.finish(false, false);
+      this.state = OFF;
+      if (this.tx === 0) this.owner.responseMissing();
+      // uWSGI relays the partial head as is; the client gets a 502 instead
+      else this.owner.responseInvalid('the node closed before the end of its response head');
       return;
     }
     if (state === LENGTH || state === CHUNKED) {
@@ -138,11 +157,8 @@ export class ResponseRelay {
       this.owner.responseBroken('the node closed in the middle of the response body');
       return;
     }
-    const plan = this.plan;
-    if (plan === null) {
-      this.finish(false, false);
-      return;
-    }
+    // past HEAD a plan always exists (startBody set it)
+    const plan = this.plan!;
     if (state === UNTIL_CLOSE && this.gzip) {
       const gz = this.gzip;
       this.gzipBusy++;
@@ -170,32 +186,58 @@ export class ResponseRelay {
     for (;;) {
       const r = this.reader.push(data);
       if (r.state === 'need-more') return;
-      if (r.state === 'opaque') {
-        // no head within the bound: verbatim until the node closes
-        this.plan = null;
-        this.state = UNTIL_CLOSE;
-        this.write(r.data);
+      if (r.state === 'error') {
+        this.invalid(`no valid response head (${r.reason})`);
         return;
       }
-      const plan = decideKeepalive(this.req!, r.facts, this.options);
+      const facts = r.facts;
+      if (facts.error !== null) {
+        this.invalid(`invalid response head (${facts.error})`);
+        return;
+      }
+      const req = this.req!;
+      if (facts.status === 101) {
+        // a protocol switch only for the upgrade the router holds (RFC 9110 §15.2.2)
+        if (!req.upgrade) {
+          this.invalid('a 101 to a request that asked for no upgrade');
+          return;
+        }
+        this.state = OFF;
+        this.finalHead = true;
+        this.backend = null;
+        this.owner.upgraded(r.head, r.rest);
+        return;
+      }
+      const plan = decideKeepalive(req, facts, this.options);
       if (plan.informational) {
-        // 1xx (not 101): relay it and read the real head that follows
-        this.write(r.head);
+        if (++this.interim > MAX_INTERIM) {
+          this.invalid(`more than ${MAX_INTERIM} interim (1xx) responses`);
+          return;
+        }
+        // 100 and 103 to HTTP/1.1 clients; 102 and unknown 1xx are dropped
+        if ((facts.status === 100 || facts.status === 103) && req.protocol === 'HTTP/1.1')
+          this.write(rewriteResponseHead(r.head, facts, plan, this.httpNode));
         this.reader.reset();
         if (r.rest.length === 0) return;
         data = r.rest;
         continue;
       }
-      this.startBody(plan, r.head, r.facts, r.rest);
+      this.startBody(plan, r.head, facts, r.rest);
       return;
     }
+  }
+
+  private invalid(why: string): void {
+    this.state = OFF;
+    this.owner.responseInvalid(why);
   }
 
   private startBody(plan: ResponsePlan, head: Buffer, facts: ResponseHeadFacts, rest: Buffer): void {
     this.plan = plan;
     const req = this.req!;
+    this.finalHead = true;
     // where the node's response ends, from its own framing
-    if (isBodyless(req.method, facts.status) && facts.status !== 101) {
+    if (isBodyless(req.method, facts.status)) {
       this.state = DONE;
     } else if (facts.hasTransferEncoding) {
       this.state = facts.transferChunked ? CHUNKED : UNTIL_CLOSE;
@@ -206,11 +248,13 @@ export class ResponseRelay {
     } else {
       this.state = UNTIL_CLOSE;
     }
-    if (req.raw || facts.status === 101) this.state = UNTIL_CLOSE;
-    this.nodeReusable = this.httpNode && facts.http11 && !facts.connectionClose && this.state !== UNTIL_CLOSE;
+    // a node connection that carried an upgrade request is not reused: the node's parser
+    // may have stopped at it (Node's does, even when it refused)
+    this.nodeReusable =
+      this.httpNode && facts.http11 && !facts.connectionClose && !req.upgrade && this.state !== UNTIL_CLOSE;
     this.chunk = plan.chunk && !plan.gzip;
     if (plan.gzip) this.gzip = new GzipChunkedEncoder();
-    const out = rewriteResponseHead(head, facts, plan);
+    const out = rewriteResponseHead(head, facts, plan, this.httpNode);
     const client = this.client;
     if (out === head && this.state !== DONE && !this.chunk && !this.gzip && rest.length > 0) {
       // the common case: head and body start are one slice of one read

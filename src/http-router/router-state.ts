@@ -8,6 +8,7 @@ import type { StatsSection } from '../corerouter/types.ts';
 import type { HttpNodePool } from './http-node.ts';
 import { serverPortOf } from './request-vars.ts';
 import type { HttpRouterSettings } from './settings.ts';
+import { makeViaToken } from './via.ts';
 
 /** The HTTP router's own figures, in the stats document as `http_router`. */
 export class HttpRouterStats implements StatsSection {
@@ -51,6 +52,8 @@ export class HttpRouterShared {
   readonly sweep: IdleSweep;
   /** sweep ticks for `http-timeout` (0 = no timeout) */
   readonly idleTicks: number;
+  /** this router's Via received-by token (via.ts), random per start */
+  readonly viaToken = makeViaToken();
   private readonly listeners = new WeakMap<Listener, ListenerFacts>();
 
   constructor(settings: HttpRouterSettings, pool: HttpNodePool, stats: HttpRouterStats) {

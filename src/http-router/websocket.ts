@@ -4,6 +4,12 @@
  * plus a `Sec-WebSocket-Key` header. Values are compared case-insensitively but as whole
  * values, like uWSGI: `Connection: keep-alive, Upgrade` does not count (yet Upgrade +
  * Version is enough, which is what browsers send anyway). The node does the handshake.
+ *
+ * Unlike uWSGI, which turns such a request into a raw tunnel at once, the router holds
+ * it as an ordinary request until the node's head says 101 (node-exchange.ts): a refused
+ * upgrade is a normal answer and what the client sent after it is parsed as the next
+ * request, never passed through. An HTTP/1.0 request is never an upgrade (RFC 9110 §7.8:
+ * its Upgrade is ignored).
  */
 import type { HttpHeaderField } from '../protocol/http-request-head.ts';
 

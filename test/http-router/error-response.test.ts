@@ -13,7 +13,7 @@ import {
 } from '../../src/http-router/error-response.ts';
 
 test('error responses: status line, plain text, exact Content-Length, Connection: close', () => {
-  const all = [400, 404, 413, 417, 431, 500, 501, 502, 503, 504, 505] as RouterErrorStatus[];
+  const all = [400, 404, 413, 417, 431, 500, 501, 502, 503, 504, 505, 508] as RouterErrorStatus[];
   const pages = [...all.map((s) => errorResponse(s)), NODE_CLOSED_502, NODE_BUFFER_SIZE_502];
   for (const [i, response] of pages.entries()) {
     const text = response.toString('latin1');
@@ -49,6 +49,20 @@ test('a node that closed without answering: its own 502 text; the buffer-size hi
   assert.match(errorResponse(502).toString(), /could not connect to any node/);
 });
 
+test('a 502 says which failure it was: no connection, no answer, or no valid answer', () => {
+  assert.match(errorResponse(508).toString(), /^HTTP\/1\.1 508 Loop Detected\r\n/);
+  assert.match(errorResponse(502).toString(), /could not connect/);
+  const bad = errorResponse(502, 'UWR_ERR_BAD_RESPONSE').toString();
+  assert.match(bad, /^HTTP\/1\.1 502 Bad Gateway\r\n/);
+  assert.match(bad, /did not send a valid answer\n$/);
+  assert.match(
+    bad,
+    new RegExp(`Content-Length: ${'the node for this host did not send a valid answer\n'.length}\r\n`),
+  );
+  assert.equal(errorResponse(502, 'UWR_ERR_BACKEND_CLOSED'), NODE_CLOSED_502);
+  assert.equal(errorResponse(502, 'UWR_ERR_CONNECT'), errorResponse(502));
+});
+
 test('error codes map to statuses', () => {
   assert.equal(statusForError('UWR_ERR_BAD_REQUEST'), 400);
   assert.equal(statusForError('UWR_ERR_HEADERS_TOO_LARGE'), 431);
@@ -59,6 +73,9 @@ test('error codes map to statuses', () => {
   assert.equal(statusForError('UWR_ERR_CONNECT'), 502);
   assert.equal(statusForError('UWR_ERR_CONNECT_TIMEOUT'), 504);
   assert.equal(statusForError('UWR_ERR_TIMEOUT'), 504);
+  assert.equal(statusForError('UWR_ERR_BAD_RESPONSE'), 502);
+  assert.equal(statusForError('UWR_ERR_NOT_IMPLEMENTED'), 501);
+  assert.equal(statusForError('UWR_ERR_LOOP_DETECTED'), 508);
 });
 
 test('Expect lines (spec §5)', () => {

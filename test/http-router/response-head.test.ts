@@ -23,6 +23,7 @@ const REQ: KeepaliveRequestFacts = {
   connectionUpgrade: false,
   transferEncoding: false,
   raw: false,
+  upgrade: false,
   surplusBody: false,
   acceptGzip: true,
 };
@@ -40,6 +41,7 @@ test('facts of a response head, every split', () => {
     if (r.state !== 'done') return;
     assert.deepEqual(r.facts, {
       headSize: text.length - 2,
+      error: null,
       http11: true,
       status: 200,
       contentLength: 2,
@@ -47,37 +49,138 @@ test('facts of a response head, every split', () => {
       transferChunked: false,
       hasConnection: true,
       connectionClose: true,
+      hopByHop: true,
       hasTrailers: true,
       hasContentEncoding: true,
       uwsgiEncodingGzip: true,
     });
-    const restLen = r.rest.length + (a > text.length - 2 ? 0 : 0);
-    assert.ok(restLen <= 2);
+    // the body bytes that came in the read which completed the head: all of "ok" when the
+    // head ended in the second read, else what the first read held past the head
+    const headEnd = text.length - 2;
+    assert.equal(r.rest.toString(), a < headEnd ? 'ok' : text.slice(headEnd, a), `split at ${a}`);
   }
   const f = read('HTTP/1.0 404 Not Found\r\nTransfer-Encoding: gzip, chunked\r\n\r\n').facts;
   assert.equal(f.http11, false);
   assert.equal(f.status, 404);
   assert.equal(f.transferChunked, true);
-  assert.equal(
-    read('HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n').facts.contentLength,
-    -2,
-  );
-  assert.equal(read('HTTP/1.1 2x0 OK\r\n\r\n').facts.status, 0);
   assert.equal(read('HTTP/1.1 204\r\n\r\n').facts.status, 204);
+  assert.equal(
+    read('HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n').facts.contentLength,
+    5,
+  );
+  const te = read('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n').facts;
+  assert.ok(te.transferChunked && te.error === null, 'two Transfer-Encoding lines are one list');
+  assert.equal(read('HTTP/1.1 200 OK\r\nX: y\r\n\r\n').facts.hopByHop, false);
 });
 
-test('opaque: no head within the bound, flush at EOF', () => {
+test('the reader: bounded, and a bare LF ends it at once', () => {
   const r = new ResponseHeadReader(64);
   assert.equal(r.push(Buffer.from('x'.repeat(40))).state, 'need-more');
-  const o = r.push(Buffer.from('y'.repeat(40)));
-  assert.ok(o.state === 'opaque' && o.data.length === 80);
-  const after = r.push(Buffer.from('z'));
-  assert.ok(after.state === 'opaque' && after.data.toString() === 'z');
-  const e = new ResponseHeadReader();
-  e.push(Buffer.from('HTTP/1.1 200 OK\r\n'));
-  assert.equal(e.flush().toString(), 'HTTP/1.1 200 OK\r\n');
-  // \n\r\n is not the end (uWSGI looks for the exact CR LF CR LF)
-  assert.equal(new ResponseHeadReader().push(Buffer.from('HTTP/1.1 200 OK\n\r\nxx')).state, 'need-more');
+  assert.deepEqual(r.push(Buffer.from('y'.repeat(24))), { state: 'error', reason: 'head-too-large' });
+  // at most the bound is held: one byte less is still need-more
+  const under = new ResponseHeadReader(64);
+  assert.equal(under.push(Buffer.from('x'.repeat(63))).state, 'need-more');
+  assert.equal(under.buffered, 63);
+  for (const text of ['HTTP/1.1 200 OK\n\r\nxx', 'HTTP/1.1 200 OK\r\nX: y\n\r\n', 'HTTP/1.1 200 OK\r\n\n']) {
+    for (let a = 1; a < text.length; a++) {
+      const reader = new ResponseHeadReader();
+      let res = reader.push(Buffer.from(text.slice(0, a)));
+      if (res.state === 'need-more') res = reader.push(Buffer.from(text.slice(a)));
+      assert.deepEqual(res, { state: 'error', reason: 'bare-lf' }, `${JSON.stringify(text)} split at ${a}`);
+    }
+  }
+});
+
+test('response head validation: what is not valid HTTP/1.x never reaches a client', () => {
+  const rows: Array<[string, string | null]> = [
+    ['HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n', null],
+    ['HTTP/1.0 404 Not Found\r\n\r\n', null],
+    ['HTTP/1.1 204\r\n\r\n', null],
+    ['HTTP/1.1 200 \r\n\r\n', null],
+    ['HTTP/1.1 200 Ok\xe9 \t\r\nX: caf\xe9\r\nEmpty:\r\n\r\n', null],
+    ['HTTP/1.1 599 Custom\r\n\r\n', null],
+    ['HTTP/2.0 200 OK\r\n\r\n', 'bad-status-line'],
+    ['HTTP/1.2 200 OK\r\n\r\n', 'bad-status-line'],
+    ['http/1.1 200 OK\r\n\r\n', 'bad-status-line'],
+    ['HTTP/1.1 2x0 OK\r\n\r\n', 'bad-status-line'],
+    ['HTTP/1.1  200 OK\r\n\r\n', 'bad-status-line'],
+    ['HTTP/1.1 200OK\r\n\r\n', 'bad-status-line'],
+    ['HTTP/1.1 20\r\n\r\n', 'bad-status-line'],
+    ['HTTP/1.1 200 O\x00K\r\n\r\n', 'bad-status-line'],
+    ['ICY 200 OK\r\n\r\n', 'bad-status-line'],
+    ['garbage\r\n\r\n', 'bad-status-line'],
+    ['HTTP/1.1 099 Low\r\n\r\n', 'bad-status-code'],
+    ['HTTP/1.1 600 High\r\n\r\n', 'bad-status-code'],
+    ['HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n', 'obs-fold'],
+    ['HTTP/1.1 200 OK\r\n\tX: a\r\n\r\n', 'obs-fold'],
+    ['HTTP/1.1 200 OK\r\nX : a\r\n\r\n', 'bad-header-line'],
+    ['HTTP/1.1 200 OK\r\nNo colon\r\n\r\n', 'bad-header-line'],
+    ['HTTP/1.1 200 OK\r\n: empty name\r\n\r\n', 'bad-header-line'],
+    ['HTTP/1.1 200 OK\r\nX(y): a\r\n\r\n', 'bad-header-line'],
+    ['HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n', 'bad-header-value'],
+    ['HTTP/1.1 200 OK\r\nX: a\x00b\r\n\r\n', 'bad-header-value'],
+    ['HTTP/1.1 200 OK\r\nX: a\x7fb\r\n\r\n', 'bad-header-value'],
+    ['HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n', 'bad-content-length'],
+    ['HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n', 'bad-content-length'],
+    ['HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n', 'bad-content-length'],
+    ['HTTP/1.1 200 OK\r\nContent-Length: 1234567890123456\r\n\r\n', 'bad-content-length'],
+    ['HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', 'conflicting-content-length'],
+    ['HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n', 'conflicting-content-length'],
+    [
+      'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n',
+      'content-length-and-transfer-encoding',
+    ],
+    [
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n',
+      'content-length-and-transfer-encoding',
+    ],
+  ];
+  for (const [text, error] of rows) {
+    const r = new ResponseHeadReader().push(Buffer.from(text, 'latin1'));
+    assert.equal(r.state, 'done', text);
+    if (r.state !== 'done') continue;
+    assert.equal(r.facts.error, error, JSON.stringify(text));
+  }
+});
+
+test('HTTP-node heads lose their hop-by-hop fields; the router says close itself', () => {
+  const nodeHead = read(
+    'HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Private, content-length\r\nKeep-Alive: timeout=5\r\nProxy-Connection: x\r\nTE: trailers\r\nUpgrade: h2c\r\nX-Private: 1\r\nx-private: 2\r\nContent-Length: 2\r\nX-Kept: yes\r\n\r\n',
+  );
+  const kept = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Kept: yes\r\n';
+  const ka = decideKeepalive(REQ, nodeHead.facts, OPTS);
+  assert.equal(ka.keepalive, true);
+  assert.equal(rewriteResponseHead(nodeHead.head, nodeHead.facts, ka, true).toString(), `${kept}\r\n`);
+  const closing = decideKeepalive({ ...REQ, keepaliveEnabled: false }, nodeHead.facts, OPTS);
+  assert.equal(
+    rewriteResponseHead(nodeHead.head, nodeHead.facts, closing, true).toString(),
+    `${kept}Connection: close\r\n\r\n`,
+  );
+  // the node's own "Connection: close" is replaced by the router's
+  const nodeClose = read('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n');
+  const p = decideKeepalive(REQ, nodeClose.facts, OPTS);
+  assert.equal(p.keepalive, false);
+  assert.equal(
+    rewriteResponseHead(nodeClose.head, nodeClose.facts, p, true).toString(),
+    'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n',
+  );
+  // nothing hop-by-hop and keepalive: the very same buffer
+  const clean = read('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n');
+  assert.equal(
+    rewriteResponseHead(clean.head, clean.facts, decideKeepalive(REQ, clean.facts, OPTS), true),
+    clean.head,
+  );
+  // an interim head gets no Connection: close
+  const early = read('HTTP/1.1 103 Early Hints\r\nLink: </a>\r\nConnection: keep-alive\r\n\r\n');
+  assert.equal(
+    rewriteResponseHead(early.head, early.facts, decideKeepalive(REQ, early.facts, OPTS), true).toString(),
+    'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n',
+  );
+  // uwsgi nodes (spec §7): Keep-Alive passes while the router keeps the connection
+  const uw = read(
+    'HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\n',
+  );
+  assert.equal(rewriteResponseHead(uw.head, uw.facts, decideKeepalive(REQ, uw.facts, OPTS)), uw.head);
 });
 
 test('keepalive decision table (spec §7)', () => {
@@ -135,6 +238,13 @@ test('keepalive decision table (spec §7)', () => {
       'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n',
       {},
       '- - - close length',
+    ],
+    [
+      'a held websocket upgrade refused: the connection goes on',
+      { connectionUpgrade: true, upgrade: true },
+      'HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\n',
+      {},
+      'ka - - - length',
     ],
     [
       'request TE',

@@ -178,3 +178,44 @@ test('HTTP node: an idle pooled connection closed by the node is not used', asyn
   assert.equal(n.connections, 2);
   await noSessionsLeft(r);
 });
+
+test('Expect with the body already sent: no 100 (RFC 9110 §10.1.1), also when a stale pooled connection is retried', async () => {
+  // answers the first request of each connection (keep-alive), drops the connection at the second
+  const sockets = new Set<Socket>();
+  const seen: string[] = [];
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+    let served = 0;
+    s.on('data', (d: Buffer) => {
+      seen.push(d.toString('latin1'));
+      if (++served === 1) s.write(`HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n${d.subarray(-3).toString()}`);
+      else s.destroy();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  onCleanup(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  const a = server.address();
+  const r = await startRouter(['--http-to', `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`]);
+  assert.equal(
+    bodyOf(await rawExchange(r.port, 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\none')),
+    'one',
+  );
+  // the pooled connection is stale now: the request is retried on a fresh one
+  const out = await rawExchange(
+    r.port,
+    'POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\ntwo',
+  );
+  // the body came with the head: no 100 is due (RFC 9110 §10.1.1), not even after the retry
+  assert.equal((out.match(/100 Continue/g) ?? []).length, 0, out);
+  assert.equal(bodyOf(out.slice(out.indexOf('HTTP/1.1 200'))), 'two');
+  assert.ok(
+    seen.every((s) => !/^expect:/im.test(s)),
+    'Expect never reaches the node',
+  );
+  await noSessionsLeft(r);
+});

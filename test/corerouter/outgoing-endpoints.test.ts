@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
+import { test } from 'node:test';
+import { OutgoingEndpoints } from '../../src/corerouter/outgoing-endpoints.ts';
+
+test('a connection to our own listener is recognised from the accepting side; others are not', async () => {
+  const accepted: Socket[] = [];
+  const server = createServer((s) => accepted.push(s));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  const own = new OutgoingEndpoints();
+  try {
+    const out = connect(port, '127.0.0.1');
+    await once(out, 'connect');
+    own.add(out);
+    const stranger = connect(port, '127.0.0.1');
+    await once(stranger, 'connect');
+    while (accepted.length < 2) await new Promise((r) => setTimeout(r, 5));
+    const [a, b] = accepted;
+    const ofOut = a.remotePort === out.localPort ? a : b;
+    const ofStranger = ofOut === a ? b : a;
+    assert.equal(own.size, 1);
+    assert.equal(own.isOwn(ofOut), true);
+    assert.equal(own.isOwn(ofStranger), false);
+    // the outgoing socket itself is not an accepted client of ours
+    assert.equal(own.isOwn(out), false);
+    out.destroy();
+    await once(out, 'close');
+    assert.equal(own.size, 0);
+    assert.equal(own.isOwn(ofOut), false);
+    stranger.destroy();
+  } finally {
+    for (const s of accepted) s.destroy();
+    server.close();
+  }
+});
+
+test('a dual-stack listener (::ffff:127.0.0.1) matches an IPv4 connection', async () => {
+  const accepted: Socket[] = [];
+  const server = createServer((s) => accepted.push(s));
+  server.listen(0, '::');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  const own = new OutgoingEndpoints();
+  try {
+    const out = connect(port, '127.0.0.1');
+    await once(out, 'connect');
+    own.add(out);
+    while (accepted.length < 1) await new Promise((r) => setTimeout(r, 5));
+    assert.match(accepted[0].remoteAddress ?? '', /^::ffff:127\.0\.0\.1$/);
+    assert.equal(own.isOwn(accepted[0]), true);
+    out.destroy();
+  } finally {
+    for (const s of accepted) s.destroy();
+    server.close();
+  }
+});
