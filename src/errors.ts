@@ -20,6 +20,8 @@ export type UwrErrorCode =
   | 'UWR_ERR_BAD_REQUEST'
   | 'UWR_ERR_HEADERS_TOO_LARGE'
   | 'UWR_ERR_BODY_TOO_LARGE'
+  | 'UWR_ERR_PROXY_HEADER'
+  | 'UWR_ERR_XCLIENT'
   | 'UWR_ERR_LISTEN';
 
 export class UwrError extends Error {

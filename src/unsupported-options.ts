@@ -11,7 +11,6 @@ const ROUTERS = ['fastrouter', 'http', 'rawrouter', 'sslrouter'] as const;
 
 /** Listeners of routers that do not exist yet: refusing beats a port that never opens. */
 const NOT_YET_ROUTERS: ReadonlyArray<[string, string]> = [
-  ['rawrouter', 'the rawrouter is not implemented yet in uwrouter'],
   ['sslrouter', 'the sslrouter is not implemented yet in uwrouter'],
   ['sslrouter2', 'the sslrouter is not implemented yet in uwrouter'],
   ['sni', 'SNI contexts come with TLS support, not implemented yet in uwrouter'],

@@ -18,7 +18,6 @@ function check(args: string[]): string[] {
 
 test('routers that do not exist yet and zerg are start-up errors, not ports that never open', () => {
   for (const args of [
-    ['--rawrouter', ':1'],
     ['--sslrouter', ':1,a.crt,a.key'],
     ['--http-zerg', '/tmp/z'],
   ]) {
