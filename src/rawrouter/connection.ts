@@ -75,8 +75,9 @@ export class RawrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
       this.info.address = src.address;
       this.info.port = src.port;
     }
-    // nothing is read from the client until the join; a cheap-mode client arrives resumed
-    client.pause();
+    // nothing is read from the client until the join: a fresh socket emits no data without a
+    // 'data' listener, but one parked in cheap mode arrives resumed (flowing)
+    if (client.readableFlowing === true) client.pause();
     client.on('error', this.onClientError);
     client.on('end', this.onClientEnd);
     client.on('close', this.onClientClose);
