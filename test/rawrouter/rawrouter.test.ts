@@ -319,6 +319,34 @@ test('a trusted peer without a valid header is closed before any node is contact
   );
 });
 
+test('PROXY intake on a dual-stack listener: an IPv4 peer (::ffff:…) matches an IPv4 trusted entry; a peer closing mid-header is logged', async () => {
+  const n = await node({ echo: false });
+  const r = await startRaw(
+    [
+      '--rawrouter-to',
+      n.address,
+      '--rawrouter-enable-proxy-protocol',
+      '--rawrouter-trusted-proxy',
+      '127.0.0.2',
+    ],
+    '[::]:0',
+  );
+  const v1 = encodeProxyV1({ srcAddress: '192.0.2.10', srcPort: 1234, dstAddress: '192.0.2.1', dstPort: 80 });
+  const c = await talk(r.port, { localAddress: '127.0.0.2' });
+  c.socket.write(Buffer.concat([v1, Buffer.from('after')]));
+  await waitFor(() => n.conns[0]?.received.includes('after') ?? false);
+  // the header was taken off: the node (without --rawrouter-proxy-protocol) gets the bytes after it
+  assert.equal(n.conns[0].received.toString(), 'after');
+  c.socket.destroy();
+  const half = await talk(r.port, { localAddress: '127.0.0.2' });
+  half.socket.end(v1.subarray(0, 9));
+  await half.closed;
+  await waitFor(() =>
+    r.lines.some((l) => l.includes('the trusted peer closed inside its PROXY protocol header: closing')),
+  );
+  assert.equal(n.conns.length, 1);
+});
+
 /** A fake SMTP node for XCLIENT: a greeting, then one reply per command line. */
 async function smtpNode(greeting = '220-mx.example first\r\n220 mx.example ready\r\n'): Promise<RawNode> {
   let handled = 0;
