@@ -103,6 +103,18 @@ async function main(): Promise<number> {
       rows,
     ),
   );
+  // wrk counts a read error each time the node closes a connection after its answer (one per
+  // request here); anything else (connect, write, timeout, non-2xx) is a real failure
+  const realErrors = (t: Topology) =>
+    t.runs.reduce(
+      (n, r) => n + r.wrk.errors.connect + r.wrk.errors.write + r.wrk.errors.timeout + r.wrk.errors.non2xx3xx,
+      0,
+    );
+  console.log(
+    `\n"errors" are wrk read errors: the node closes every connection. Other errors: ${all
+      .map((t) => `${t.label.replace(/^wrk → /, '')} ${realErrors(t)}`)
+      .join(', ')}`,
+  );
   const w = sums.get(uwr)!;
   if (uwr.runs.length > 0) {
     console.log(
