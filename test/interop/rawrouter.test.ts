@@ -1,10 +1,9 @@
 /**
  * The rawrouter with real peers (spec: corerouter.md §3, §5, §8, §10), side by side with
  * uWSGI's own rawrouter where it is the reference: HTTP through the TCP relay to uWSGI
- * `--http-socket` nodes, a real SMTP server (server speaks first) and client, XCLIENT,
- * dead-node retries with uWSGI's log lines and stats fields, a uWSGI node subscribing under
- * the listening address; and the PROXY protocol: uWSGI nodes reading uwrouter's v1 line,
- * HAProxy's `accept-proxy` reading uwrouter's v1/v2, HAProxy's `send-proxy-v2` read by uwrouter.
+ * `--http-socket` nodes, dead-node retries with uWSGI's log lines and stats fields, a uWSGI
+ * node subscribing under the listening address, a real SMTP server and client (the server
+ * speaks first), and XCLIENT. The PROXY protocol with real peers: rawrouter-proxy.test.ts.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -13,72 +12,14 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 import {
   freePort,
-  haproxyTcpConf,
   pollUntil,
   readStatsJson,
-  type ServerHandle,
   spawnManaged,
-  startHaproxy,
   startUwrouter,
   startUwsgiNode,
   startUwsgiRouter,
 } from './harness/index.ts';
-
-interface Answer {
-  status: string;
-  vars: Record<string, string>;
-  body: { length: number; sha256: string };
-  /** the client's own port on this connection */
-  localPort: number;
-}
-
-/** One HTTP/1.0 request over a fresh TCP connection (from `localAddress`), read to the close. */
-async function httpVia(
-  port: number,
-  opts: { localAddress?: string; body?: Buffer; path?: string } = {},
-): Promise<Answer> {
-  const s = connect({ port, host: '127.0.0.1', localAddress: opts.localAddress });
-  const chunks: Buffer[] = [];
-  s.on('data', (c) => chunks.push(c));
-  // a reset (the router closing on unread request bytes) counts as an empty answer
-  const closed = new Promise<void>((resolve) => s.on('close', () => resolve()));
-  s.on('error', () => {});
-  await once(s, 'connect');
-  const localPort = s.localPort ?? 0;
-  const body = opts.body ?? Buffer.alloc(0);
-  s.write(
-    `POST ${opts.path ?? '/raw?x=1'} HTTP/1.0\r\nHost: raw.example\r\nContent-Length: ${body.length}\r\n\r\n`,
-  );
-  s.write(body);
-  await closed;
-  const text = Buffer.concat(chunks).toString('utf8');
-  const split = text.indexOf('\r\n\r\n');
-  if (split < 0) return { status: text, vars: {}, body: { length: -1, sha256: '' }, localPort };
-  const json = JSON.parse(text.slice(split + 4)) as { vars: Record<string, string>; body: Answer['body'] };
-  return { status: text.slice(0, text.indexOf('\r\n')), vars: json.vars, body: json.body, localPort };
-}
-
-interface RawStats {
-  version: string;
-  active_sessions: number;
-  rawrouter: string[];
-  static_nodes?: Array<Record<string, number | string>>;
-  subscriptions?: Array<{ key: string; nodes: Array<Record<string, number | string>> }>;
-  cheap: number;
-  uwrouter?: { counters: Record<string, number> };
-}
-
-async function uwrouterRaw(args: string[]): Promise<{ port: number; router: ServerHandle }> {
-  const port = await freePort();
-  const router = await startUwrouter(['--rawrouter', `127.0.0.1:${port}`, ...args]);
-  return { port, router };
-}
-
-async function uwsgiRaw(args: string[]): Promise<{ port: number; router: ServerHandle }> {
-  const port = await freePort();
-  const router = await startUwsgiRouter('rawrouter', ['--rawrouter', `127.0.0.1:${port}`, ...args]);
-  return { port, router };
-}
+import { httpVia, type RawStats, uwrouterRaw, uwsgiRaw } from './rawrouter-peers.ts';
 
 describe('rawrouter: uwrouter and uWSGI in front of real uWSGI --http-socket nodes', () => {
   test("HTTP through the TCP relay: the node sees the same request as through uWSGI's rawrouter; 1 MiB body intact", async () => {
@@ -102,19 +43,6 @@ describe('rawrouter: uwrouter and uWSGI in front of real uWSGI --http-socket nod
     const big = randomBytes(1 << 20);
     const c = await httpVia(ours.port, { body: big });
     assert.deepEqual(c.body, { length: big.length, sha256: createHash('sha256').update(big).digest('hex') });
-  });
-
-  test('--rawrouter-proxy-protocol 1: a uWSGI node with --enable-proxy-protocol sees the real client address and port', async () => {
-    const node = await startUwsgiNode({
-      app: 'echo_vars.py',
-      protocol: 'http',
-      args: ['--enable-proxy-protocol'],
-    });
-    const ours = await uwrouterRaw(['--rawrouter-to', node.address, '--rawrouter-proxy-protocol', '1']);
-    const a = await httpVia(ours.port, { localAddress: '127.0.0.5' });
-    assert.equal(a.status, 'HTTP/1.0 200 OK');
-    assert.equal(a.vars.REMOTE_ADDR, '127.0.0.5');
-    assert.equal(a.vars.REMOTE_PORT, String(a.localPort));
   });
 
   test("a dead static node: uWSGI's log lines, traffic on the live node, stats with uWSGI's field names", async () => {
@@ -228,72 +156,6 @@ describe('rawrouter: uwrouter and uWSGI in front of real uWSGI --http-socket nod
     await pollUntil('node gone', async () => ((await httpVia(p1)).status === '' ? true : undefined), {
       retryErrors: true,
     });
-  });
-});
-
-describe('rawrouter: PROXY protocol with HAProxy', () => {
-  test("HAProxy send-proxy-v2 → uwrouter (trusted) → v1 to a uWSGI node: the node sees HAProxy's client", async () => {
-    const node = await startUwsgiNode({
-      app: 'echo_vars.py',
-      protocol: 'http',
-      args: ['--enable-proxy-protocol'],
-    });
-    const stats = await freePort();
-    const ours = await uwrouterRaw([
-      '--rawrouter-to',
-      node.address,
-      '--rawrouter-proxy-protocol',
-      '1',
-      '--rawrouter-enable-proxy-protocol',
-      '--rawrouter-trusted-proxy',
-      '127.0.0.1',
-      '--rawrouter-stats',
-      `127.0.0.1:${stats}`,
-    ]);
-    const hp = await freePort();
-    await startHaproxy(
-      haproxyTcpConf(
-        `frontend f\n  bind 127.0.0.1:${hp}\n  default_backend b\nbackend b\n  server s 127.0.0.1:${ours.port} send-proxy-v2\n`,
-      ),
-      { port: hp },
-    );
-    const a = await httpVia(hp, { localAddress: '127.0.0.6' });
-    assert.equal(a.status, 'HTTP/1.0 200 OK');
-    assert.equal(a.vars.REMOTE_ADDR, '127.0.0.6');
-    assert.equal(a.vars.REMOTE_PORT, String(a.localPort));
-    const s = await readStatsJson<RawStats>(stats);
-    assert.ok((s.uwrouter?.counters.proxy_header_v2 ?? 0) >= 1, JSON.stringify(s.uwrouter));
-    // the client straight to uwrouter from 127.0.0.1 (trusted) without a header is refused
-    assert.equal((await httpVia(ours.port)).status, '');
-    assert.match(ours.router.logs(), /bad PROXY protocol header from a trusted peer \(not-proxy\): closing/);
-  });
-
-  test("uwrouter → HAProxy accept-proxy: HAProxy takes uwrouter's v1 and v2 headers (and passes the client on)", async () => {
-    const node = await startUwsgiNode({
-      app: 'echo_vars.py',
-      protocol: 'http',
-      args: ['--enable-proxy-protocol'],
-    });
-    const hp = await freePort();
-    // HAProxy as the rawrouter's node: reads the PROXY header, re-sends the client as v1
-    await startHaproxy(
-      haproxyTcpConf(
-        `frontend f\n  bind 127.0.0.1:${hp} accept-proxy\n  default_backend b\nbackend b\n  server s ${node.address} send-proxy\n`,
-      ),
-      { port: hp },
-    );
-    for (const version of ['1', '2']) {
-      const ours = await uwrouterRaw([
-        '--rawrouter-to',
-        `127.0.0.1:${hp}`,
-        '--rawrouter-proxy-protocol',
-        version,
-      ]);
-      const a = await httpVia(ours.port, { localAddress: '127.0.0.7' });
-      assert.equal(a.status, 'HTTP/1.0 200 OK', `v${version}`);
-      assert.equal(a.vars.REMOTE_ADDR, '127.0.0.7', `v${version}`);
-      assert.equal(a.vars.REMOTE_PORT, String(a.localPort), `v${version}`);
-    }
   });
 });
 

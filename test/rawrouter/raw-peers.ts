@@ -1,11 +1,16 @@
 /**
- * Raw TCP peers for the rawrouter's unit tests: a node that records every connection's
- * bytes (optionally greeting first and echoing), and a client that talks, then collects
- * what comes back until the router closes.
+ * The rawrouter's unit-test kit: the router in-process (`startRaw`), a raw TCP node that
+ * records every connection's bytes (optionally greeting first and echoing), and a client
+ * that talks, then collects what comes back until the router closes.
  */
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { after } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../../src/config/index.ts';
+import type { CoreRouter } from '../../src/corerouter/router.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { startRouters } from '../../src/start.ts';
 
 export interface NodeConn {
   socket: Socket;
@@ -109,4 +114,42 @@ export async function waitFor(cond: () => boolean, ms = 3000, what = 'condition'
     if (Date.now() > end) throw new Error(`${what} not reached within ${ms} ms`);
     await sleep(5);
   }
+}
+
+// ---- the router in-process, with cleanup: tests import these, one router per call
+
+const cleanup: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const c of cleanup.reverse()) await c();
+});
+
+export interface Started {
+  router: CoreRouter;
+  port: number;
+  /** every info/warn line the router logged */
+  lines: string[];
+}
+
+/** `--rawrouter LISTEN ARGS…` through startRouters (as the CLI builds it), stopped after the file. */
+export async function startRaw(args: string[], listen = '127.0.0.1:0'): Promise<Started> {
+  const { config } = loadConfig(['--rawrouter', listen, ...args], {});
+  const lines: string[] = [];
+  const log = silentLogger();
+  const keep = ((a: unknown, b?: string) => {
+    lines.push(typeof a === 'string' ? a : (b ?? ''));
+  }) as typeof log.info;
+  log.info = keep;
+  log.warn = keep;
+  const running = await startRouters(config, log, 'test');
+  cleanup.push(() => running.close());
+  const router = running.routers[0];
+  const a = router.listeners[0].server.address();
+  return { router, port: typeof a === 'object' && a ? a.port : 0, lines };
+}
+
+/** A raw node closed after the file. */
+export async function node(o: RawNodeOptions = {}): Promise<RawNode> {
+  const n = await startRawNode(o);
+  cleanup.push(() => n.close());
+  return n;
 }
