@@ -30,6 +30,8 @@ export type UwrErrorCode =
   | 'UWR_ERR_NOT_SUPPORTED'
   /** a de-chunked request body could not be kept (temporary file not created or written) */
   | 'UWR_ERR_BODY_STORE'
+  | 'UWR_ERR_PROXY_HEADER'
+  | 'UWR_ERR_XCLIENT'
   | 'UWR_ERR_LISTEN';
 
 export class UwrError extends Error {

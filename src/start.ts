@@ -11,6 +11,7 @@ import { ConfigError } from './errors.ts';
 import { createFastrouter } from './fastrouter/index.ts';
 import { createHttpRouter } from './http-router/index.ts';
 import type { Logger } from './logger.ts';
+import { createRawrouter } from './rawrouter/index.ts';
 import { createSubscriberFromConfig, createSubscriptionSystemFromConfig } from './subscription/system.ts';
 
 export interface RunningRouters {
@@ -23,6 +24,7 @@ type RouterFactory = (config: Config, log: Logger, extras: Omit<RouterExtras, 'l
 /** Each router, and the listener options that make it run (the first names its own address). */
 const FACTORIES: Array<[RouterName, RouterFactory, readonly string[]]> = [
   ['fastrouter', createFastrouter, ['fastrouter']],
+  ['rawrouter', createRawrouter, ['rawrouter']],
   ['http', createHttpRouter, ['http', 'http-to-https']],
 ];
 

@@ -233,13 +233,21 @@ const COMMON: readonly CommonOption[] = [
     max: 16 * 1024 * 1024,
     valueName: 'BYTES',
     routers: ALL,
-    status: (r) => ({
-      noop:
-        r === 'http'
-          ? 'Node.js sizes socket reads itself; request heads are bounded by --http-max-head'
-          : 'Node.js sizes socket reads itself; a uwsgi head is read whole (≤ 64 KiB), as uWSGI grows its buffer',
-    }),
-    help: () => 'size of each read from a client or node',
+    status: (r) =>
+      r === 'rawrouter'
+        ? 'implemented'
+        : {
+            noop:
+              r === 'http'
+                ? 'Node.js sizes socket reads itself; request heads are bounded by --http-max-head'
+                : r === 'fastrouter'
+                  ? 'Node.js sizes socket reads itself; a uwsgi head is read whole (≤ 64 KiB), as uWSGI grows its buffer'
+                  : 'Node.js sizes socket reads itself',
+          },
+    help: (t) =>
+      t === 'rawrouter'
+        ? 'largest SMTP greeting read from a node for --rawrouter-xclient (Node.js sizes socket reads itself)'
+        : 'size of each read from a client or node',
   },
   {
     suffix: 'subscription-slot',

@@ -66,10 +66,7 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     valueName: 'SECONDS',
     group: 'global',
-    help: 'internal socket timeout, also the TCP_DEFER_ACCEPT wait of listening sockets',
-    status: {
-      noop: 'Node.js cannot set TCP_DEFER_ACCEPT, and the stats server write deadline stays at the default 4 s',
-    },
+    help: 'how long a --rawrouter-trusted-proxy peer has to send its PROXY protocol header (uWSGI: internal socket timeout and TCP_DEFER_ACCEPT wait, which Node.js cannot set)',
   },
   {
     name: 'enable-proxy-protocol',

@@ -30,7 +30,6 @@ export const LISTENERS: readonly OptionSpec[] = [
     valueName: 'ADDR',
     group: 'rawrouter',
     help: 'listen for raw TCP clients on ip:port, UNIX path, =N or fd://N; the address is the key',
-    status: { refuse: 'the rawrouter is not implemented yet in uwrouter' },
   },
   {
     name: 'sslrouter',
@@ -133,6 +132,32 @@ export const ROUTER_SPECIFIC: readonly OptionSpec[] = [
     valueName: 'BOOL',
     group: 'rawrouter',
     help: 'send "XCLIENT ADDR=<client ip>" to the node after its greeting (SMTP proxies)',
+  },
+  // rawrouter: uwrouter extensions (not in uWSGI 2.0)
+  {
+    name: 'rawrouter-proxy-protocol',
+    kind: 'int',
+    default: '0',
+    min: 0,
+    max: 2,
+    valueName: 'VERSION',
+    group: 'rawrouter',
+    help: 'start every node connection with a PROXY protocol header naming the client: 1 = text (v1), 2 = binary (v2), 0 = none (uwrouter extension)',
+  },
+  {
+    name: 'rawrouter-enable-proxy-protocol',
+    kind: 'flag',
+    valueName: 'BOOL',
+    group: 'rawrouter',
+    help: 'connections from --rawrouter-trusted-proxy peers must start with a PROXY protocol v1 or v2 header; its source becomes the client (uwrouter extension)',
+  },
+  {
+    name: 'rawrouter-trusted-proxy',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'IP[/BITS]',
+    group: 'rawrouter',
+    help: 'peer (address or CIDR range) that sends PROXY protocol headers to the rawrouter; other peers are relayed as they are (uwrouter extension)',
   },
   {
     name: 'sslrouter-sni',

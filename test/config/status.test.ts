@@ -61,7 +61,11 @@ test('uid/gid naming the identity the process already has are satisfied, not ref
 test('options of a router without a listener are refused naming the listener', () => {
   let r = check(['--fastrouter', ':0', '--rawrouter-to', '127.0.0.1:1']);
   assert.deepEqual(r.refused, [
-    'option "--rawrouter-to" configures the rawrouter, which has no listener here (the rawrouter is not implemented yet)',
+    'option "--rawrouter-to" configures the rawrouter, which has no listener here (give --rawrouter)',
+  ]);
+  r = check(['--fastrouter', ':0', '--sslrouter-to', '127.0.0.1:1']);
+  assert.deepEqual(r.refused, [
+    'option "--sslrouter-to" configures the sslrouter, which has no listener here (the sslrouter is not implemented yet)',
   ]);
   r = check(['--fastrouter', ':0', '--http-keepalive', '--http-websockets']);
   assert.deepEqual(r.refused, [
@@ -139,7 +143,7 @@ test('accepted-with-a-warning options log one line each when set, none at their 
 test('no listener at all: the message lists the listener options that can run', async () => {
   assert.equal(
     await startError([]),
-    'nothing to run: no router listener is configured; give one of --fastrouter ADDR, --http ADDR, --http-to-https ADDR[,PORT] (on the command line or in an ini file)',
+    'nothing to run: no router listener is configured; give one of --fastrouter ADDR, --rawrouter ADDR, --http ADDR, --http-to-https ADDR[,PORT] (on the command line or in an ini file)',
   );
 });
 
@@ -149,7 +153,7 @@ test('--help and the README table mark every option that is not implemented', ()
   assert.match(help, /--uid USER\n\s+run as this user .*\[refused at start-up: not implemented yet/);
   assert.match(
     help,
-    /--rawrouter ADDR\n(.*\n)*?\s+.*\[refused at start-up: the rawrouter is not implemented yet/,
+    /--sslrouter ADDR,CRT,KEY\[,CIPHERS\[,CLIENT_CA\]\]\n(.*\n)*?\s+.*\[refused at start-up: the sslrouter is not implemented/,
   );
   assert.match(md, /\| `--https` \|.*\[refused at start-up: HTTPS listeners are not implemented yet/);
   assert.match(md, /\| `--master` \|.*\[no effect: uwrouter is one process without a separate master\]/);

@@ -1,6 +1,6 @@
 /**
  * Every option whose status is 'implemented' must be read by something: start every router
- * that exists (fastrouter + HTTP, with subscription servers, stats, resubscribe) and the
+ * that exists (fastrouter, rawrouter, HTTP, with subscription servers, stats, resubscribe) and the
  * subscriber, then compare the names read through Config's accessors with the registry. A
  * new option that nothing reads fails here until it is read or given a status.
  */
@@ -30,6 +30,19 @@ const ARGS = [
   ['--fastrouter-connect-timeout', '3'],
   ['--fastrouter-stats', '127.0.0.1:0'],
   ['--socket', '127.0.0.1:3'],
+  ['--rawrouter', '127.0.0.1:0'],
+  ['--rawrouter-to', '127.0.0.1:5'],
+  ['--rawrouter-fallback', '127.0.0.1:6'],
+  ['--rawrouter-subscription-server', '127.0.0.1:0'],
+  ['--rawrouter-use-pattern', '/tmp/%s.sock'],
+  ['--rawrouter-use-base', '/tmp/'],
+  ['--rawrouter-use-socket=0'],
+  ['--rawrouter-connect-timeout', '3'],
+  ['--rawrouter-stats', '127.0.0.1:0'],
+  ['--rawrouter-xclient'],
+  ['--rawrouter-proxy-protocol', '2'],
+  ['--rawrouter-enable-proxy-protocol'],
+  ['--rawrouter-trusted-proxy', '127.0.0.1'],
   ['--http', '127.0.0.1:0'],
   ['--http-to-https', '127.0.0.1:0'],
   ['--http-to', '127.0.0.1:4'],

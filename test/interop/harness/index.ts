@@ -2,6 +2,8 @@
  * The interop test harness: real uWSGI nodes and routers, nginx, and uwrouter as child
  * processes that are always cleaned up, plus small clients. Import from here in tests.
  */
+
+export { HAPROXY_BIN, haproxyTcpConf, startHaproxy } from './haproxy.ts';
 export {
   dechunk,
   type HttpRequestOptions,

@@ -1,0 +1,242 @@
+/**
+ * One client connection of the rawrouter (spec: corerouter.md §10): the node is chosen and
+ * connected at accept, before any client byte (server-speaks-first protocols: SMTP, MySQL,
+ * SSH), with the corerouter's retries and fallbacks; then the bytes are relayed untouched.
+ * Optionally a PROXY protocol header goes first to the node (uwrouter extension), and with
+ * `rawrouter-xclient` the node's greeting is swapped for an `XCLIENT ADDR=` exchange.
+ * Client bytes wait in the socket until the node is ready for them: they never reach the
+ * node before the PROXY header or the XCLIENT line.
+ */
+import type { Socket } from 'node:net';
+import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
+import type { IdleSweep, IdleWatched } from '../corerouter/idle-sweep.ts';
+import { Join, type JoinHooks } from '../corerouter/join.ts';
+import { PeerInfo } from '../corerouter/peer-info.ts';
+import { receivedProxyHeader } from '../corerouter/proxy-intake.ts';
+import type { CoreRouter } from '../corerouter/router.ts';
+import type { NodeLease } from '../corerouter/types.ts';
+import {
+  encodeProxyV1,
+  encodeProxyV2,
+  type ProxyEndpoints,
+  proxiedSource,
+} from '../protocol/proxy-protocol.ts';
+import { type GreetingResult, SmtpGreetingReader, xclientLine } from '../protocol/smtp-greeting.ts';
+
+export interface RawrouterSettings {
+  /** inactivity timeout of a session (`rawrouter-timeout`); 0 = none */
+  timeoutMs: number;
+  /** `rawrouter-proxy-protocol`: 0 = none, 1 = v1 line, 2 = v2 binary header to every node */
+  proxyProtocol: 0 | 1 | 2;
+  /** `rawrouter-xclient` */
+  xclient: boolean;
+  /** `rawrouter-buffer-size`: the longest node greeting read for XCLIENT */
+  bufferSize: number;
+}
+
+/** What all connections of one rawrouter share. */
+export interface RawrouterShared extends RawrouterSettings {
+  readonly sweep: IdleSweep;
+  readonly idleTicks: number;
+}
+
+export class RawrouterConnection implements ConnectCallbacks, IdleWatched, JoinHooks {
+  private readonly core: CoreRouter;
+  private readonly client: Socket;
+  private readonly shared: RawrouterShared;
+  private readonly info: PeerInfo;
+  private readonly key: string;
+  /** IdleWatched: the sweep's bookkeeping */
+  seenProgress = 0;
+  lastTick = 0;
+  idleTicks: number;
+  private attempt: BackendAttempt | null = null;
+  private backend: Socket | null = null;
+  private lease: NodeLease | null = null;
+  private join: Join | null = null;
+  private greeting: SmtpGreetingReader | null = null;
+  private xclient: Buffer | null = null;
+  /** bytes written to / read from the node outside the join (PROXY header, XCLIENT, greeting) */
+  private sent = 0;
+  private received = 0;
+  /** the client half-closed before the join: passed on to the node once joined */
+  private clientEnded = false;
+
+  constructor(client: Socket, key: string, core: CoreRouter, shared: RawrouterShared) {
+    this.core = core;
+    this.client = client;
+    this.key = key;
+    this.shared = shared;
+    this.idleTicks = shared.idleTicks;
+    this.info = new PeerInfo(client);
+    const h = receivedProxyHeader(client);
+    const src = h ? proxiedSource(h) : null;
+    if (src) {
+      this.info.address = src.address;
+      this.info.port = src.port;
+    }
+    // nothing is read from the client until the join: a fresh socket emits no data without a
+    // 'data' listener, but one parked in cheap mode arrives resumed (flowing)
+    if (client.readableFlowing === true) client.pause();
+    client.on('error', this.onClientError);
+    client.on('end', this.onClientEnd);
+    client.on('close', this.onClientClose);
+    // spec §10: the node is connected at accept, not on the first client byte
+    this.attempt = new BackendAttempt(core, key, this.info, this, shared.sweep);
+    this.attempt.start();
+  }
+
+  /** IdleWatched: bytes moved since the node connected (spec §4: either side re-arms). */
+  get progress(): number {
+    const j = this.join;
+    return j ? this.received + j.tx + j.rx : this.received;
+  }
+
+  private where(): string {
+    return `[${this.core.logPrefix} key: ${this.key} client_addr: ${this.info.address} client_port: ${this.info.port}]`;
+  }
+
+  /** Ends the session before the join: one log line, one counter. */
+  private reject(code: string, why: string): void {
+    this.core.count(code);
+    this.core.log.info({ code }, `${this.where()} ${why}`);
+    this.client.destroy();
+  }
+
+  connected(backend: Socket, lease: NodeLease): void {
+    this.attempt = null;
+    if (this.client.destroyed) {
+      backend.destroy();
+      lease.release(0, 0);
+      return;
+    }
+    this.backend = backend;
+    this.lease = lease;
+    if (this.shared.timeoutMs > 0) this.shared.sweep.watch(this);
+    if (this.shared.proxyProtocol !== 0) {
+      const header =
+        this.shared.proxyProtocol === 1 ? encodeProxyV1(this.endpoints()) : encodeProxyV2(this.endpoints());
+      backend.write(header);
+      this.sent += header.length;
+    }
+    this.xclient = this.shared.xclient ? xclientLine(this.info.address) : null;
+    if (this.xclient === null) {
+      this.startJoin(null);
+      return;
+    }
+    this.greeting = new SmtpGreetingReader(this.shared.bufferSize);
+    backend.on('data', this.onGreetingData);
+    backend.on('end', this.onGreetingLost);
+    backend.on('error', this.onGreetingLost);
+    backend.on('close', this.onGreetingLost);
+  }
+
+  /**
+   * The relayed connection's ends for the node's PROXY header: the client (as a trusted
+   * peer's header named it, else the socket's peer) and the address it connected to.
+   */
+  private endpoints(): ProxyEndpoints {
+    const h = receivedProxyHeader(this.client);
+    const dst = h && proxiedSource(h) ? h : null;
+    return {
+      srcAddress: this.info.address,
+      srcPort: this.info.port,
+      dstAddress: dst ? dst.dstAddress : (this.client.localAddress ?? ''),
+      dstPort: dst ? dst.dstPort : (this.client.localPort ?? 0),
+    };
+  }
+
+  private readonly onGreetingData = (chunk: Buffer): void => {
+    this.received += chunk.length;
+    const r: GreetingResult = this.greeting!.push(chunk);
+    if (r.state === 'need-more') return;
+    this.detachGreeting();
+    if (r.state === 'error') {
+      this.reject(
+        'UWR_ERR_XCLIENT',
+        r.reason === 'too-long'
+          ? `node greeting longer than buffer-size ${this.shared.bufferSize} (xclient): closing`
+          : 'node greeting has a CR without LF (xclient): closing',
+      );
+      return;
+    }
+    const line = this.xclient!;
+    this.backend!.write(line);
+    this.sent += line.length;
+    this.startJoin(r.rest);
+  };
+
+  private readonly onGreetingLost = (): void => {
+    this.detachGreeting();
+    this.reject('UWR_ERR_BACKEND_CLOSED', 'node closed before its greeting ended (xclient): closing');
+  };
+
+  private detachGreeting(): void {
+    const b = this.backend!;
+    b.removeListener('data', this.onGreetingData);
+    b.removeListener('end', this.onGreetingLost);
+    b.removeListener('error', this.onGreetingLost);
+    b.removeListener('close', this.onGreetingLost);
+    // an error after this point (e.g. while the client is being closed) stays handled
+    b.on('error', this.onClientError);
+    this.greeting = null;
+  }
+
+  /** `early`: node bytes that came after its greeting, due to the client first. */
+  private startJoin(early: Buffer | null): void {
+    const backend = this.backend!;
+    if (early !== null && early.length > 0) this.client.write(early);
+    this.join = new Join(this.client, backend, this);
+    if (this.clientEnded) backend.end();
+  }
+
+  /** JoinHooks: both sockets are gone. */
+  closed(tx: number, rx: number): void {
+    this.releaseLease(tx + this.received, rx + this.sent);
+  }
+
+  private releaseLease(tx: number, rx: number): void {
+    const lease = this.lease;
+    this.lease = null;
+    lease?.release(tx, rx);
+  }
+
+  gaveUp(code: GiveUpCode, detail: string): void {
+    this.attempt = null;
+    this.reject(code, `${detail}: closing`);
+  }
+
+  /** IdleWatched: no byte moved for the timeout. */
+  onIdle(): void {
+    if (this.client.destroyed) return;
+    if (this.join) {
+      this.core.count('UWR_ERR_TIMEOUT');
+      this.core.log.info({ code: 'UWR_ERR_TIMEOUT' }, `${this.where()} timeout: closing`);
+      this.join.destroy();
+      return;
+    }
+    this.reject('UWR_ERR_TIMEOUT', 'timeout waiting for the node greeting (xclient): closing');
+  }
+
+  private readonly onClientError = (): void => {
+    // ECONNRESET and friends: the close handler does the teardown
+  };
+
+  private readonly onClientEnd = (): void => {
+    if (this.join) return;
+    this.clientEnded = true;
+  };
+
+  private readonly onClientClose = (): void => {
+    this.shared.sweep.unwatch(this);
+    if (this.join) return;
+    this.attempt?.cancel();
+    this.attempt = null;
+    if (this.backend) {
+      // the client left during the greeting: not the node's fault, nothing to log
+      if (this.greeting) this.detachGreeting();
+      this.backend.destroy();
+      this.releaseLease(this.received, this.sent);
+    }
+  };
+}
