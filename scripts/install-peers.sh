@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the real peers the interop tests and benchmarks drive are installed:
 # Debian's uWSGI (core + python3 plugin; the fastrouter/http/rawrouter/sslrouter plugins
-# ship in uwsgi-core), nginx, openssl, wrk, haproxy, curl, python3.
+# ship in uwsgi-core), nginx, openssl, wrk, haproxy, curl, python3, and for the TLS tests
+# testssl.sh, gnutls-cli (gnutls-bin) and redis-server.
 # Idempotent and quiet when everything is present; installs what is missing with apt-get
 # (never starting the distro's nginx/haproxy services); exits non-zero if anything is still
 # missing afterwards.
@@ -25,11 +26,15 @@ missing_package_for() {
     haproxy) command -v haproxy >/dev/null 2>&1 || [[ -x /usr/sbin/haproxy ]] || echo haproxy ;;
     curl) command -v curl >/dev/null 2>&1 || echo curl ;;
     python3) command -v python3 >/dev/null 2>&1 || echo python3 ;;
+    # Debian installs testssl.sh as /usr/bin/testssl
+    testssl) command -v testssl >/dev/null 2>&1 || command -v testssl.sh >/dev/null 2>&1 || echo testssl.sh ;;
+    gnutls-cli) command -v gnutls-cli >/dev/null 2>&1 || echo gnutls-bin ;;
+    redis-server) command -v redis-server >/dev/null 2>&1 || [[ -x /usr/bin/redis-server ]] || echo redis-server ;;
   esac
 }
 
 PEERS=(uwsgi python3_plugin fastrouter_plugin http_plugin rawrouter_plugin sslrouter_plugin
-  nginx openssl wrk haproxy curl python3)
+  nginx openssl wrk haproxy curl python3 testssl gnutls-cli redis-server)
 
 missing_peers() {
   local peer pkg
@@ -62,7 +67,8 @@ if [[ "$(id -u)" -ne 0 ]]; then
   fi
 fi
 
-# Keep dpkg from starting services (nginx would take port 80, haproxy its default config).
+# Keep dpkg from starting services (nginx would take port 80, haproxy its default config,
+# redis-server port 6379).
 POLICY=/usr/sbin/policy-rc.d
 POLICY_ADDED=0
 if [[ ! -e "$POLICY" ]]; then
@@ -80,12 +86,13 @@ export DEBIAN_FRONTEND=noninteractive
 echo "install-peers: apt-get update"
 "${SUDO[@]}" apt-get update -qq
 # Install the whole set (apt skips what is present) so versions stay consistent.
-echo "install-peers: apt-get install uwsgi-core uwsgi-plugin-python3 nginx-light openssl wrk haproxy curl python3"
-"${SUDO[@]}" apt-get install -y -qq --no-install-recommends \
-  uwsgi-core uwsgi-plugin-python3 nginx-light openssl wrk haproxy curl python3 >/dev/null
+PACKAGES=(uwsgi-core uwsgi-plugin-python3 nginx-light openssl wrk haproxy curl python3
+  testssl.sh gnutls-bin redis-server)
+echo "install-peers: apt-get install ${PACKAGES[*]}"
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
 
 # Should a service have started anyway (no policy-rc.d honoured), stop and disable it.
-for svc in nginx haproxy uwsgi; do
+for svc in nginx haproxy uwsgi redis-server; do
   if command -v service >/dev/null 2>&1; then
     "${SUDO[@]}" service "$svc" stop >/dev/null 2>&1 || true
   fi

@@ -1,0 +1,39 @@
+/**
+ * TLS: the one place that builds and owns secure contexts (DESIGN.md `src/tls/`).
+ * Routers use tlsRuntimeFromConfig + tlsListenersFromConfig at start-up, then per
+ * connection: ClientHelloReader (src/protocol) → ListenerTls.contextFor → startServerTls
+ * → clientCertificateVerdict on 'secure'.
+ */
+export { buildSecureContext, estimatedContextBytes, sessionIdContextFor } from './build-secure-context.ts';
+export {
+  type CertificateMaterial,
+  type CertificateSpec,
+  type ClientCertPolicy,
+  loadCertificateMaterial,
+  type PemSource,
+} from './certificate-material.ts';
+export {
+  type TlsRuntime,
+  tlsListenersFromConfig,
+  tlsRuntimeFromConfig,
+  tlsSettingsFromConfig,
+} from './from-config.ts';
+export { defaultSessionIdContext, ListenerTls, type ListenerTlsOptions } from './listener-tls.ts';
+export { SecureContextStore, type SecureContextStoreOptions } from './secure-context-store.ts';
+export {
+  type ClientCertVerdict,
+  clientCertificateVerdict,
+  type ServerTlsOptions,
+  startServerTls,
+} from './server-socket.ts';
+export type { ContextSource, TlsContextChoice } from './sni-entry.ts';
+export { SniRegistry, type SniRegistryOptions } from './sni-registry.ts';
+export { type SubscriptionSni, subscriptionSniName } from './subscription-contexts.ts';
+export {
+  parseSniItem,
+  parseTlsListen,
+  parseTlsListen2,
+  type SniItemSpec,
+  type TlsListenerSpec,
+} from './tls-option-specs.ts';
+export { DEFAULT_CIPHERS, DEFAULT_TLS_SETTINGS, type TlsSettings } from './tls-settings.ts';
