@@ -184,3 +184,18 @@ test('the streaming reader refuses a vars block over its bound without buffering
   assert.equal(r2.push(Buffer.from([0, 0x60])).state, 'need-more');
   assert.equal(r2.push(Buffer.from([0xea, 0])).state, 'error');
 });
+
+test('every request fixture dump (.hex) says exactly what its .bin holds', async () => {
+  const { readdirSync } = await import('node:fs');
+  const { parseHexDump } = await import('./hex-dump.ts');
+  const dir = new URL('../fixtures/request/', import.meta.url);
+  const dumps = readdirSync(dir).filter((f) => f.endsWith('.hex'));
+  assert.ok(dumps.length >= 7, `only ${dumps.length} dumps found`);
+  for (const name of dumps) {
+    const parsed = parseHexDump(readFileSync(new URL(name, dir), 'latin1'));
+    assert.ok(parsed.ok, `${name}: ${parsed.ok ? '' : parsed.error}`);
+    if (!parsed.ok) continue;
+    assert.ok(parsed.bytes.length > 0, `${name} is empty`);
+    assert.deepEqual(parsed.bytes, fx(name.replace(/\.hex$/, '.bin')), name);
+  }
+});
