@@ -43,8 +43,11 @@ test('moving bytes re-arms the timeout; unwatch stops it; the timer stops when n
     await sleep(10);
   }
   assert.equal(busy.fired, 0);
-  await sleep(120);
+  // once idle, it fires after its 40 ms (4 ticks); poll instead of guessing a sleep
+  const idleSince = Date.now();
+  while (busy.fired === 0 && Date.now() - idleSince < 2000) await sleep(5);
   assert.equal(busy.fired, 1);
+  assert.ok(Date.now() - idleSince >= 30, 'not before its idle time');
   assert.equal(gone.fired, 0);
   assert.equal(sweep.size, 0);
 });
