@@ -2,7 +2,9 @@
  * Stats sections (spec: corerouter.md §8): uWSGI's `subscriptions` array, and a uwrouter
  * extension with packet counters by outcome.
  */
+import { LazyJsonArray } from '../corerouter/stats-json.ts';
 import type { StatsSection } from '../corerouter/types.ts';
+import type { SubscriptionPool } from './pool.ts';
 import type { SubscriptionCounters } from './receiver.ts';
 import type { SubscriptionTable } from './table.ts';
 
@@ -14,9 +16,21 @@ export interface SubscriptionStatsPool {
   nodes: Array<Record<string, number | string>>;
 }
 
+function poolStats(p: SubscriptionPool): SubscriptionStatsPool {
+  return {
+    key: p.key,
+    hash: p.hash,
+    hits: p.hits,
+    sni_enabled: p.sniEnabled,
+    nodes: p.nodes.map((n) => n.toStats()),
+  };
+}
+
 /**
  * `subscriptions`: pools by bucket (hash) order, more-hit first within a bucket, as uWSGI
- * lists them (§10). The table is swept first so no expired node is shown.
+ * lists them (§10). The table is swept first so no expired node is shown. The list is lazy:
+ * a pool's object is built when the stats server writes it (a pool removed meanwhile is
+ * still shown as it was when the fetch began; its nodes as they are when written).
  */
 export class SubscriptionsStats implements StatsSection {
   readonly statsName = 'subscriptions';
@@ -26,17 +40,11 @@ export class SubscriptionsStats implements StatsSection {
     this.table = table;
   }
 
-  statsJson(): SubscriptionStatsPool[] {
+  statsJson(): LazyJsonArray<SubscriptionStatsPool> {
     this.table.sweep();
     const pools = [...this.table.pools.values()];
     pools.sort((a, b) => a.hash - b.hash || b.hits - a.hits);
-    return pools.map((p) => ({
-      key: p.key,
-      hash: p.hash,
-      hits: p.hits,
-      sni_enabled: p.sniEnabled,
-      nodes: p.nodes.map((n) => n.toStats()),
-    }));
+    return new LazyJsonArray(pools.length, (i) => poolStats(pools[i]));
   }
 }
 
