@@ -4,8 +4,8 @@
  */
 import { LazyJsonArray } from '../corerouter/stats-json.ts';
 import type { StatsSection } from '../corerouter/types.ts';
+import type { SubscriptionCounters } from './outcomes.ts';
 import type { SubscriptionPool } from './pool.ts';
-import type { SubscriptionCounters } from './receiver.ts';
 import type { SubscriptionTable } from './table.ts';
 
 export interface SubscriptionStatsPool {

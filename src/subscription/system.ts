@@ -11,6 +11,7 @@ import { SUBSCRIPTION_ALGOS, type SubscriptionAlgo } from './balancers.ts';
 import { Subscriber } from './client.ts';
 import { parseSubscribe2, parseSubscribeTo, type SubscriptionTarget } from './client-spec.ts';
 import { SubscriptionMapper } from './mapper.ts';
+import type { OwnAddresses } from './own-addresses.ts';
 import { SubscriptionReceiver } from './receiver.ts';
 import { type ResubscribeOptions, SubscriptionServer } from './server.ts';
 import { PublicKeyStore, parseSignCheck, type SignCheck } from './signatures.ts';
@@ -33,6 +34,11 @@ export interface SubscriptionSystemOptions {
   clock?: SubscriptionClock;
   sweepIntervalMs?: number;
   hooks?: SubscriptionTableHooks;
+  /** `subscription-max-keys` / `subscription-max-nodes` (0 = no bound) */
+  maxKeys?: number;
+  maxNodes?: number;
+  /** every router's listeners and stats sockets in this process (`self` refusals) */
+  ownAddresses?: OwnAddresses;
 }
 
 export class SubscriptionSystem {
@@ -55,6 +61,8 @@ export class SubscriptionSystem {
       clock: opts.clock,
       sweepIntervalMs: opts.sweepIntervalMs,
       hooks: opts.hooks,
+      maxKeys: opts.maxKeys,
+      maxNodes: opts.maxNodes,
     });
     const checks = opts.signChecks ?? [];
     this.receiver = new SubscriptionReceiver(this.table, {
@@ -63,6 +71,7 @@ export class SubscriptionSystem {
         checks.length > 0
           ? { store: new PublicKeyStore({ checks }), tolerance: opts.signTolerance }
           : undefined,
+      ownAddresses: opts.ownAddresses,
     });
     this.mapper = new SubscriptionMapper(this.table, {
       dotsplit: opts.dotsplit,
@@ -91,6 +100,7 @@ export class SubscriptionSystem {
 
   async close(): Promise<void> {
     this.table.close();
+    this.receiver.flushLog();
     await this.server.close();
   }
 }
@@ -111,6 +121,8 @@ export interface FromConfigOptions {
   clock?: SubscriptionClock;
   hooks?: SubscriptionTableHooks;
   sweepIntervalMs?: number;
+  /** the process's own listening sockets, shared by every router's subscription system */
+  ownAddresses?: OwnAddresses;
 }
 
 /**
@@ -154,6 +166,9 @@ export function createSubscriptionSystemFromConfig(
     clock: opts.clock,
     hooks: opts.hooks,
     sweepIntervalMs: opts.sweepIntervalMs,
+    maxKeys: config.int('subscription-max-keys'),
+    maxNodes: config.int('subscription-max-nodes'),
+    ownAddresses: opts.ownAddresses,
   });
 }
 

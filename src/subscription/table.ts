@@ -39,6 +39,10 @@ export interface SubscriptionTableOptions {
   sweepIntervalMs?: number;
   hooks?: SubscriptionTableHooks;
   pid?: number;
+  /** beyond uWSGI: `subscription-max-keys`, most pools at once; 0 = no bound */
+  maxKeys?: number;
+  /** beyond uWSGI: `subscription-max-nodes`, most nodes in one pool; 0 = no bound */
+  maxNodes?: number;
 }
 
 export class SubscriptionTable implements NodeTableEvents {
@@ -50,6 +54,8 @@ export class SubscriptionTable implements NodeTableEvents {
   readonly clock: SubscriptionClock;
   readonly hooks: SubscriptionTableHooks;
   readonly pid: number;
+  readonly maxKeys: number;
+  readonly maxNodes: number;
   private readonly balancer: Balancer;
   private nodeCount = 0;
   private readonly firstNodeCbs: Array<() => void> = [];
@@ -64,6 +70,8 @@ export class SubscriptionTable implements NodeTableEvents {
     this.clock = opts.clock ?? systemClock;
     this.hooks = opts.hooks ?? {};
     this.pid = opts.pid ?? process.pid;
+    this.maxKeys = opts.maxKeys ?? 0;
+    this.maxNodes = opts.maxNodes ?? 0;
     this.balancer = createBalancer(this.algo);
     const every = opts.sweepIntervalMs ?? 1000;
     if (every > 0) {
