@@ -60,6 +60,18 @@ export const SUBSCRIPTION_SERVER_OPTIONS: readonly OptionSpec[] = [
       'too-many-nodes (0 = no limit; uwrouter extension)',
   },
   {
+    name: 'subscription-rcvbuf',
+    kind: 'int',
+    default: '4194304',
+    min: 0,
+    valueName: 'BYTES',
+    group: 'subscription',
+    help:
+      'receive buffer asked for each subscription server socket, so a burst of announcements is not ' +
+      'dropped by the kernel; Linux caps it at net.core.rmem_max (a log line says so when it does); ' +
+      '0 = the system default (uwrouter extension)',
+  },
+  {
     name: 'subscriptions-sign-check',
     kind: 'string',
     repeatable: true,

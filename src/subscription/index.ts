@@ -22,7 +22,12 @@ export {
   SubscriptionReceiver,
 } from './receiver.ts';
 export { SignedHistory } from './replay.ts';
-export { parseUdpEndpoint, SUBSCRIPTION_RECV_SIZE, SubscriptionServer } from './server.ts';
+export {
+  parseUdpEndpoint,
+  SUBSCRIPTION_RCVBUF_DEFAULT,
+  SUBSCRIPTION_RECV_SIZE,
+  SubscriptionServer,
+} from './server.ts';
 export {
   normalizeDigest,
   PublicKeyStore,

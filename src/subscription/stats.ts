@@ -48,17 +48,39 @@ export class SubscriptionsStats implements StatsSection {
   }
 }
 
-/** uwrouter extension: `subscription_packets` {datagrams, accepted{…}, rejected{reason: n}}. */
+/** Datagrams lost before processing: by the kernel (receive buffer full) and by the read queue. */
+export interface DropCounts {
+  /** undefined where /proc does not say */
+  kernel: number | undefined;
+  queue: number;
+}
+
+/**
+ * uwrouter extension: `subscription_packets` {datagrams, accepted{…}, rejected{reason: n},
+ * kernel_drops, queue_drops}.
+ */
 export class SubscriptionCountersStats implements StatsSection {
   readonly statsName = 'subscription_packets';
   private readonly counters: SubscriptionCounters;
+  private readonly drops: () => DropCounts;
 
-  constructor(counters: SubscriptionCounters) {
+  constructor(
+    counters: SubscriptionCounters,
+    drops: () => DropCounts = () => ({ kernel: undefined, queue: 0 }),
+  ) {
     this.counters = counters;
+    this.drops = drops;
   }
 
-  statsJson(): SubscriptionCounters {
+  statsJson(): SubscriptionCounters & { kernel_drops?: number; queue_drops: number } {
     const c = this.counters;
-    return { datagrams: c.datagrams, accepted: { ...c.accepted }, rejected: { ...c.rejected } };
+    const d = this.drops();
+    return {
+      datagrams: c.datagrams,
+      accepted: { ...c.accepted },
+      rejected: { ...c.rejected },
+      kernel_drops: d.kernel,
+      queue_drops: d.queue,
+    };
   }
 }

@@ -37,6 +37,8 @@ export interface SubscriptionSystemOptions {
   /** `subscription-max-keys` / `subscription-max-nodes` (0 = no bound) */
   maxKeys?: number;
   maxNodes?: number;
+  /** `subscription-rcvbuf` bytes (0 = the system default) */
+  rcvbuf?: number;
   /** every router's listeners and stats sockets in this process (`self` refusals) */
   ownAddresses?: OwnAddresses;
 }
@@ -85,13 +87,21 @@ export class SubscriptionSystem {
         resubscribe: opts.resubscribe,
         option: `${opts.router}-subscription-server`,
         displayName: DISPLAY_NAME[opts.router],
+        rcvbuf: opts.rcvbuf,
       });
     } catch (e) {
       this.table.close();
       throw e;
     }
     this.events = this.table;
-    this.stats = [new SubscriptionsStats(this.table), new SubscriptionCountersStats(this.receiver.counters)];
+    const server = this.server;
+    this.stats = [
+      new SubscriptionsStats(this.table),
+      new SubscriptionCountersStats(this.receiver.counters, () => ({
+        kernel: server.kernelDrops(),
+        queue: server.queueDrops,
+      })),
+    ];
   }
 
   listen(): Promise<void> {
@@ -168,6 +178,7 @@ export function createSubscriptionSystemFromConfig(
     sweepIntervalMs: opts.sweepIntervalMs,
     maxKeys: config.int('subscription-max-keys'),
     maxNodes: config.int('subscription-max-nodes'),
+    rcvbuf: config.int('subscription-rcvbuf'),
     ownAddresses: opts.ownAddresses,
   });
 }

@@ -72,7 +72,7 @@ function documentWith(pools: number): () => Record<string, unknown> {
     t.receiver.handle(packet('subscribe', { key, address: `/tmp/n${i}.sock`, weight: 3 }));
   }
   const subs = new SubscriptionsStats(t.table);
-  const counters = new SubscriptionCountersStats(t.receiver.counters);
+  const counters = new SubscriptionCountersStats(t.receiver.counters, () => ({ kernel: 7, queue: 0 }));
   return () => ({
     version: '2.0.21-uwrouter',
     pid: 1234,
