@@ -73,14 +73,18 @@ for (const [n, group, gapMs] of BURSTS) {
     timeout: 90000,
   }, async () => {
     const [port, subPort, statsPort] = await Promise.all([freePort(), freePort(), freePort()]);
-    const router = await startUwrouter([
-      '--http',
-      `127.0.0.1:${port}`,
-      '--http-subscription-server',
-      `127.0.0.1:${subPort}`,
-      '--http-stats',
-      `127.0.0.1:${statsPort}`,
-    ]);
+    const router = await startUwrouter(
+      [
+        '--http',
+        `127.0.0.1:${port}`,
+        '--http-subscription-server',
+        `127.0.0.1:${subPort}`,
+        '--http-stats',
+        `127.0.0.1:${statsPort}`,
+      ],
+      // the HTTP listener is up before the subscription server: wait for the latter
+      { readyPattern: /subscription server bound on/ },
+    );
     const packets = Array.from({ length: n }, (_, i) => announce(i));
     const udp = createSocket('udp4');
     await new Promise<void>((r) => udp.connect(subPort, '127.0.0.1', r));

@@ -33,20 +33,24 @@ test('subscriptions naming the process’s own listeners or stats sockets are re
     freePort(),
     freePort(),
   ]);
-  const router = await startUwrouter([
-    '--http',
-    `127.0.0.1:${http}`,
-    '--http-subscription-server',
-    `127.0.0.1:${sub}`,
-    '--http-stats',
-    `127.0.0.1:${httpStats}`,
-    '--fastrouter',
-    `127.0.0.1:${fast}`,
-    '--fastrouter-stats',
-    `127.0.0.1:${fastStats}`,
-    '--fastrouter-to',
-    '127.0.0.1:9', // any node: the fastrouter only has to listen
-  ]);
+  const router = await startUwrouter(
+    [
+      '--http',
+      `127.0.0.1:${http}`,
+      '--http-subscription-server',
+      `127.0.0.1:${sub}`,
+      '--http-stats',
+      `127.0.0.1:${httpStats}`,
+      '--fastrouter',
+      `127.0.0.1:${fast}`,
+      '--fastrouter-stats',
+      `127.0.0.1:${fastStats}`,
+      '--fastrouter-to',
+      '127.0.0.1:9', // any node: the fastrouter only has to listen
+    ],
+    // the HTTP listener is up before the subscription server: wait for the latter
+    { readyPattern: /subscription server bound on/ },
+  );
   const own = [
     `http://127.0.0.1:${http}`, // the request loop
     `http://localhost:${http}`,

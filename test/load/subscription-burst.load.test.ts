@@ -20,14 +20,18 @@ interface Stats {
 for (const n of [2000, 20000]) {
   test(`${n} new keys announced in one burst are all known within a second`, { timeout: 60000 }, async () => {
     const [port, subPort, statsPort] = await Promise.all([freePort(), freePort(), freePort()]);
-    const router = await startUwrouter([
-      '--http',
-      `127.0.0.1:${port}`,
-      '--http-subscription-server',
-      `127.0.0.1:${subPort}`,
-      '--http-stats',
-      `127.0.0.1:${statsPort}`,
-    ]);
+    const router = await startUwrouter(
+      [
+        '--http',
+        `127.0.0.1:${port}`,
+        '--http-subscription-server',
+        `127.0.0.1:${subPort}`,
+        '--http-stats',
+        `127.0.0.1:${statsPort}`,
+      ],
+      // the HTTP listener is up before the subscription server: wait for the latter
+      { readyPattern: /subscription server bound on/ },
+    );
     const packets = Array.from({ length: n }, (_, i) => {
       const r = encodeSubscription('subscribe', {
         key: `k${i}.burst.test`,
