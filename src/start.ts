@@ -12,6 +12,7 @@ import { createFastrouter } from './fastrouter/index.ts';
 import { createHttpRouter } from './http-router/index.ts';
 import type { Logger } from './logger.ts';
 import { createRawrouter } from './rawrouter/index.ts';
+import { OwnAddresses } from './subscription/own-addresses.ts';
 import { createSubscriberFromConfig, createSubscriptionSystemFromConfig } from './subscription/system.ts';
 
 export interface RunningRouters {
@@ -45,10 +46,19 @@ export async function startRouters(config: Config, log: Logger, version: string)
     await Promise.all(routers.map((r) => r.close()));
   };
   applyOptionStatuses(config, log);
+  // every router's listeners and stats sockets: no subscription may name one (a node at the
+  // router's own listener is a request loop). Configured now, bound names once listening.
+  const ownAddresses = new OwnAddresses();
+  for (const [name, , listenOptions] of FACTORIES) {
+    for (const o of [...listenOptions, `${name}-stats`]) for (const a of config.all(o)) ownAddresses.add(a);
+  }
   try {
     for (const [name, factory, listenOptions] of FACTORIES) {
       const listen = listenOptions.flatMap((o) => config.all(o));
-      const subscription = createSubscriptionSystemFromConfig(config, name, log, { ownAddress: listen[0] });
+      const subscription = createSubscriptionSystemFromConfig(config, name, log, {
+        ownAddress: listen[0],
+        ownAddresses,
+      });
       if (listen.length === 0) {
         if (subscription) {
           await subscription.close();
@@ -71,6 +81,8 @@ export async function startRouters(config: Config, log: Logger, version: string)
       const router = factory(config, log, extras);
       routers.push(router);
       await router.start();
+      for (const l of router.listeners) ownAddresses.add(l.name);
+      if (router.statsName) ownAddresses.add(router.statsName);
       if (subscription) await subscription.listen();
       // a redirect-only HTTP router (http-to-https) needs no nodes
       if (config.all(name).length > 0 && !router.mapper && router.opts.fallbacks.length === 0) {

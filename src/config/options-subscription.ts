@@ -40,6 +40,41 @@ export const SUBSCRIPTION_SERVER_OPTIONS: readonly OptionSpec[] = [
     group: 'subscription',
     help: 'mark a node failed when no announce arrived for this long',
   },
+  // uwrouter extensions (not in uWSGI 2.0)
+  {
+    name: 'subscription-max-keys',
+    kind: 'int',
+    default: '100000',
+    min: 0,
+    valueName: 'N',
+    group: 'subscription',
+    help:
+      'most subscribed keys (pools) at once; an announce for a new key past it is refused and counted ' +
+      'as too-many-keys in the stats (0 = no limit; uwrouter extension)',
+  },
+  {
+    name: 'subscription-max-nodes',
+    kind: 'int',
+    default: '1024',
+    min: 0,
+    valueName: 'N',
+    group: 'subscription',
+    help:
+      'most nodes in one pool; an announce for a new node of a full pool is refused and counted as ' +
+      'too-many-nodes (0 = no limit; uwrouter extension)',
+  },
+  {
+    name: 'subscription-rcvbuf',
+    kind: 'int',
+    default: '4194304',
+    min: 0,
+    valueName: 'BYTES',
+    group: 'subscription',
+    help:
+      'receive buffer asked for each subscription server socket, so a burst of announcements is not ' +
+      'dropped by the kernel; Linux caps it at net.core.rmem_max (a log line says so when it does); ' +
+      '0 = the system default (uwrouter extension)',
+  },
   {
     name: 'subscriptions-sign-check',
     kind: 'string',
@@ -55,7 +90,10 @@ export const SUBSCRIPTION_SERVER_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     valueName: 'SECONDS',
     group: 'subscription',
-    help: 'reject signed packets for new nodes whose timestamp is older than this (replay guard)',
+    help:
+      'refuse signed packets whose timestamp is older (or further ahead) than this, and remember ' +
+      'accepted timestamps this long: each signed packet must be newer than the last of its key and ' +
+      'node, so none is accepted twice (replay guard)',
   },
   {
     name: 'subscriptions-sign-skip-uid',

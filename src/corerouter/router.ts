@@ -112,7 +112,9 @@ export class CoreRouter implements RouteContext {
         address: this.opts.stats,
         routerName: this.opts.name,
         http: this.opts.statsHttp,
-        render: () => this.renderStats(),
+        document: () => this.statsDocument(),
+        minified: this.opts.statsMinified,
+        count: (code) => this.count(code),
         log: this.log,
         ...lo,
       });
@@ -174,6 +176,11 @@ export class CoreRouter implements RouteContext {
       client.resume();
       this.handler(client, listener, this);
     }
+  }
+
+  /** the stats socket's bound name, once started (null without `X-stats`) */
+  get statsName(): string | null {
+    return this.statsListener?.name ?? null;
   }
 
   socketNames(): string[] {

@@ -1,32 +1,89 @@
 /**
  * `X-stats ADDR`: on each connection write one JSON document and close; with `stats-http`
  * read the request first and answer with uWSGI's HTTP/1.0 head (spec: corerouter.md §8).
+ *
+ * The document is streamed (stats-json.ts): slices of ~64 KiB, the event loop runs between
+ * two slices (setImmediate), and a slice is written only once the socket took the previous
+ * one (backpressure), so a 22 MB document neither blocks routing nor piles up in memory for
+ * a client that does not read. At most `MAX_STATS_STREAMS` documents are written at once;
+ * a connection past that is closed at once and counted (`UWR_ERR_STATS_BUSY`).
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../logger.ts';
 import { type Listener, listen } from './listener.ts';
+import { statsJsonChunks } from './stats-json.ts';
 
 const HTTP_HEAD =
   'HTTP/1.0 200 OK\r\nConnection: close\r\nAccess-Control-Allow-Origin: *\r\nContent-Type: application/json\r\n\r\n';
+
+/** characters written per slice */
+export const STATS_SLICE = 64 * 1024;
+/** documents being written at once */
+export const MAX_STATS_STREAMS = 4;
+/** a stats client silent (not reading, not sending its request) this long is closed */
+const STATS_IDLE_MS = 4000;
 
 export interface StatsServerOptions {
   address: string;
   /** the router's short name for the log line (`fastrouter`, `http`, …) */
   routerName: string;
   http: boolean;
-  render: () => string;
+  /** the document, built when a client connects (sections may hold LazyJsonArray lists) */
+  document: () => Record<string, unknown>;
+  minified: boolean;
   log: Logger;
   backlog: number;
   sharedSockets: readonly string[];
+  /** counts refused connections by code (the router's `uwrouter.counters`) */
+  count?: (code: string) => void;
+}
+
+/** Writes `head` then the chunks, slice by slice, then ends the socket. */
+function streamDocument(s: Socket, head: string, chunks: Iterator<string>): void {
+  let slice = head;
+  const step = (): void => {
+    if (s.destroyed) return;
+    for (;;) {
+      const next = chunks.next();
+      if (next.done) {
+        s.end(slice);
+        return;
+      }
+      slice += next.value;
+      if (slice.length >= STATS_SLICE) break;
+    }
+    const flushed = s.write(slice);
+    slice = '';
+    if (flushed) setImmediate(step);
+    else s.once('drain', step);
+  };
+  step();
 }
 
 export async function startStatsServer(o: StatsServerOptions): Promise<Listener> {
+  let streams = 0;
+  let lastBusyLog = 0;
   const serve = (s: Socket): void => {
     s.on('error', () => s.destroy());
-    s.setTimeout(4000, () => s.destroy());
+    s.setTimeout(STATS_IDLE_MS, () => s.destroy());
+    if (streams >= MAX_STATS_STREAMS) {
+      o.count?.('UWR_ERR_STATS_BUSY');
+      const now = Date.now();
+      if (now - lastBusyLog >= 10_000) {
+        lastBusyLog = now;
+        o.log.warn(
+          `${o.routerName} stats server: ${MAX_STATS_STREAMS} stats documents are being written already, connection closed`,
+        );
+      }
+      s.destroy();
+      return;
+    }
+    streams++;
+    s.once('close', () => {
+      streams--;
+    });
     const send = (): void => {
-      const body = o.render();
-      s.end(o.http ? HTTP_HEAD + body : body);
+      streamDocument(s, o.http ? HTTP_HEAD : '', statsJsonChunks(o.document(), o.minified));
     };
     if (!o.http) {
       send();

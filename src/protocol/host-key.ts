@@ -7,7 +7,8 @@
  * subscription key with this one function, so both sides meet.
  *
  * Only ASCII letters are folded (a key is a latin1 byte string; IDNs arrive as punycode),
- * one trailing dot of the host part is removed (before a `:port` suffix too).
+ * in the whole key (a `:port` suffix is digits, unchanged; a non-numeric one is folded too,
+ * so the result never holds A-Z), and one trailing dot of the host part is removed.
  * Pure and allocation-free when the key is already normal (the common case).
  */
 

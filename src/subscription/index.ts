@@ -12,6 +12,7 @@ export { Subscriber, type SubscriberOptions } from './client.ts';
 export { parseMapFile, parseSubscribe2, parseSubscribeTo, type SubscriptionTarget } from './client-spec.ts';
 export { SubscriptionLease, SubscriptionMapper, type SubscriptionMapperOptions } from './mapper.ts';
 export { SubscriptionNode } from './node.ts';
+export { OwnAddresses } from './own-addresses.ts';
 export { SubscriptionPool } from './pool.ts';
 export {
   type DatagramOutcome,
@@ -20,7 +21,13 @@ export {
   type SubscriptionCounters,
   SubscriptionReceiver,
 } from './receiver.ts';
-export { parseUdpEndpoint, SUBSCRIPTION_RECV_SIZE, SubscriptionServer } from './server.ts';
+export { SignedHistory } from './replay.ts';
+export {
+  parseUdpEndpoint,
+  SUBSCRIPTION_RCVBUF_DEFAULT,
+  SUBSCRIPTION_RECV_SIZE,
+  SubscriptionServer,
+} from './server.ts';
 export {
   normalizeDigest,
   PublicKeyStore,

@@ -89,19 +89,22 @@ export class SubscriptionMapper implements KeyMapper {
 
   /**
    * A key is known while a pool exists for it (or for its dotsplit parents / the fallback
-   * key), even when every node in it is dead; pools go when their last node goes.
+   * key), even when every node in it is dead, and for `subscription-tolerance` seconds after
+   * its pool went (a crashed node's vhost is "no live node", not "no such host"). Keys
+   * arrive normalised (the router normalises Host, the receiver subscription keys).
    */
   knows(key: string): boolean {
-    const pools = this.table.pools;
-    if (pools.has(key)) return true;
-    if (this.fallbackKey !== undefined && pools.has(this.fallbackKey)) return true;
+    const table = this.table;
+    if (table.knowsKey(key)) return true;
+    if (this.fallbackKey !== undefined && table.knowsKey(this.fallbackKey)) return true;
     if (!this.dotsplit) return false;
+    // the same ≤ 5 names getDotsplit tries (spec: subscription.md §9); the exact key was tried
     let name = key;
-    for (let count = 0; count < 5; count++) {
-      if (pools.has(name)) return true;
+    for (let count = 1; count < 5; count++) {
       const next = name.indexOf('.', 1);
       if (next < 0) return false;
       name = name.slice(next);
+      if (table.knowsKey(name)) return true;
     }
     return false;
   }

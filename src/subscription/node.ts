@@ -14,12 +14,11 @@ export class SubscriptionNode {
   readonly http: boolean;
   private parsed: BackendAddress | undefined;
   readonly pool: SubscriptionPool;
-  // Not updated by refreshes (§2.1): modifier1/2, notify, the creation-time unix.
+  // Not updated by refreshes (§2.1): modifier1/2, notify. (uWSGI's creation-time unix is
+  // replaced by the receiver's SignedHistory, which also outlives the node: replay.ts.)
   readonly modifier1: number;
   readonly modifier2: number;
   readonly notify: string | undefined;
-  /** `unix` of the packet that created the node: refreshes must exceed it (§4) */
-  readonly unixCheck: number;
   readonly backup: number;
   lastCheck: number;
   requests = 0;
@@ -47,7 +46,6 @@ export class SubscriptionNode {
       load: number;
       weight: number;
       notify: string | undefined;
-      unix: number;
       backup: number;
       now: number;
     },
@@ -58,7 +56,6 @@ export class SubscriptionNode {
     this.modifier1 = init.modifier1 & 0xff;
     this.modifier2 = init.modifier2 & 0xff;
     this.notify = init.notify;
-    this.unixCheck = init.unix;
     this.backup = init.backup;
     this.lastCheck = init.now;
     this.cores = init.cores;

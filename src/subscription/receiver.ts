@@ -1,12 +1,15 @@
 /**
  * Applies subscription datagrams to a table in uWSGI's order (spec: subscription.md
- * §2.1, §2.2), with signature and replay checks (§4) and per-reason counters. Never throws.
+ * §2.1, §2.2), with signature and replay checks (§4), uwrouter's front-door checks (own
+ * sockets, key and pool bounds) and per-reason counters. Keys are normalised on receipt
+ * (`normalizeHostKey`), so `Example.COM.` and `example.com` are one pool. Never throws.
  */
 
 import type { KeyObject } from 'node:crypto';
 import { parseBackendAddress } from '../corerouter/address.ts';
 import type { BackendAddress } from '../corerouter/types.ts';
 import type { Logger } from '../logger.ts';
+import { normalizeHostKey } from '../protocol/host-key.ts';
 import {
   decodeSubscription,
   SUBSCRIPTION_MAX_ADDRESS,
@@ -14,53 +17,35 @@ import {
   type SubscriptionPacket,
 } from '../protocol/subscription.ts';
 import { LogLimiter, printable } from './log-limiter.ts';
+import { NewNodeLog } from './new-node-log.ts';
 import { SubscriptionNode } from './node.ts';
+import {
+  type AcceptResult,
+  type DatagramOutcome,
+  newCounters,
+  type RejectReason,
+  type SubscriptionCounters,
+} from './outcomes.ts';
+import type { OwnAddresses } from './own-addresses.ts';
 import { SubscriptionPool } from './pool.ts';
-import { checkNewNodeTime, checkRefreshTime, checkUnsubscribeTime, type ReplayVerdict } from './replay.ts';
+import { type ReplayVerdict, SignedHistory } from './replay.ts';
 import { type PublicKeyStore, verifySubscription } from './signatures.ts';
 import type { SubscriptionTable } from './table.ts';
 
-export type RejectReason =
-  | 'bad-packet'
-  | 'no-key'
-  | 'bad-address'
-  | 'key-too-long'
-  | 'unsigned'
-  | 'no-public-key'
-  | 'bad-signature'
-  | 'replay'
-  | 'too-old'
-  | 'too-new';
-
-export const REJECT_REASONS: readonly RejectReason[] = [
-  'bad-packet',
-  'no-key',
-  'bad-address',
-  'key-too-long',
-  'unsigned',
-  'no-public-key',
-  'bad-signature',
-  'replay',
-  'too-old',
-  'too-new',
-];
-
-export type AcceptResult = 'new-pool' | 'new-node' | 'refresh' | 'unsubscribe' | 'unknown-node';
-
-export type DatagramOutcome =
-  | { ok: true; result: AcceptResult; packet: SubscriptionPacket }
-  | { ok: false; reason: RejectReason; packet: SubscriptionPacket | null };
-
-export interface SubscriptionCounters {
-  datagrams: number;
-  accepted: Record<AcceptResult, number>;
-  rejected: Record<RejectReason, number>;
-}
+export {
+  type AcceptResult,
+  type DatagramOutcome,
+  REJECT_REASONS,
+  type RejectReason,
+  type SubscriptionCounters,
+} from './outcomes.ts';
 
 export interface SigningOptions {
   store: PublicKeyStore;
   /** `subscriptions-sign-check-tolerance`, default 86400 */
   tolerance?: number;
+  /** bound on remembered signed key + node pairs (replay memory); default 65536 */
+  historyEntries?: number;
 }
 
 export interface SubscriptionReceiverOptions {
@@ -69,34 +54,39 @@ export interface SubscriptionReceiverOptions {
   signing?: SigningOptions;
   /** seconds between two log lines for the same key+reason; default 60 */
   logInterval?: number;
-}
-
-function accepted(): Record<AcceptResult, number> {
-  return { 'new-pool': 0, 'new-node': 0, refresh: 0, unsubscribe: 0, 'unknown-node': 0 };
-}
-
-function rejected(): Record<RejectReason, number> {
-  const r = {} as Record<RejectReason, number>;
-  for (const k of REJECT_REASONS) r[k] = 0;
-  return r;
+  /** this process's listening sockets: a subscription naming one is refused (`self`) */
+  ownAddresses?: OwnAddresses;
 }
 
 export class SubscriptionReceiver {
   readonly table: SubscriptionTable;
-  readonly counters: SubscriptionCounters = { datagrams: 0, accepted: accepted(), rejected: rejected() };
+  readonly counters: SubscriptionCounters = newCounters();
   private readonly logger: Logger;
   private readonly signing: SigningOptions | undefined;
-  private readonly signTolerance: number;
+  /** accepted signed timestamps per key + node (replay guard, see replay.ts) */
+  private readonly history: SignedHistory;
+  private readonly ownAddresses: OwnAddresses | undefined;
   private readonly limiter: LogLimiter;
+  private readonly newNodeLog: NewNodeLog;
   private readonly subTag: string;
 
   constructor(table: SubscriptionTable, opts: SubscriptionReceiverOptions = {}) {
     this.table = table;
     this.logger = opts.logger ?? table.logger;
     this.signing = opts.signing;
-    this.signTolerance = opts.signing?.tolerance ?? 86400;
+    this.history = new SignedHistory({
+      tolerance: opts.signing?.tolerance ?? 86400,
+      maxEntries: opts.signing?.historyEntries,
+    });
+    this.ownAddresses = opts.ownAddresses;
     this.limiter = new LogLimiter(opts.logInterval ?? 60);
     this.subTag = `uwsgi-subscription for pid ${table.pid}`;
+    this.newNodeLog = new NewNodeLog(this.logger, table.clock, this.subTag);
+  }
+
+  /** Prints what a burst summary still holds (at shutdown). */
+  flushLog(): void {
+    this.newNodeLog.flush();
   }
 
   /** Decodes and applies one datagram. */
@@ -119,10 +109,11 @@ export class SubscriptionReceiver {
     packet: SubscriptionPacket | null,
     key: string,
     detail: string | undefined,
+    limitBy = key,
   ): DatagramOutcome {
     this.counters.rejected[reason]++;
     // `unsigned` and `no-public-key` are silent in uWSGI (§2.1, §4); we log them rate-limited too
-    if (detail !== undefined && this.limiter.allow(key, reason, this.table.clock.now())) {
+    if (detail !== undefined && this.limiter.allow(limitBy, reason, this.table.clock.now())) {
       this.logger.warn(
         { code: 'UWR_ERR_BAD_SUBSCRIPTION', reason, key: printable(key) },
         `[${this.subTag}] subscription rejected (${reason}) for key "${printable(key.slice(0, 300))}": ${detail}`,
@@ -179,6 +170,35 @@ export class SubscriptionReceiver {
     return { ok: false, reason, packet };
   }
 
+  /**
+   * Front-door checks for a node not yet in its pool (beyond uWSGI): not one of this
+   * process's own sockets, the pool and key bounds. null = admitted.
+   */
+  private admit(
+    pool: SubscriptionPool | undefined,
+    key: string,
+    name: string,
+    address: BackendAddress,
+    packet: SubscriptionPacket,
+  ): DatagramOutcome | null {
+    const table = this.table;
+    if (this.ownAddresses?.isSelf(address)) {
+      const why = `node "${printable(name)}" is one of this router's own listening sockets`;
+      return this.reject('self', packet, key, why, name);
+    }
+    if (pool) {
+      if (table.maxNodes > 0 && pool.nodes.length >= table.maxNodes) {
+        const why = `the pool has ${pool.nodes.length} nodes (--subscription-max-nodes)`;
+        return this.reject('too-many-nodes', packet, key, why);
+      }
+    } else if (table.maxKeys > 0 && table.pools.size >= table.maxKeys) {
+      // one line a minute for all keys: a flood of random keys must not fill the log
+      const why = `${table.pools.size} keys are subscribed (--subscription-max-keys)`;
+      return this.reject('too-many-keys', packet, key, why, '');
+    }
+    return null;
+  }
+
   private subscribe(datagram: Buffer, packet: SubscriptionPacket): DatagramOutcome {
     const name = packet.address;
     if (name === undefined || name.length === 0 || name.length > SUBSCRIPTION_MAX_ADDRESS) {
@@ -187,79 +207,80 @@ export class SubscriptionReceiver {
     const keyError = this.checkKey(packet);
     if (keyError)
       return this.reject(keyError, packet, packet.key ?? '', `invalid key (node ${printable(name)})`);
-    const key = packet.key as string;
+    const key = normalizeHostKey(packet.key as string);
     const parsed = parseBackendAddress(name, packet.proto === 'http' ? 'http' : 'uwsgi');
     // the node re-parses lazily on first pick (memory); here we only validate
     if (!parsed.ok)
       return this.reject('bad-address', packet, key, `"${printable(name)}" is not a socket address`);
     const table = this.table;
     const now = table.clock.now();
-    const signing = this.signing;
     const pool = table.pools.get(key);
-    if (pool) {
-      const node = pool.findNode(name);
-      if (signing) {
-        // cheap checks before the RSA verify, so replays cost no crypto (same verdict: drop)
-        const unix = packet.unix ?? 0;
-        const refused =
-          this.unsignedOrStale(
-            packet,
-            key,
-            node
-              ? checkRefreshTime(unix, node.unixCheck, now, this.signTolerance)
-              : checkNewNodeTime(unix, now, this.signTolerance),
-          ) ??
-          this.badSignature(datagram, packet, key, pool.publicKey, pool.digest, `(node ${printable(name)})`);
-        if (refused) return refused;
-      }
-      if (node) {
-        node.refresh(now, packet.cores, packet.load, packet.weight);
-        this.updateSni(pool, packet);
-        return this.accept('refresh', packet);
-      }
-      this.updateSni(pool, packet);
-      table.addNode(pool, this.newNode(pool, name, parsed.value, packet, now));
-      this.logger.info(`[${this.subTag}] ${printable(key)} => new node: ${printable(name)}`);
-      return this.accept('new-node', packet);
+    const node = pool?.findNode(name);
+    if (!node) {
+      const refused = this.admit(pool, key, name, parsed.value, packet);
+      if (refused) return refused;
     }
-    let newPool: SubscriptionPool;
+    let publicKey = pool?.publicKey;
+    let digest = pool?.digest;
+    const signing = this.signing;
     if (signing) {
-      const stale = this.unsignedOrStale(
-        packet,
-        key,
-        checkNewNodeTime(packet.unix ?? 0, now, this.signTolerance),
-      );
+      // cheap checks before the RSA verify, so replays cost no crypto (same verdict: drop)
+      const id = `${key}\0${name}`;
+      const unix = packet.unix ?? 0;
+      const stale = this.unsignedOrStale(packet, key, this.history.checkSubscribe(id, unix, now));
       if (stale) return stale;
-      const found = signing.store.lookup(key, now);
-      if (!found.ok) {
-        if (found.reason === 'unreadable') {
-          this.counters.rejected['no-public-key']++;
-          if (this.limiter.allow(key, 'no-public-key', now)) {
-            this.logger.error(`unable to load public key for ${printable(key)}`);
-          }
-          return { ok: false, reason: 'no-public-key', packet };
-        }
-        return this.reject('no-public-key', packet, key, undefined);
+      if (!pool) {
+        const found = this.publicKeyFor(packet, key, now);
+        if (!found.ok) return found.outcome;
+        publicKey = found.key;
+        digest = found.digest;
       }
-      const bad = this.badSignature(
-        datagram,
-        packet,
-        key,
-        found.key,
-        found.digest,
-        `(node ${printable(name)})`,
-      );
+      const bad = this.badSignature(datagram, packet, key, publicKey, digest, `(node ${printable(name)})`);
       if (bad) return bad;
-      newPool = new SubscriptionPool(key, found.key, found.digest);
-    } else {
-      newPool = new SubscriptionPool(key);
+      this.history.acceptSubscribe(id, unix, now);
     }
-    this.updateSni(newPool, packet);
-    table.addPool(newPool);
-    this.logger.info(`[${this.subTag}] new pool: ${printable(key)} (hash key: ${newPool.hash})`);
-    table.addNode(newPool, this.newNode(newPool, name, parsed.value, packet, now));
-    this.logger.info(`[${this.subTag}] ${printable(key)} => new node: ${printable(name)}`);
-    return this.accept('new-pool', packet);
+    if (node) {
+      node.refresh(now, packet.cores, packet.load, packet.weight);
+      this.updateSni(node.pool, packet);
+      return this.accept('refresh', packet);
+    }
+    let target = pool;
+    if (target) {
+      this.updateSni(target, packet);
+    } else {
+      target = new SubscriptionPool(key, publicKey, digest);
+      this.updateSni(target, packet);
+      table.addPool(target);
+      this.newNodeLog.newPool(printable(key), target.hash);
+    }
+    table.addNode(target, this.newNode(target, name, parsed.value, packet, now));
+    this.newNodeLog.newNode(printable(key), printable(name));
+    return this.accept(pool ? 'new-node' : 'new-pool', packet);
+  }
+
+  /**
+   * The public key for a new pool (§4): `<dir>/<key as sent>.pem`, then, when the key was
+   * normalised, `<dir>/<normalised key>.pem` — a node signing `Example.com` with
+   * `Example.com.pem` keeps working, and an operator may name key files in lower case.
+   */
+  private publicKeyFor(
+    packet: SubscriptionPacket,
+    key: string,
+    now: number,
+  ): { ok: true; key: KeyObject; digest: string } | { ok: false; outcome: DatagramOutcome } {
+    const store = (this.signing as SigningOptions).store;
+    const sent = packet.key as string;
+    let found = store.lookup(sent, now);
+    if (!found.ok && found.reason === 'missing' && key !== sent) found = store.lookup(key, now);
+    if (found.ok) return found;
+    if (found.reason === 'unreadable') {
+      this.counters.rejected['no-public-key']++;
+      if (this.limiter.allow(key, 'no-public-key', now)) {
+        this.logger.error(`unable to load public key for ${printable(sent)}`);
+      }
+      return { ok: false, outcome: { ok: false, reason: 'no-public-key', packet } };
+    }
+    return { ok: false, outcome: this.reject('no-public-key', packet, key, undefined) };
   }
 
   private newNode(
@@ -276,7 +297,6 @@ export class SubscriptionReceiver {
       load: p.load,
       weight: p.weight,
       notify: p.notify,
-      unix: p.unix ?? 0,
       backup: p.backup,
       now,
     });
@@ -290,14 +310,16 @@ export class SubscriptionReceiver {
   private unsubscribe(datagram: Buffer, packet: SubscriptionPacket): DatagramOutcome {
     const keyError = this.checkKey(packet);
     if (keyError) return this.reject(keyError, packet, packet.key ?? '', 'invalid key in unsubscribe');
-    const key = packet.key as string;
+    const key = normalizeHostKey(packet.key as string);
     const pool = this.table.pools.get(key);
     const node = pool && packet.address !== undefined ? pool.findNode(packet.address) : undefined;
     if (!pool || !node) return this.accept('unknown-node', packet); // §2.2.1: nothing to do
     if (this.signing) {
       const now = this.table.clock.now();
+      const id = `${key}\0${node.name}`;
+      const unix = packet.unix ?? 0;
       const refused =
-        this.unsignedOrStale(packet, key, checkUnsubscribeTime(packet.unix ?? 0, now, this.signTolerance)) ??
+        this.unsignedOrStale(packet, key, this.history.checkUnsubscribe(id, unix, now)) ??
         this.badSignature(
           datagram,
           packet,
@@ -307,6 +329,7 @@ export class SubscriptionReceiver {
           `on unsubscribe (node ${printable(node.name)})`,
         );
       if (refused) return refused;
+      this.history.acceptUnsubscribe(id, unix, now);
     }
     this.table.markFailed(node, this.table.ownTag, true);
     return this.accept('unsubscribe', packet);

@@ -8,10 +8,15 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { ConfigError, ListenError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { encodeSubscription } from '../protocol/subscription.ts';
+import { DatagramQueue } from './datagram-queue.ts';
 import type { DatagramOutcome, SubscriptionReceiver } from './receiver.ts';
+import { kernelDrops, readRmemMax } from './udp-socket-info.ts';
 
 /** uWSGI receives into a 4096-byte buffer; longer datagrams are truncated (§2) */
 export const SUBSCRIPTION_RECV_SIZE = 4096;
+
+/** `subscription-rcvbuf` default: room for ~5,000 small datagrams queued in the kernel */
+export const SUBSCRIPTION_RCVBUF_DEFAULT = 4 * 1024 * 1024;
 
 export interface UdpEndpoint {
   host: string;
@@ -73,6 +78,8 @@ export interface SubscriptionServerOptions {
   displayName?: string;
   /** called after each datagram (tests, cheap-mode wiring may use table events instead) */
   onDatagram?: (outcome: DatagramOutcome) => void;
+  /** receive buffer to ask for (bytes); 0 = the system default; default 4 MiB */
+  rcvbuf?: number;
 }
 
 export class SubscriptionServer {
@@ -83,11 +90,14 @@ export class SubscriptionServer {
   private readonly resubTargets: UdpEndpoint[];
   private readonly onDatagram: ((o: DatagramOutcome) => void) | undefined;
   private readonly displayName: string;
+  private readonly rcvbuf: number;
   private readonly sockets: Socket[] = [];
   private resubSocket: Socket | undefined;
   private resubSocket6: Socket | undefined;
   /** datagrams longer than SUBSCRIPTION_RECV_SIZE (truncated, as uWSGI does) */
   truncated = 0;
+  /** read datagrams wait here to be processed in batches (datagram-queue.ts) */
+  private readonly queue = new DatagramQueue((msg) => this.processQueued(msg));
 
   /** Validates every address now (throws ConfigError); sockets open in `listen()`. */
   constructor(opts: SubscriptionServerOptions) {
@@ -99,6 +109,7 @@ export class SubscriptionServer {
     this.resubTargets = (opts.resubscribe?.targets ?? []).map((a) => parseUdpEndpoint(a, 'resubscribe'));
     this.onDatagram = opts.onDatagram;
     this.displayName = opts.displayName ?? 'uWSGI fastrouter';
+    this.rcvbuf = opts.rcvbuf ?? SUBSCRIPTION_RCVBUF_DEFAULT;
   }
 
   async listen(): Promise<void> {
@@ -125,7 +136,7 @@ export class SubscriptionServer {
       const fail = (e: Error): void =>
         reject(new ListenError(`subscription server ${ep.host}:${ep.port}: ${e.message}`, { cause: e }));
       s.once('error', fail);
-      s.on('message', (msg) => this.onMessage(msg));
+      s.on('message', (msg) => this.queue.push(msg));
       s.bind(ep.port, ep.host, () => {
         s.off('error', fail);
         s.on('error', (e) => this.logger.warn(`subscription server socket error: ${e.message}`));
@@ -138,9 +149,53 @@ export class SubscriptionServer {
         }
         // uWSGI also prints "fd N"; a dgram socket's fd is only reachable through a deprecated API
         this.logger.info(`${this.displayName} subscription server bound on ${this.describe(s)}`);
+        this.sizeReceiveBuffer(s);
         resolve(s);
       });
     });
+  }
+
+  /**
+   * The kernel's default receive buffer (~208 KiB) holds a few hundred announcements: a
+   * burst of thousands (a fleet restarting) was mostly dropped. Linux grants at most
+   * net.core.rmem_max (Node has no SO_RCVBUFFORCE), so say so when that caps the request.
+   */
+  private sizeReceiveBuffer(s: Socket): void {
+    const want = this.rcvbuf;
+    if (want <= 0) return;
+    try {
+      s.setRecvBufferSize(want);
+    } catch (e) {
+      this.logger.warn(
+        `subscription server ${this.describe(s)}: could not set the receive buffer to ${want} bytes: ${(e as Error).message}`,
+      );
+      return;
+    }
+    const max = readRmemMax();
+    if (max !== undefined && want > max) {
+      this.logger.warn(
+        `subscription server ${this.describe(s)}: receive buffer capped at ${max} bytes by net.core.rmem_max (asked ${want}, --subscription-rcvbuf); bursts of announcements may be dropped: raise it with "sysctl -w net.core.rmem_max=${want}"`,
+      );
+    }
+  }
+
+  /** Datagrams the kernel dropped on these sockets (receive buffer full), when Linux says. */
+  kernelDrops(): number | undefined {
+    return kernelDrops(this.sockets.map((s) => s.address()));
+  }
+
+  /** Datagrams read but dropped because the processing queue was full. */
+  get queueDrops(): number {
+    return this.queue.dropped;
+  }
+
+  private processQueued(msg: Buffer): void {
+    try {
+      this.onMessage(msg);
+    } catch (e) {
+      // the receiver never throws; an onDatagram callback might: it must not stop the queue
+      this.logger.error(`subscription server: ${(e as Error).message}`);
+    }
   }
 
   private describe(s: Socket): string {
@@ -212,6 +267,7 @@ export class SubscriptionServer {
   async close(): Promise<void> {
     const all = [...this.sockets, this.resubSocket, this.resubSocket6].filter((s): s is Socket => !!s);
     this.sockets.length = 0;
+    this.queue.clear();
     this.resubSocket = undefined;
     this.resubSocket6 = undefined;
     await Promise.all(

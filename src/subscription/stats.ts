@@ -2,8 +2,10 @@
  * Stats sections (spec: corerouter.md §8): uWSGI's `subscriptions` array, and a uwrouter
  * extension with packet counters by outcome.
  */
+import { LazyJsonArray } from '../corerouter/stats-json.ts';
 import type { StatsSection } from '../corerouter/types.ts';
-import type { SubscriptionCounters } from './receiver.ts';
+import type { SubscriptionCounters } from './outcomes.ts';
+import type { SubscriptionPool } from './pool.ts';
 import type { SubscriptionTable } from './table.ts';
 
 export interface SubscriptionStatsPool {
@@ -14,9 +16,21 @@ export interface SubscriptionStatsPool {
   nodes: Array<Record<string, number | string>>;
 }
 
+function poolStats(p: SubscriptionPool): SubscriptionStatsPool {
+  return {
+    key: p.key,
+    hash: p.hash,
+    hits: p.hits,
+    sni_enabled: p.sniEnabled,
+    nodes: p.nodes.map((n) => n.toStats()),
+  };
+}
+
 /**
  * `subscriptions`: pools by bucket (hash) order, more-hit first within a bucket, as uWSGI
- * lists them (§10). The table is swept first so no expired node is shown.
+ * lists them (§10). The table is swept first so no expired node is shown. The list is lazy:
+ * a pool's object is built when the stats server writes it (a pool removed meanwhile is
+ * still shown as it was when the fetch began; its nodes as they are when written).
  */
 export class SubscriptionsStats implements StatsSection {
   readonly statsName = 'subscriptions';
@@ -26,31 +40,47 @@ export class SubscriptionsStats implements StatsSection {
     this.table = table;
   }
 
-  statsJson(): SubscriptionStatsPool[] {
+  statsJson(): LazyJsonArray<SubscriptionStatsPool> {
     this.table.sweep();
     const pools = [...this.table.pools.values()];
     pools.sort((a, b) => a.hash - b.hash || b.hits - a.hits);
-    return pools.map((p) => ({
-      key: p.key,
-      hash: p.hash,
-      hits: p.hits,
-      sni_enabled: p.sniEnabled,
-      nodes: p.nodes.map((n) => n.toStats()),
-    }));
+    return new LazyJsonArray(pools.length, (i) => poolStats(pools[i]));
   }
 }
 
-/** uwrouter extension: `subscription_packets` {datagrams, accepted{…}, rejected{reason: n}}. */
+/** Datagrams lost before processing: by the kernel (receive buffer full) and by the read queue. */
+export interface DropCounts {
+  /** undefined where /proc does not say */
+  kernel: number | undefined;
+  queue: number;
+}
+
+/**
+ * uwrouter extension: `subscription_packets` {datagrams, accepted{…}, rejected{reason: n},
+ * kernel_drops, queue_drops}.
+ */
 export class SubscriptionCountersStats implements StatsSection {
   readonly statsName = 'subscription_packets';
   private readonly counters: SubscriptionCounters;
+  private readonly drops: () => DropCounts;
 
-  constructor(counters: SubscriptionCounters) {
+  constructor(
+    counters: SubscriptionCounters,
+    drops: () => DropCounts = () => ({ kernel: undefined, queue: 0 }),
+  ) {
     this.counters = counters;
+    this.drops = drops;
   }
 
-  statsJson(): SubscriptionCounters {
+  statsJson(): SubscriptionCounters & { kernel_drops?: number; queue_drops: number } {
     const c = this.counters;
-    return { datagrams: c.datagrams, accepted: { ...c.accepted }, rejected: { ...c.rejected } };
+    const d = this.drops();
+    return {
+      datagrams: c.datagrams,
+      accepted: { ...c.accepted },
+      rejected: { ...c.rejected },
+      kernel_drops: d.kernel,
+      queue_drops: d.queue,
+    };
   }
 }

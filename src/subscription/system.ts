@@ -11,6 +11,7 @@ import { SUBSCRIPTION_ALGOS, type SubscriptionAlgo } from './balancers.ts';
 import { Subscriber } from './client.ts';
 import { parseSubscribe2, parseSubscribeTo, type SubscriptionTarget } from './client-spec.ts';
 import { SubscriptionMapper } from './mapper.ts';
+import type { OwnAddresses } from './own-addresses.ts';
 import { SubscriptionReceiver } from './receiver.ts';
 import { type ResubscribeOptions, SubscriptionServer } from './server.ts';
 import { PublicKeyStore, parseSignCheck, type SignCheck } from './signatures.ts';
@@ -33,6 +34,13 @@ export interface SubscriptionSystemOptions {
   clock?: SubscriptionClock;
   sweepIntervalMs?: number;
   hooks?: SubscriptionTableHooks;
+  /** `subscription-max-keys` / `subscription-max-nodes` (0 = no bound) */
+  maxKeys?: number;
+  maxNodes?: number;
+  /** `subscription-rcvbuf` bytes (0 = the system default) */
+  rcvbuf?: number;
+  /** every router's listeners and stats sockets in this process (`self` refusals) */
+  ownAddresses?: OwnAddresses;
 }
 
 export class SubscriptionSystem {
@@ -55,6 +63,8 @@ export class SubscriptionSystem {
       clock: opts.clock,
       sweepIntervalMs: opts.sweepIntervalMs,
       hooks: opts.hooks,
+      maxKeys: opts.maxKeys,
+      maxNodes: opts.maxNodes,
     });
     const checks = opts.signChecks ?? [];
     this.receiver = new SubscriptionReceiver(this.table, {
@@ -63,6 +73,7 @@ export class SubscriptionSystem {
         checks.length > 0
           ? { store: new PublicKeyStore({ checks }), tolerance: opts.signTolerance }
           : undefined,
+      ownAddresses: opts.ownAddresses,
     });
     this.mapper = new SubscriptionMapper(this.table, {
       dotsplit: opts.dotsplit,
@@ -76,13 +87,21 @@ export class SubscriptionSystem {
         resubscribe: opts.resubscribe,
         option: `${opts.router}-subscription-server`,
         displayName: DISPLAY_NAME[opts.router],
+        rcvbuf: opts.rcvbuf,
       });
     } catch (e) {
       this.table.close();
       throw e;
     }
     this.events = this.table;
-    this.stats = [new SubscriptionsStats(this.table), new SubscriptionCountersStats(this.receiver.counters)];
+    const server = this.server;
+    this.stats = [
+      new SubscriptionsStats(this.table),
+      new SubscriptionCountersStats(this.receiver.counters, () => ({
+        kernel: server.kernelDrops(),
+        queue: server.queueDrops,
+      })),
+    ];
   }
 
   listen(): Promise<void> {
@@ -91,6 +110,7 @@ export class SubscriptionSystem {
 
   async close(): Promise<void> {
     this.table.close();
+    this.receiver.flushLog();
     await this.server.close();
   }
 }
@@ -111,6 +131,8 @@ export interface FromConfigOptions {
   clock?: SubscriptionClock;
   hooks?: SubscriptionTableHooks;
   sweepIntervalMs?: number;
+  /** the process's own listening sockets, shared by every router's subscription system */
+  ownAddresses?: OwnAddresses;
 }
 
 /**
@@ -154,6 +176,10 @@ export function createSubscriptionSystemFromConfig(
     clock: opts.clock,
     hooks: opts.hooks,
     sweepIntervalMs: opts.sweepIntervalMs,
+    maxKeys: config.int('subscription-max-keys'),
+    maxNodes: config.int('subscription-max-nodes'),
+    rcvbuf: config.int('subscription-rcvbuf'),
+    ownAddresses: opts.ownAddresses,
   });
 }
 

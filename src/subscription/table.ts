@@ -39,7 +39,14 @@ export interface SubscriptionTableOptions {
   sweepIntervalMs?: number;
   hooks?: SubscriptionTableHooks;
   pid?: number;
+  /** beyond uWSGI: `subscription-max-keys`, most pools at once; 0 = no bound */
+  maxKeys?: number;
+  /** beyond uWSGI: `subscription-max-nodes`, most nodes in one pool; 0 = no bound */
+  maxNodes?: number;
 }
+
+/** Bound on remembered removed keys (see `recentlyKnew`) when max-keys gives none. */
+const MAX_REMOVED_KEYS = 65536;
 
 export class SubscriptionTable implements NodeTableEvents {
   readonly pools = new Map<string, SubscriptionPool>();
@@ -50,6 +57,16 @@ export class SubscriptionTable implements NodeTableEvents {
   readonly clock: SubscriptionClock;
   readonly hooks: SubscriptionTableHooks;
   readonly pid: number;
+  readonly maxKeys: number;
+  readonly maxNodes: number;
+  /**
+   * Keys whose pool went away (last node unsubscribed, failed or expired) → when, in
+   * clock seconds; kept for `tolerance` seconds so a request for a vhost whose node just
+   * crashed is "known, no live node" (503) rather than "no such host" (404). Insertion
+   * order = removal order; bounded.
+   */
+  private readonly removed = new Map<string, number>();
+  private readonly maxRemoved: number;
   private readonly balancer: Balancer;
   private nodeCount = 0;
   private readonly firstNodeCbs: Array<() => void> = [];
@@ -64,6 +81,9 @@ export class SubscriptionTable implements NodeTableEvents {
     this.clock = opts.clock ?? systemClock;
     this.hooks = opts.hooks ?? {};
     this.pid = opts.pid ?? process.pid;
+    this.maxKeys = opts.maxKeys ?? 0;
+    this.maxNodes = opts.maxNodes ?? 0;
+    this.maxRemoved = this.maxKeys > 0 ? this.maxKeys : MAX_REMOVED_KEYS;
     this.balancer = createBalancer(this.algo);
     const every = opts.sweepIntervalMs ?? 1000;
     if (every > 0) {
@@ -107,7 +127,21 @@ export class SubscriptionTable implements NodeTableEvents {
     return undefined;
   }
 
+  /**
+   * Whether `key` has a pool, or had one less than `tolerance` seconds ago. Exact key only
+   * (the mapper applies dotsplit and the fallback key); no hit is counted.
+   */
+  knowsKey(key: string): boolean {
+    if (this.pools.has(key)) return true;
+    const at = this.removed.get(key);
+    if (at === undefined) return false;
+    if (this.clock.now() - at <= this.tolerance) return true;
+    this.removed.delete(key);
+    return false;
+  }
+
   addPool(pool: SubscriptionPool): void {
+    this.removed.delete(pool.key);
     this.pools.set(pool.key, pool);
     this.hooks.onPoolCreated?.(pool);
   }
@@ -128,9 +162,27 @@ export class SubscriptionTable implements NodeTableEvents {
     this.hooks.onNodeRemoved?.(node);
     if (empty && this.pools.get(pool.key) === pool) {
       this.pools.delete(pool.key);
+      this.rememberRemoved(pool.key);
       this.hooks.onPoolRemoved?.(pool);
     }
     if (this.nodeCount === 0) for (const cb of this.lastNodeCbs) cb();
+  }
+
+  private rememberRemoved(key: string): void {
+    this.removed.delete(key);
+    if (this.removed.size >= this.maxRemoved) {
+      const oldest = this.removed.keys().next();
+      if (!oldest.done) this.removed.delete(oldest.value);
+    }
+    this.removed.set(key, this.clock.now());
+  }
+
+  /** Forgets removed keys older than the tolerance (oldest first: the Map is in removal order). */
+  private expireRemoved(now: number): void {
+    for (const [key, at] of this.removed) {
+      if (now - at <= this.tolerance) break;
+      this.removed.delete(key);
+    }
   }
 
   /**
@@ -216,6 +268,7 @@ export class SubscriptionTable implements NodeTableEvents {
         if (!this.checkLiveness(pool.nodes[i], now)) i++;
       }
     }
+    this.expireRemoved(now);
   }
 
   close(): void {

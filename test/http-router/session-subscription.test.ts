@@ -21,7 +21,7 @@ function statusOf(out: string): number {
   return Number(out.slice(9, 12));
 }
 
-test('--http-subscription-server: subscribed keys route by Host; unknown or forgotten keys 404, failed node 502', async () => {
+test('--http-subscription-server: subscribed keys route by Host; unknown keys 404, failed node 502, then 503', async () => {
   const { config } = loadConfig(
     ['--http', '127.0.0.1:0', '--http-subscription-server', '127.0.0.1:0', '--http-max-retries', '0'],
     {},
@@ -50,9 +50,10 @@ test('--http-subscription-server: subscribed keys route by Host; unknown or forg
   await n.close();
   const bad = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: app.example:8080\r\n\r\n');
   assert.equal(statusOf(bad), 502);
-  // the failed node was removed with its pool: the key is unknown again (uWSGI forgets it)
-  assert.equal(router.mapper?.knows?.('app.example:8080'), false);
+  // the failed node was removed with its pool, but the key had a node within the
+  // subscription tolerance: known without a live node (503), not "no such host" (issue item 10)
+  assert.equal(router.mapper?.knows?.('app.example:8080'), true);
   const after = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: app.example:8080\r\n\r\n');
-  assert.equal(statusOf(after), 404);
+  assert.equal(statusOf(after), 503);
   await waitFor(() => router.activeSessions === 0);
 });

@@ -20,6 +20,9 @@ test('host keys: case folded, one trailing dot dropped, port kept', () => {
     ['h\u00c9st', 'h\u00c9st'],
     // not a port: folded like the rest (the property test below found '\0:A')
     ['Host:ABC.', 'host:abc.'],
+    // a non-numeric "port" is folded too (fast-check found "\0:A" kept its A)
+    ['\u0000:A', '\u0000:a'],
+    ['Example.COM.:Http', 'example.com:http'],
   ];
   for (const [input, want] of cases) assert.equal(normalizeHostKey(input), want, input);
 });

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { decodeSubscription } from '../../src/protocol/subscription.ts';
 import { Subscriber } from '../../src/subscription/client.ts';
@@ -245,4 +247,59 @@ test('flood: 100k datagrams (good, bad, random keys) keep memory bounded and are
   assert.ok(s.lines.length < 500, `log lines bounded: ${s.lines.length}`);
   const grown = process.memoryUsage().heapUsed - before;
   assert.ok(grown < 64 * 1024 * 1024, `heap grew ${grown}`);
+});
+
+test('receive buffer: 4 MiB asked by default (--subscription-rcvbuf); a cap by net.core.rmem_max is logged', async () => {
+  const rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'latin1'));
+  const t = makeTable();
+  const server = new SubscriptionServer({
+    addresses: ['127.0.0.1:0'],
+    receiver: t.receiver,
+    logger: t.logger,
+  });
+  await server.listen();
+  closers.push(() => server.close());
+  const socket = (server as unknown as { sockets: Socket[] }).sockets[0];
+  // Linux reports twice what it granted (its bookkeeping share)
+  assert.equal(socket.getRecvBufferSize(), 2 * Math.min(4 * 1024 * 1024, rmemMax));
+  const capped = makeTable();
+  const big = new SubscriptionServer({
+    addresses: ['127.0.0.1:0'],
+    receiver: capped.receiver,
+    logger: capped.logger,
+    rcvbuf: rmemMax + 4096,
+  });
+  await big.listen();
+  closers.push(() => big.close());
+  const line = capped.lines.find((l) => l.includes('receive buffer capped'));
+  assert.match(
+    line ?? '',
+    new RegExp(
+      `subscription server 127\\.0\\.0\\.1:\\d+: receive buffer capped at ${rmemMax} bytes by net\\.core\\.rmem_max \\(asked ${rmemMax + 4096}, --subscription-rcvbuf\\)`,
+    ),
+  );
+});
+
+test('datagrams the kernel dropped (receive buffer full) are counted from /proc/net/udp', async () => {
+  const t = makeTable();
+  const server = new SubscriptionServer({
+    addresses: ['127.0.0.1:0'],
+    receiver: t.receiver,
+    logger: t.logger,
+    rcvbuf: 16384, // room for a few dozen datagrams
+  });
+  await server.listen();
+  closers.push(() => server.close());
+  const port = Number(server.addresses()[0].split(':')[1]);
+  assert.equal(server.kernelDrops(), 0);
+  // a child sends 3,000 announcements while this process does not read (execFileSync blocks)
+  execFileSync(process.execPath, [
+    '-e',
+    `const d=require('dgram').createSocket('udp4');const b=Buffer.from(${JSON.stringify(fixture('subscribe-plain.bin').toString('hex'))},'hex');let n=0;(function go(){for(let i=0;i<100;i++){d.send(b,${port},'127.0.0.1');n++}if(n<3000)setImmediate(go);else setTimeout(()=>process.exit(0),100)})()`,
+  ]);
+  await until(() => t.receiver.counters.datagrams > 0);
+  await new Promise((r) => setTimeout(r, 100));
+  const drops = server.kernelDrops() ?? -1;
+  assert.ok(drops > 0, `drops ${drops}`);
+  assert.equal(drops + t.receiver.counters.datagrams, 3000);
 });

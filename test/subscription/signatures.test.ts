@@ -48,12 +48,14 @@ test('changing any signed byte fails the signature; the header is not signed', (
   const sig = Buffer.from(bin);
   sig[sig.length - 1] ^= 1;
   assert.equal(!s.receiver.handle(sig).ok && s.receiver.counters.rejected['bad-signature'], 1);
-  // uWSGI's weakness, kept for compatibility: byte 3 flipped = accepted unsubscribe
-  s.receiver.handle(bin);
+  // uWSGI's weakness (spec README item 4): byte 3 flipped was an accepted unsubscribe; its
+  // unix is the accepted announce's, not newer, so it is refused as a replay (replay.ts)
+  assert.equal(s.receiver.handle(bin).ok, true);
   const flipped = Buffer.from(bin);
   flipped[3] = 1;
   const r = s.receiver.handle(flipped);
-  assert.equal(r.ok && r.result, 'unsubscribe');
+  assert.equal(!r.ok && r.reason, 'replay');
+  assert.equal(s.table.pools.get('test.example.com')?.nodes.length, 1);
 });
 
 test('unsigned packets and missing keys are rejected silently with counters', () => {
@@ -83,7 +85,7 @@ test('replay rules, one by one', () => {
   assert.equal(reason(signedPacket('subscribe', node, now + 101)), 'too-new');
   const created = signedPacket('subscribe', node, now - 100);
   assert.equal(reason(created), 'new-pool');
-  // refresh: unix must exceed the creation-time unix (never updated)
+  // refresh: unix must exceed the last accepted one
   assert.equal(reason(created), 'replay');
   assert.ok(
     s.lines
@@ -93,20 +95,23 @@ test('replay rules, one by one', () => {
       ),
   );
   assert.equal(reason(signedPacket('subscribe', node, now - 99)), 'refresh');
-  // quirk kept: the stored unix is the creation one, so an older-than-last refresh is accepted
-  assert.equal(reason(signedPacket('subscribe', node, now - 99)), 'refresh');
+  // uWSGI compared with the creation unix only, so this older-than-last refresh passed there
+  assert.equal(reason(signedPacket('subscribe', node, now - 99)), 'replay');
+  assert.equal(reason(signedPacket('subscribe', node, now - 98)), 'refresh');
   // new node in an existing pool: tolerance again
   assert.equal(reason(signedPacket('subscribe', { ...node, address: '127.0.0.1:2' }, now - 200)), 'too-old');
   assert.equal(reason(signedPacket('subscribe', { ...node, address: '127.0.0.1:2' }, now)), 'new-node');
-  // unsubscribe: no time check (an old captured unsubscribe is accepted) …
-  assert.equal(reason(signedPacket('unsubscribe', node, now - 5000)), 'unsubscribe');
-  // … except our too-new guard
+  // unsubscribe: uWSGI had no time check; here it must be newer than the node's last
+  // accepted packets and within the tolerance
+  assert.equal(reason(signedPacket('unsubscribe', node, now - 5000)), 'too-old');
+  assert.equal(reason(signedPacket('unsubscribe', node, now - 99)), 'replay'); // unix now−98 (+1)
   assert.equal(
     reason(signedPacket('unsubscribe', { ...node, address: '127.0.0.1:2' }, now + 1000)),
     'too-new',
   );
-  assert.equal(s.receiver.counters.rejected.replay, 1);
-  assert.equal(s.receiver.counters.rejected['too-old'], 2);
+  assert.equal(reason(signedPacket('unsubscribe', node, now)), 'unsubscribe');
+  assert.equal(s.receiver.counters.rejected.replay, 3);
+  assert.equal(s.receiver.counters.rejected['too-old'], 3);
   assert.equal(s.receiver.counters.rejected['too-new'], 2);
 });
 

@@ -133,7 +133,7 @@ test('sweep removes expired unreferenced nodes without any lookup (stats never s
   assert.deepEqual([...t.table.pools.keys()], ['other.com']);
   const stats = new SubscriptionsStats(t.table);
   t.clock.t += 20;
-  assert.deepEqual(stats.statsJson(), []);
+  assert.deepEqual(stats.statsJson().toJSON(), []);
   assert.equal(gone, 1);
 });
 
@@ -214,7 +214,7 @@ test('stats: uWSGI field names and order, bucket order', () => {
   );
   const s = new SubscriptionsStats(t.table);
   assert.equal(s.statsName, 'subscriptions');
-  const json = s.statsJson();
+  const json = s.statsJson().toJSON();
   assert.deepEqual(
     json.map((p) => [p.key, p.hash]),
     [
