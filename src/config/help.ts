@@ -133,3 +133,27 @@ export function renderOptionsMarkdown(): string {
   }
   return out.join('\n');
 }
+
+/**
+ * The README's "not implemented yet" list: every option the registry refuses at start-up,
+ * grouped by its reason, and every option accepted with a warning (what it does not do).
+ */
+export function renderNotImplementedMarkdown(): string {
+  const refused = new Map<string, string[]>();
+  const warned = new Map<string, string[]>();
+  for (const spec of OPTIONS) {
+    const st = statusOf(spec);
+    if (typeof st !== 'object') continue;
+    const into = 'refuse' in st ? refused : 'warn' in st ? warned : null;
+    if (into === null) continue;
+    const why = 'refuse' in st ? st.refuse : (st as { warn: string }).warn;
+    const names = into.get(why) ?? [];
+    names.push(`\`--${spec.name}\``);
+    into.set(why, names);
+  }
+  const out = ['Refused at start-up (uwrouter stops and names the option):', ''];
+  for (const [why, names] of refused) out.push(`- ${names.join(', ')}: ${why}`);
+  out.push('', 'Accepted with one warning line at start-up (the option has no effect):', '');
+  for (const [why, names] of warned) out.push(`- ${names.join(', ')}: ${why}`);
+  return `${out.join('\n')}\n`;
+}
