@@ -10,7 +10,6 @@
  * 413, 431, 502, 503, 504 + `Connection: close`) unless `http-silent-errors`.
  */
 import type { Socket } from 'node:net';
-import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
 import type { Listener } from '../corerouter/listener.ts';
 import { PeerInfo } from '../corerouter/peer-info.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
@@ -19,15 +18,16 @@ import type { UwrErrorCode } from '../errors.ts';
 import { normalizeHostKey } from '../protocol/host-key.ts';
 import type { HttpRequestHead } from '../protocol/http-request-head.ts';
 import { HttpRequestHeadReader } from '../protocol/http-request-head-reader.ts';
+import { ClientTimer } from './client-timer.ts';
 import {
   CONTINUE_100,
   EXPECT_TOO_LARGE_413,
   errorResponse,
   type RouterErrorStatus,
   redirectToHttps,
-  statusForError,
 } from './error-response.ts';
 import { type ExchangeOwner, NodeExchange } from './node-exchange.ts';
+import { NodeRoute, type RouteOwner } from './node-route.ts';
 import * as admission from './request-admission.ts';
 import type { KeepaliveRequestFacts } from './response-head.ts';
 import type { HttpRouterShared } from './router-state.ts';
@@ -53,7 +53,7 @@ const S_STORING = 6;
 const LINGER_MS = 2000;
 const EMPTY = Buffer.alloc(0);
 
-export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBodyOwner {
+export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwner {
   readonly core: CoreRouter;
   readonly client: Socket;
   readonly shared: HttpRouterShared;
@@ -63,8 +63,8 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
   private readonly redirectPort: string | null | undefined;
   private readonly reader: HttpRequestHeadReader;
   private state = S_HEAD;
-  private timer: NodeJS.Timeout | null = null;
-  private timerMs = 0;
+  /** head deadline, keepalive idle time, stored-body inactivity, linger (one timer) */
+  private readonly timer: ClientTimer;
   /** the headers deadline runs (armed at accept or at the first byte after keepalive) */
   private headStarted = true;
   head: HttpRequestHead | null = null;
@@ -75,10 +75,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
   websocket = false;
   /** the first byte was checked for a self-connection (corerouter OutgoingEndpoints) */
   private selfChecked = false;
-  private attempt: BackendAttempt | null = null;
-  /** the next attempt must not take a pooled HTTP-node connection (a stale one failed) */
-  private freshOnly = false;
-  private reused = false;
+  private readonly route = new NodeRoute(this);
   /** created at the first request that reaches a node, reused for the next ones */
   private exchange: NodeExchange | null = null;
   /** client bytes read past the current request: the start of the next one */
@@ -104,7 +101,8 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
     client.on('error', this.onClientError);
     client.on('close', this.onClientClose);
     client.on('drain', this.onClientDrain);
-    this.arm(shared.settings.headersTimeoutMs);
+    this.timer = new ClientTimer(this.onHeadTimeout);
+    this.timer.arm(shared.settings.headersTimeoutMs);
   }
 
   private where(): string {
@@ -115,28 +113,6 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
   note(code: string, why: string): void {
     this.core.count(code);
     this.core.log.info({ code }, `${this.where()} ${why}`);
-  }
-
-  /**
-   * One timer per connection for the head deadline and the keepalive idle time, refreshed
-   * rather than re-created per request; a stale expiry outside S_HEAD is ignored.
-   */
-  private arm(ms: number): void {
-    if (this.timer !== null && this.timerMs === ms) {
-      this.timer.refresh();
-      return;
-    }
-    if (this.timer) clearTimeout(this.timer);
-    this.timerMs = ms;
-    this.timer = ms > 0 ? setTimeout(this.onHeadTimeout, ms) : null;
-  }
-
-  private disarm(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-      this.timerMs = -1;
-    }
   }
 
   // ---- client side -------------------------------------------------------------------
@@ -157,7 +133,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
       this.exchange.clientData(chunk);
     } else if (state === S_STORING) {
       // http-timeout is the inactivity limit while a body is stored
-      this.timer?.refresh();
+      this.timer.refresh();
       this.storedBody!.push(chunk);
     } else if (state === S_ROUTING || state === S_EXCHANGE) {
       // read before the pause took effect: part of what comes next, kept in order
@@ -173,7 +149,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
       if (!this.headStarted) {
         // spec: the headers timeout runs from the first byte of a head, never re-armed per byte
         this.headStarted = true;
-        this.arm(this.shared.settings.headersTimeoutMs);
+        this.timer.arm(this.shared.settings.headersTimeoutMs);
       }
       return;
     }
@@ -228,11 +204,8 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
   };
 
   private readonly onClientClose = (): void => {
-    this.disarm();
-    if (this.attempt) {
-      this.attempt.cancel();
-      this.attempt = null;
-    }
+    this.timer.disarm();
+    this.route.cancel();
     if (this.state !== S_TUNNEL) this.exchange?.drop();
     this.dropStoredBody();
     this.state = S_DONE;
@@ -242,8 +215,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
     if (this.state === S_CLOSING) {
       // the answer is out: give the client a moment to read it and close first, so unread
       // request bytes do not turn our close into a reset that loses the answer
-      this.disarm();
-      this.timer = setTimeout(this.destroyClient, LINGER_MS);
+      this.timer.after(LINGER_MS, this.destroyClient);
       this.client.resume();
       return;
     }
@@ -251,7 +223,6 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
   };
 
   private readonly destroyClient = (): void => {
-    this.timer = null;
     this.client.destroy();
   };
 
@@ -302,21 +273,9 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
     }
     if (verdict & admission.CONTINUE_NOW) this.client.write(CONTINUE_100);
     this.continueDue = (verdict & admission.CONTINUE_WHEN_WANTED) !== 0;
-    this.facts = {
-      keepaliveEnabled: s.keepalive,
-      protocol: head.protocol,
-      method: head.method,
-      connectionClose: head.connectionClose,
-      connectionUpgrade: head.connectionUpgrade,
-      transferEncoding: head.transferEncoding !== null,
-      raw: this.raw,
-      upgrade: this.websocket,
-      surplusBody: false,
-      acceptGzip: head.acceptGzip,
-    };
-    this.freshOnly = false;
+    this.facts = admission.keepaliveFacts(head, s, this.raw, this.websocket);
     if (verdict & admission.STORE_BODY) this.storeBody();
-    else this.route();
+    else this.route.start(this.key, false);
   }
 
   /** spec §5 difference: de-chunk and store the body, then route with its length. */
@@ -330,7 +289,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
       maxBody: s.maxStoredBody,
       dir: s.bodyTempDir,
     });
-    this.arm(s.timeoutMs);
+    this.timer.arm(s.timeoutMs);
     const first = this.rest;
     this.rest = EMPTY;
     this.storedBody.start(first);
@@ -341,7 +300,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
     if (surplus !== null) this.keepPending(surplus);
     this.head = headWithStoredBody(this.head!, size);
     this.state = S_ROUTING;
-    this.route();
+    this.route.start(this.key, false);
   }
 
   bodyStoreFailed(status: 400 | 413 | 500, code: string, why: string): void {
@@ -362,21 +321,9 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
     this.client.write(CONTINUE_100);
   }
 
-  private route(): void {
-    this.reused = false;
-    this.attempt = new BackendAttempt(this.core, this.key, this.info, this, this.shared.sweep);
-    this.attempt.start();
-  }
+  // ---- RouteOwner --------------------------------------------------------------------
 
-  reuse(lease: NodeLease): Socket | null {
-    if (lease.address.proto !== 'http' || this.freshOnly) return null;
-    const s = this.shared.pool.take(lease.address);
-    if (s) this.reused = true;
-    return s;
-  }
-
-  connected(backend: Socket, lease: NodeLease): void {
-    this.attempt = null;
+  routed(backend: Socket, lease: NodeLease, reused: boolean): void {
     if (this.state !== S_ROUTING || this.client.destroyed) {
       backend.destroy();
       lease.release(0, 0);
@@ -384,20 +331,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
     }
     this.state = S_EXCHANGE;
     if (this.exchange === null) this.exchange = new NodeExchange(this);
-    this.exchange.begin(backend, lease, this.reused);
-  }
-
-  gaveUp(code: GiveUpCode, detail: string): void {
-    this.attempt = null;
-    if (code === 'UWR_ERR_NO_NODE') {
-      // 404: the key was never routable here; 503: it is, but no node is live now
-      const m = this.core.mapper;
-      const known = m !== null && (m.knows ? m.knows(this.key) : true);
-      if (known) this.fail(503, 'UWR_ERR_NO_NODE', `${detail}: no live node`);
-      else this.fail(404, 'UWR_ERR_NO_KEY', `${detail}: unknown key`);
-      return;
-    }
-    this.fail(statusForError(code), code, detail);
+    this.exchange.begin(backend, lease, reused);
   }
 
   // ---- ExchangeOwner -----------------------------------------------------------------
@@ -412,10 +346,9 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
 
   retryFresh(): void {
     this.pending = null;
-    this.freshOnly = true;
     this.state = S_ROUTING;
     this.client.pause();
-    this.route();
+    this.route.start(this.key, true);
   }
 
   enterTunnel(): void {
@@ -444,7 +377,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
     this.facts = null;
     this.reader.reset();
     this.headStarted = false;
-    this.arm(this.shared.settings.keepaliveIdleMs);
+    this.timer.arm(this.shared.settings.keepaliveIdleMs);
     const early = this.pending;
     this.pending = null;
     if (early) this.headData(early);
@@ -468,7 +401,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
   /** Answers with a fixed response (error page, redirect, Expect 413) and closes. */
   private answer(response: Buffer): void {
     this.state = S_CLOSING;
-    this.disarm();
+    this.timer.disarm();
     const c = this.client;
     if (c.destroyed) return;
     c.once('finish', this.onClientFinish);

@@ -12,7 +12,6 @@
  */
 import type { Socket } from 'node:net';
 import type { IdleWatched } from '../corerouter/idle-sweep.ts';
-import { Join } from '../corerouter/join.ts';
 import type { PeerInfo } from '../corerouter/peer-info.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import type { HttpRequestHead } from '../protocol/http-request-head.ts';
@@ -24,9 +23,9 @@ import {
   type RouterErrorStatus,
   UWSGI_DEFAULT_BUFFER_SIZE,
 } from './error-response.ts';
-import { buildForwardHead, forwardFraming } from './forward-head.ts';
+import { nodeRequest } from './node-request.ts';
+import { joinTunnel } from './node-tunnel.ts';
 import { type BodyOwner, type BodySink, RequestBodyPump } from './request-body.ts';
-import { buildRequestPacket, resolveModifiers } from './request-vars.ts';
 import type { KeepaliveRequestFacts } from './response-head.ts';
 import { type RelayOwner, ResponseRelay } from './response-relay.ts';
 import type { HttpRouterShared } from './router-state.ts';
@@ -115,72 +114,22 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     this.reused = reused;
     this.bodyComplete = false;
     this.varsBytes = 0;
-    if (lease.address.proto === 'http') this.sendToHttpNode();
-    else this.sendToUwsgiNode();
-  }
-
-  private sendToUwsgiNode(): void {
     const o = this.owner;
-    const s = this.shared.settings;
-    const head = o.head!;
-    const lease = this.lease!;
-    const mods = resolveModifiers(lease.modifier1, lease.modifier2, s.modifier1, s.modifier2);
-    const r = buildRequestPacket(head, {
-      serverName: s.hostname,
-      serverPort: o.serverPort,
-      remoteAddr: o.info.address,
-      remotePort: o.info.port,
-      serverNameAsHttpHost: s.serverNameAsHttpHost,
-      extraVars: s.extraVars,
-      modifier1: mods.modifier1,
-      modifier2: mods.modifier2,
-    });
-    if (!r.ok) {
+    const r = nodeRequest(o, lease);
+    if (r.kind === 'refuse') {
       this.drop();
-      o.fail(431, r.code, `uwsgi vars of ${r.size} bytes exceed ${r.limit}`);
+      o.fail(r.status, r.code, r.why);
       return;
     }
-    // spec §2: modifier1 123 turns the session raw
-    if (o.raw || mods.raw) {
-      this.tunnel(r.packet);
+    if (r.kind === 'tunnel') {
+      this.tunnel(r.first);
       return;
     }
-    this.varsBytes = r.packet.length - 4;
-    // spec §5: exactly Content-Length bytes; `http-chunked-input` streams the chunked body
-    // still chunked (until its end); a chunked body without it was stored and has a length
-    const length = head.contentLength >= 0 ? head.contentLength : head.chunked ? -1 : 0;
-    // a uwsgi node never answers `Expect: 100-continue`: the router does, now that it is connected
+    this.varsBytes = r.varsBytes;
+    // a uwsgi node never answers `Expect: 100-continue` and an HTTP node never sees it
+    // (forward-head.ts): the router does, once, now that it is connected
     o.sendContinue();
-    this.start(r.packet, length, false);
-  }
-
-  private sendToHttpNode(): void {
-    const o = this.owner;
-    const s = this.shared.settings;
-    const head = o.head!;
-    const peer = o.client.remoteAddress ?? '';
-    // the body framing the router declares and forwards (forward-head.ts)
-    const framing = forwardFraming(head);
-    const input = {
-      clientAddress: o.info.address,
-      https: false,
-      trusted: s.trusted.size > 0 && s.trusted.has(peer),
-      websocket: o.websocket,
-      via: this.shared.viaToken,
-    };
-    if (o.raw) {
-      this.tunnel(buildForwardHead(head, framing.ok ? framing.length : 0, input));
-      return;
-    }
-    if (!framing.ok) {
-      this.drop();
-      o.fail(framing.status, framing.code, framing.why);
-      return;
-    }
-    const fwd = buildForwardHead(head, framing.length, input);
-    // Expect is not forwarded (forward-head.ts): the client hears 100 from the router, once
-    o.sendContinue();
-    this.start(fwd, framing.length, true);
+    this.start(r.first, r.bodyLength, r.httpNode);
   }
 
   /** Sends `first` and the body, and starts relaying the response. */
@@ -224,27 +173,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     if (o.rest.length > 0) backend.write(o.rest);
     if (pending) backend.write(pending);
     backend.uncork();
-    this.join(backend, lease, 0, first.length + o.rest.length + (pending?.length ?? 0));
-  }
-
-  /** Sockets joined; `tx`/`rx` = bytes already moved from/to the node before the join. */
-  private join(backend: Socket, lease: NodeLease, tx: number, rx: number): void {
-    const o = this.owner;
-    const stats = this.shared.stats;
-    const websocket = o.websocket;
-    if (websocket) stats.websockets++;
-    const join = new Join(o.client, backend, {
-      closed: (jtx, jrx) => {
-        if (websocket) stats.websockets--;
-        lease.release(jtx + tx, jrx + rx);
-      },
-    });
-    // spec §10: http-timeout applies to tunnels too
-    backend.setTimeout(this.shared.settings.timeoutMs);
-    backend.on('timeout', () => {
-      o.note('UWR_ERR_TIMEOUT', 'tunnel idle past http-timeout: closing');
-      join.destroy();
-    });
+    joinTunnel(o, backend, lease, 0, first.length + o.rest.length + (pending?.length ?? 0));
   }
 
   private attach(backend: Socket): void {
@@ -445,7 +374,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     const pending = o.takePending();
     if (pending) backend.write(pending);
     if (client.readableEnded) backend.end();
-    this.join(backend, lease, tx, rx + (pending?.length ?? 0));
+    joinTunnel(o, backend, lease, tx, rx + (pending?.length ?? 0));
     // the relay may have paused the node for a full client buffer: the Join reads on
     if (backend.isPaused()) backend.resume();
   }
