@@ -208,7 +208,7 @@ export class ResponseRelay {
         this.owner.upgraded(r.head, r.rest);
         return;
       }
-      const plan = decideKeepalive(req, facts, this.options);
+      const plan = decideKeepalive(req, facts, this.options, this.httpNode);
       if (plan.informational) {
         if (++this.interim > MAX_INTERIM) {
           this.invalid(`more than ${MAX_INTERIM} interim (1xx) responses`);
