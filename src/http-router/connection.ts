@@ -299,6 +299,10 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     if (this.state !== S_STORING) return;
     if (surplus !== null) this.keepPending(surplus);
     this.head = headWithStoredBody(this.head!, size);
+    // the router read the chunked body to its end and the node gets a Content-Length: the
+    // client's framing is known, so its Transfer-Encoding no longer forbids keepalive
+    // (uWSGI's rule, spec §7, is for bodies it cannot frame)
+    this.facts!.transferEncoding = false;
     this.state = S_ROUTING;
     this.route.start(this.key, false);
   }
@@ -344,8 +348,11 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     else this.answer(EMPTY);
   }
 
-  retryFresh(): void {
-    this.pending = null;
+  retryFresh(rederived: number): void {
+    // the surplus the first attempt took from `rest` comes again from `rest`; what was
+    // kept otherwise (a stored body's surplus, later reads) is the next request: kept
+    const p = this.pending;
+    this.pending = p === null || p.length <= rederived ? null : p.subarray(rederived);
     this.state = S_ROUTING;
     this.client.pause();
     this.route.start(this.key, true);

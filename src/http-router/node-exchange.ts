@@ -51,8 +51,11 @@ export interface ExchangeOwner {
   fail(status: RouterErrorStatus, code: string, why: string, page?: Buffer): void;
   /** the response is out: next request (keepalive) or close; `bodyComplete` = all read */
   exchangeDone(keepalive: boolean, bodyComplete: boolean): void;
-  /** a stale pooled node connection: route the same request again, without the pool */
-  retryFresh(): void;
+  /**
+   * A stale pooled node connection: route the same request again, without the pool. The
+   * first `rederived` pending bytes came from `rest` and the retry derives them again.
+   */
+  retryFresh(rederived: number): void;
   /** raw mode: the connection stops handling client events itself */
   enterTunnel(): void;
   /** client bytes past the current request: the start of the next one */
@@ -76,6 +79,8 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
   private headBytes = 0;
   /** size of the uwsgi vars sent (0 for an HTTP node): a node's buffer-size may refuse them */
   private varsBytes = 0;
+  /** client bytes past the body handed to the owner's pending in this exchange */
+  private surplusKept = 0;
   /** the body comes from the owner's stored body, not the client */
   private storedSending = false;
   /** IdleWatched (the exchange's inactivity timeout) */
@@ -114,6 +119,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     this.reused = reused;
     this.bodyComplete = false;
     this.varsBytes = 0;
+    this.surplusKept = 0;
     const o = this.owner;
     const r = nodeRequest(o, lease);
     if (r.kind === 'refuse') {
@@ -250,7 +256,10 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
 
   bodyDone(surplus: Buffer | null): void {
     this.bodyComplete = true;
-    if (surplus && surplus.length > 0) this.owner.keepPending(surplus);
+    if (surplus && surplus.length > 0) {
+      this.owner.keepPending(surplus);
+      this.surplusKept += surplus.length;
+    }
   }
 
   bodyFailed(r: Extract<ChunkedResult, { state: 'error' }>): void {
@@ -295,7 +304,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     this.drop();
     if (retry) {
       // a pooled connection the node had already closed: once more on a fresh one
-      o.retryFresh();
+      o.retryFresh(this.surplusKept);
       return;
     }
     const vars = this.varsBytes;
