@@ -5,6 +5,7 @@
  * Every way a connection ends early is one log line and one counter.
  */
 import type { Socket } from 'node:net';
+import type { ConnectionLogLevel } from '../connection-log.ts';
 import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
 import { IdleSweep, type IdleWatched } from '../corerouter/idle-sweep.ts';
 import { Join, type JoinHooks } from '../corerouter/join.ts';
@@ -77,10 +78,16 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
     return `[${this.core.logPrefix} ${k}client_addr: ${this.info.address} client_port: ${this.info.port}]`;
   }
 
-  /** Ends the connection before any backend: one log line, one counter. */
-  private reject(code: string, why: string): void {
+  /** One log line (rate-limited per code, connection-log.ts) and one counter. */
+  private note(level: ConnectionLogLevel, code: string, why: string): void {
     this.core.count(code);
-    this.core.log.info({ code }, `${this.where()} ${why}`);
+    const node = this.lease?.address.name ?? '';
+    this.core.connectionLog.line(level, code, this.info, this.key, node, `${this.where()} ${why}`);
+  }
+
+  /** Ends the connection before any backend: one log line, one counter. */
+  private reject(level: ConnectionLogLevel, code: string, why: string): void {
+    this.note(level, code, why);
     this.client.destroy();
   }
 
@@ -88,6 +95,7 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
     if (this.headBytes === 0 && this.core.outgoing.isOwn(this.client)) {
       // a node address is this fastrouter's own listener: every hop would open another
       this.reject(
+        'warn',
         'UWR_ERR_LOOP_DETECTED',
         'the fastrouter connected to itself (a node address is its own listener): closing',
       );
@@ -101,6 +109,7 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
     this.reader = null;
     if (r.state === 'error') {
       this.reject(
+        'info',
         'UWR_ERR_PACKET_TOO_LARGE',
         `uwsgi packet vars block of ${r.datasize} bytes exceeds buffer-size ${r.limit}: closing`,
       );
@@ -113,6 +122,7 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
     if (k.remotePort) this.info.port = Number(k.remotePort) || 0;
     if (k.key === null) {
       this.reject(
+        'info',
         k.malformed ? 'UWR_ERR_BAD_PACKET' : 'UWR_ERR_NO_KEY',
         k.malformed ? 'malformed uwsgi vars block: closing' : 'no routing key in request: closing',
       );
@@ -159,7 +169,10 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
 
   gaveUp(code: GiveUpCode, detail: string): void {
     this.attempt = null;
-    this.reject(code, `${detail}: closing`);
+    // a key no mapper knows is the client's; no live node for a known one is the nodes'
+    const m = this.core.mapper;
+    const unknown = code === 'UWR_ERR_NO_NODE' && (m === null || (m.knows ? !m.knows(this.key) : false));
+    this.reject(unknown ? 'info' : 'warn', code, `${detail}: closing`);
   }
 
   /** IdleWatched: no byte moved for the timeout. */
@@ -170,16 +183,14 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
 
   private onTimeout(): void {
     if (this.join) {
-      this.core.count('UWR_ERR_TIMEOUT');
-      this.core.log.info({ code: 'UWR_ERR_TIMEOUT' }, `${this.where()} timeout: closing`);
+      // nothing moved either way: most often a node slower than fastrouter-timeout
+      this.note('warn', 'UWR_ERR_TIMEOUT', 'timeout: closing');
       this.join.destroy();
       return;
     }
     this.attempt?.cancel();
-    this.reject(
-      'UWR_ERR_TIMEOUT',
-      this.head ? 'timeout waiting for a node: closing' : 'timeout reading the request: closing',
-    );
+    if (this.head) this.reject('warn', 'UWR_ERR_TIMEOUT', 'timeout waiting for a node: closing');
+    else this.reject('info', 'UWR_ERR_TIMEOUT', 'timeout reading the request: closing');
   }
 
   private readonly onClientError = (): void => {
@@ -192,8 +203,7 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
     this.attempt?.cancel();
     this.attempt = null;
     if (this.reader && this.reader.buffered > 0) {
-      this.core.count('UWR_ERR_CLIENT_CLOSED');
-      this.core.log.info({ code: 'UWR_ERR_CLIENT_CLOSED' }, `${this.where()} client closed mid-request`);
+      this.note('info', 'UWR_ERR_CLIENT_CLOSED', 'client closed mid-request');
     }
     this.client.destroy();
   };

@@ -10,6 +10,7 @@
  * 413, 431, 502, 503, 504 + `Connection: close`) unless `http-silent-errors`.
  */
 import type { Socket } from 'node:net';
+import type { ConnectionLogLevel } from '../connection-log.ts';
 import type { Listener } from '../corerouter/listener.ts';
 import { PeerInfo } from '../corerouter/peer-info.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
@@ -23,6 +24,7 @@ import {
   CONTINUE_100,
   EXPECT_TOO_LARGE_413,
   errorResponse,
+  logLevelOf,
   type RouterErrorStatus,
   redirectToHttps,
 } from './error-response.ts';
@@ -70,6 +72,8 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
   head: HttpRequestHead | null = null;
   rest: Buffer = EMPTY;
   private key = '';
+  /** the node of the current request, once connected (log lines) */
+  private node = '';
   facts: KeepaliveRequestFacts | null = null;
   raw = false;
   websocket = false;
@@ -110,9 +114,10 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     return `[${this.core.logPrefix} ${k}client_addr: ${this.info.address} client_port: ${this.info.port}]`;
   }
 
-  note(code: string, why: string): void {
+  /** One log line (rate-limited per code, connection-log.ts) and one counter. */
+  note(level: ConnectionLogLevel, code: string, why: string): void {
     this.core.count(code);
-    this.core.log.info({ code }, `${this.where()} ${why}`);
+    this.core.connectionLog.line(level, code, this.info, this.key, this.node, `${this.where()} ${why}`);
   }
 
   // ---- client side -------------------------------------------------------------------
@@ -163,14 +168,14 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
 
   private readonly onHeadTimeout = (): void => {
     if (this.state === S_STORING) {
-      this.note('UWR_ERR_TIMEOUT', 'request body stalled past http-timeout while stored: closing');
+      this.note('info', 'UWR_ERR_TIMEOUT', 'request body stalled past http-timeout while stored: closing');
       this.state = S_DONE;
       this.client.destroy();
       return;
     }
     if (this.state !== S_HEAD) return;
     if (this.reader.buffered > 0 || this.requests === 0) {
-      this.note('UWR_ERR_TIMEOUT', 'timeout reading the request head: closing');
+      this.note('info', 'UWR_ERR_TIMEOUT', 'timeout reading the request head: closing');
     }
     this.state = S_DONE;
     this.client.destroy();
@@ -198,7 +203,7 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
       state === S_STORING ||
       (state === S_HEAD && this.reader.buffered > 0)
     ) {
-      this.note('UWR_ERR_CLIENT_CLOSED', 'client closed mid-request');
+      this.note('info', 'UWR_ERR_CLIENT_CLOSED', 'client closed mid-request');
     }
     this.client.destroy();
   };
@@ -232,6 +237,7 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     const s = this.shared.settings;
     this.state = S_ROUTING;
     this.requests++;
+    this.node = '';
     if (this.requests > 1) this.shared.stats.keepaliveRequests++;
     this.shared.stats.requests++;
     this.head = head;
@@ -267,7 +273,7 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
       return;
     }
     if (verdict === admission.REFUSE_EXPECTED_BODY) {
-      this.note('UWR_ERR_BODY_TOO_LARGE', `Expect: 100-continue body of ${length} bytes refused`);
+      this.note('info', 'UWR_ERR_BODY_TOO_LARGE', `Expect: 100-continue body of ${length} bytes refused`);
       this.answer(EXPECT_TOO_LARGE_413);
       return;
     }
@@ -333,6 +339,7 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
       lease.release(0, 0);
       return;
     }
+    this.node = lease.address.name;
     this.state = S_EXCHANGE;
     if (this.exchange === null) this.exchange = new NodeExchange(this);
     this.exchange.begin(backend, lease, reused);
@@ -417,7 +424,7 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
 
   /** One log line, one counter, the error page (or uWSGI's silent close). */
   fail(status: RouterErrorStatus, code: UwrErrorCode | string, why: string, page?: Buffer): void {
-    this.note(code, `${why}: ${status}`);
+    this.note(logLevelOf(status), code, `${why}: ${status}`);
     this.exchange?.drop();
     this.dropStoredBody();
     if (this.shared.settings.silentErrors) {

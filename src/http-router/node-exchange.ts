@@ -11,6 +11,7 @@
  * client connection, reused for each of its requests.
  */
 import type { Socket } from 'node:net';
+import type { ConnectionLogLevel } from '../connection-log.ts';
 import type { IdleWatched } from '../corerouter/idle-sweep.ts';
 import type { PeerInfo } from '../corerouter/peer-info.ts';
 import type { NodeLease } from '../corerouter/types.ts';
@@ -47,7 +48,8 @@ export interface ExchangeOwner {
   readonly storedBody: StoredRequestBody | null;
   /** writes a due `100 Continue` (a uwsgi node now wants the body) */
   sendContinue(): void;
-  note(code: string, why: string): void;
+  /** one log line (connection-log.ts) and one counter */
+  note(level: ConnectionLogLevel, code: string, why: string): void;
   fail(status: RouterErrorStatus, code: string, why: string, page?: Buffer): void;
   /** the response is out: next request (keepalive) or close; `bodyComplete` = all read */
   exchangeDone(keepalive: boolean, bodyComplete: boolean): void;
@@ -239,11 +241,11 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     if (!this.backend) return;
     const o = this.owner;
     if (this.relay.answered) {
-      o.note('UWR_ERR_TIMEOUT', 'node idle past http-timeout mid-response: closing');
+      o.note('warn', 'UWR_ERR_TIMEOUT', 'node idle past http-timeout mid-response: closing');
       this.drop();
       o.client.destroy();
     } else if (!this.bodyComplete) {
-      o.note('UWR_ERR_TIMEOUT', 'request body stalled past http-timeout: closing');
+      o.note('info', 'UWR_ERR_TIMEOUT', 'request body stalled past http-timeout: closing');
       this.drop();
       o.client.destroy();
     } else {
@@ -267,7 +269,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     const answered = this.relay.answered;
     this.drop();
     if (answered) {
-      o.note(r.code, `bad chunked request body (${r.reason}) mid-response: closing`);
+      o.note('info', r.code, `bad chunked request body (${r.reason}) mid-response: closing`);
       o.client.destroy();
       return;
     }
@@ -338,7 +340,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     const started = this.relay.started;
     this.drop();
     if (started) {
-      o.note('UWR_ERR_BODY_STORE', `${why} mid-response: closing`);
+      o.note('error', 'UWR_ERR_BODY_STORE', `${why} mid-response: closing`);
       o.client.destroy();
       return;
     }
@@ -346,7 +348,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
   }
 
   responseBroken(why: string): void {
-    this.owner.note('UWR_ERR_BACKEND_CLOSED', `${why}: closing`);
+    this.owner.note('warn', 'UWR_ERR_BACKEND_CLOSED', `${why}: closing`);
     this.drop();
     this.owner.client.destroy();
   }

@@ -28,7 +28,7 @@ export function joinTunnel(
   });
   backend.setTimeout(o.shared.settings.timeoutMs);
   backend.on('timeout', () => {
-    o.note('UWR_ERR_TIMEOUT', 'tunnel idle past http-timeout: closing');
+    o.note('info', 'UWR_ERR_TIMEOUT', 'tunnel idle past http-timeout: closing');
     join.destroy();
   });
 }
