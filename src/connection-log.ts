@@ -55,7 +55,12 @@ export class ConnectionLog {
     node: string,
     msg: string,
   ): void {
-    if (!this.log.isLevelEnabled(level)) return;
+    if (this.allow(level, code)) this.log[level](connectionLogFields(code, client, key, node), msg);
+  }
+
+  /** Whether a line of `code` at `level` is written now (else it is counted for the summary). */
+  private allow(level: ConnectionLogLevel, code: string): boolean {
+    if (!this.log.isLevelEnabled(level)) return false;
     let c = this.codes.get(code);
     if (c === undefined) {
       // interval 0: no per-key limit, only `perSecond` lines per second
@@ -70,9 +75,30 @@ export class ConnectionLog {
         this.timer = setTimeout(this.summarize, 1000 - (this.now() % 1000) + 1);
         this.timer.unref();
       }
-      return;
+      return false;
     }
-    this.log[level](connectionLogFields(code, client, key, node), msg);
+    return true;
+  }
+
+  /**
+   * A line in uWSGI's per-connection shape (spec: corerouter.md §9):
+   * `[uwsgi-http key: K client_addr: A client_port: P] why` (no `key:` before it is known);
+   * the text is built only when the line is written.
+   */
+  about(
+    level: ConnectionLogLevel,
+    code: string,
+    client: { readonly address: string; readonly port: number },
+    key: string,
+    node: string,
+    why: string,
+  ): void {
+    if (!this.allow(level, code)) return;
+    const k = key === '' ? '' : `key: ${key} `;
+    this.log[level](
+      connectionLogFields(code, client, key, node),
+      `[${this.prefix} ${k}client_addr: ${client.address} client_port: ${client.port}] ${why}`,
+    );
   }
 
   /** Writes the pending summary lines now (at router close). */

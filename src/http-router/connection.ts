@@ -19,6 +19,9 @@ import type { UwrErrorCode } from '../errors.ts';
 import { normalizeHostKey } from '../protocol/host-key.ts';
 import type { HttpRequestHead } from '../protocol/http-request-head.ts';
 import { HttpRequestHeadReader } from '../protocol/http-request-head-reader.ts';
+import { RequestLine } from '../request-line.ts';
+import { BodyStage } from './body-stage.ts';
+import { ClientClose } from './client-close.ts';
 import { ClientTimer } from './client-timer.ts';
 import {
   CONTINUE_100,
@@ -31,9 +34,10 @@ import {
 import { type ExchangeOwner, NodeExchange } from './node-exchange.ts';
 import { NodeRoute, type RouteOwner } from './node-route.ts';
 import * as admission from './request-admission.ts';
+import { beginHttpLine, endHttpLine } from './request-record.ts';
 import type { KeepaliveRequestFacts } from './response-head.ts';
 import type { HttpRouterShared } from './router-state.ts';
-import { headWithStoredBody, type StoredBodyOwner, StoredRequestBody } from './stored-body.ts';
+import { headWithStoredBody, type StoredBodyOwner, type StoredRequestBody } from './stored-body.ts';
 import { viaLoop } from './via.ts';
 import { isWebSocketUpgrade } from './websocket.ts';
 
@@ -51,8 +55,6 @@ const S_DONE = 5;
 /** storing a chunked body before routing (stored-body.ts) */
 const S_STORING = 6;
 
-/** How long an error answer waits for the client to close before the socket is dropped. */
-const LINGER_MS = 2000;
 const EMPTY = Buffer.alloc(0);
 
 export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwner {
@@ -67,6 +69,7 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
   private state = S_HEAD;
   /** head deadline, keepalive idle time, stored-body inactivity, linger (one timer) */
   private readonly timer: ClientTimer;
+  private readonly close: ClientClose;
   /** the headers deadline runs (armed at accept or at the first byte after keepalive) */
   private headStarted = true;
   head: HttpRequestHead | null = null;
@@ -86,10 +89,10 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
   private pending: Buffer | null = null;
   private requests = 0;
   private clientEnded = false;
-  /** a chunked body de-chunked before routing (null: streamed, or none) */
-  storedBody: StoredRequestBody | null = null;
-  /** `Expect: 100-continue` still to be answered when the body starts going to a uwsgi node */
-  private continueDue = false;
+  /** the owed `100 Continue` and a stored chunked body */
+  private readonly body: BodyStage;
+  /** this connection's request-log lines (null: no request log) */
+  private readonly record: RequestLine | null;
 
   constructor(client: Socket, listener: Listener, core: CoreRouter, shared: HttpRouterShared) {
     this.core = core;
@@ -105,19 +108,18 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     client.on('error', this.onClientError);
     client.on('close', this.onClientClose);
     client.on('drain', this.onClientDrain);
+    this.body = new BodyStage(client, this, shared.settings);
+    this.record = shared.requestLog ? new RequestLine(shared.requestLog, 'http') : null;
     this.timer = new ClientTimer(this.onHeadTimeout);
+    this.close = new ClientClose(client, this.timer);
     this.timer.arm(shared.settings.headersTimeoutMs);
-  }
-
-  private where(): string {
-    const k = this.key ? `key: ${this.key} ` : '';
-    return `[${this.core.logPrefix} ${k}client_addr: ${this.info.address} client_port: ${this.info.port}]`;
   }
 
   /** One log line (rate-limited per code, connection-log.ts) and one counter. */
   note(level: ConnectionLogLevel, code: string, why: string): void {
     this.core.count(code);
-    this.core.connectionLog.line(level, code, this.info, this.key, this.node, `${this.where()} ${why}`);
+    this.record?.noted(code);
+    this.core.connectionLog.about(level, code, this.info, this.key, this.node, why);
   }
 
   // ---- client side -------------------------------------------------------------------
@@ -139,7 +141,7 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     } else if (state === S_STORING) {
       // http-timeout is the inactivity limit while a body is stored
       this.timer.refresh();
-      this.storedBody!.push(chunk);
+      this.body.stored!.push(chunk);
     } else if (state === S_ROUTING || state === S_EXCHANGE) {
       // read before the pause took effect: part of what comes next, kept in order
       this.client.pause();
@@ -209,26 +211,13 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
   };
 
   private readonly onClientClose = (): void => {
+    // a request cut off here (a tunnel ends here normally)
+    if (this.record?.active) this.endRecord(0, this.state === S_TUNNEL ? '' : 'UWR_ERR_CLIENT_CLOSED');
     this.timer.disarm();
     this.route.cancel();
     if (this.state !== S_TUNNEL) this.exchange?.drop();
-    this.dropStoredBody();
+    this.body.drop();
     this.state = S_DONE;
-  };
-
-  private readonly onClientFinish = (): void => {
-    if (this.state === S_CLOSING) {
-      // the answer is out: give the client a moment to read it and close first, so unread
-      // request bytes do not turn our close into a reset that loses the answer
-      this.timer.after(LINGER_MS, this.destroyClient);
-      this.client.resume();
-      return;
-    }
-    this.client.destroy();
-  };
-
-  private readonly destroyClient = (): void => {
-    this.client.destroy();
   };
 
   // ---- one request -------------------------------------------------------------------
@@ -238,6 +227,7 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     this.state = S_ROUTING;
     this.requests++;
     this.node = '';
+    if (this.record) beginHttpLine(this.record, head, this.client, this.info);
     if (this.requests > 1) this.shared.stats.keepaliveRequests++;
     this.shared.stats.requests++;
     this.head = head;
@@ -261,6 +251,7 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     if (this.redirectPort !== undefined) {
       this.shared.stats.redirects++;
       this.answer(redirectToHttps(host, this.redirectPort, head.uri));
+      this.endRecord(301, '');
       return;
     }
     // RFC 9110 §7.8: an HTTP/1.0 request's Upgrade is ignored; a websocket is held, not raw
@@ -275,30 +266,23 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     if (verdict === admission.REFUSE_EXPECTED_BODY) {
       this.note('info', 'UWR_ERR_BODY_TOO_LARGE', `Expect: 100-continue body of ${length} bytes refused`);
       this.answer(EXPECT_TOO_LARGE_413);
+      this.endRecord(413, '');
       return;
     }
     if (verdict & admission.CONTINUE_NOW) this.client.write(CONTINUE_100);
-    this.continueDue = (verdict & admission.CONTINUE_WHEN_WANTED) !== 0;
+    this.body.expect((verdict & admission.CONTINUE_WHEN_WANTED) !== 0);
     this.facts = admission.keepaliveFacts(head, s, this.raw, this.websocket);
     if (verdict & admission.STORE_BODY) this.storeBody();
-    else this.route.start(this.key, false);
+    else this.startRoute();
   }
 
   /** spec §5 difference: de-chunk and store the body, then route with its length. */
   private storeBody(): void {
-    const s = this.shared.settings;
     this.state = S_STORING;
-    // the body is wanted now, before any node is chosen
-    this.sendContinue();
-    this.storedBody = new StoredRequestBody(this.client, this, {
-      memoryLimit: s.bodyBufferSize,
-      maxBody: s.maxStoredBody,
-      dir: s.bodyTempDir,
-    });
-    this.timer.arm(s.timeoutMs);
+    this.timer.arm(this.shared.settings.timeoutMs);
     const first = this.rest;
     this.rest = EMPTY;
-    this.storedBody.start(first);
+    this.body.store(first);
   }
 
   bodyStored(size: number, surplus: Buffer | null): void {
@@ -310,6 +294,11 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     // (uWSGI's rule, spec §7, is for bodies it cannot frame)
     this.facts!.transferEncoding = false;
     this.state = S_ROUTING;
+    this.startRoute();
+  }
+
+  private startRoute(): void {
+    this.record?.routing();
     this.route.start(this.key, false);
   }
 
@@ -317,18 +306,12 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     if (this.state === S_STORING) this.fail(status, code, why);
   }
 
-  private dropStoredBody(): void {
-    this.storedBody?.discard();
-    this.storedBody = null;
+  get storedBody(): StoredRequestBody | null {
+    return this.body.stored;
   }
 
-  /** Writes the due `100 Continue` (once), unless the whole body already came. */
   sendContinue(): void {
-    if (!this.continueDue) return;
-    this.continueDue = false;
-    const length = this.head!.contentLength;
-    if (length >= 0 && this.rest.length >= length) return;
-    this.client.write(CONTINUE_100);
+    this.body.sendContinue(this.head!.contentLength, this.rest.length);
   }
 
   // ---- RouteOwner --------------------------------------------------------------------
@@ -340,6 +323,7 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
       return;
     }
     this.node = lease.address.name;
+    this.record?.connected(this.node);
     this.state = S_EXCHANGE;
     if (this.exchange === null) this.exchange = new NodeExchange(this);
     this.exchange.begin(backend, lease, reused);
@@ -348,7 +332,8 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
   // ---- ExchangeOwner -----------------------------------------------------------------
 
   exchangeDone(keepalive: boolean, bodyComplete: boolean): void {
-    this.dropStoredBody();
+    this.endRecord(0, '');
+    this.body.drop();
     if (keepalive && bodyComplete && !this.clientEnded && !this.client.destroyed) this.nextRequest();
     else if (bodyComplete) this.closeClient();
     // the node answered before the whole body came: close without a reset losing the answer
@@ -390,6 +375,8 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     this.rest = EMPTY;
     this.facts = null;
     this.reader.reset();
+    this.key = '';
+    this.node = '';
     this.headStarted = false;
     this.timer.arm(this.shared.settings.keepaliveIdleMs);
     const early = this.pending;
@@ -401,37 +388,33 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
   /** The response went out and the connection ends. */
   private closeClient(): void {
     this.state = S_DONE;
-    const c = this.client;
-    if (c.destroyed) return;
-    // nothing left to flush or read: one close, no shutdown() first (as uWSGI)
-    if (c.writableLength === 0 && c.readableLength === 0) {
-      c.destroy();
-      return;
-    }
-    c.once('finish', this.onClientFinish);
-    c.end();
+    this.close.afterResponse();
   }
 
   /** Answers with a fixed response (error page, redirect, Expect 413) and closes. */
   private answer(response: Buffer): void {
     this.state = S_CLOSING;
-    this.timer.disarm();
-    const c = this.client;
-    if (c.destroyed) return;
-    c.once('finish', this.onClientFinish);
-    c.end(response);
+    this.close.answer(response);
   }
 
   /** One log line, one counter, the error page (or uWSGI's silent close). */
   fail(status: RouterErrorStatus, code: UwrErrorCode | string, why: string, page?: Buffer): void {
+    // a head refused before it was whole is a request of its own in the request log
+    if (this.record !== null && !this.record.active) beginHttpLine(this.record, null, this.client, this.info);
     this.note(logLevelOf(status), code, `${why}: ${status}`);
+    this.endRecord(status, code);
     this.exchange?.drop();
-    this.dropStoredBody();
+    this.body.drop();
     if (this.shared.settings.silentErrors) {
       this.state = S_DONE;
       this.client.destroy();
       return;
     }
     this.answer(page ?? errorResponse(status, code));
+  }
+
+  /** The request's request-log line (once; no request log: nothing). */
+  private endRecord(status: number, code: string): void {
+    if (this.record) endHttpLine(this.record, this.client, this.info, this.key, status, code, this.exchange);
   }
 }

@@ -40,7 +40,7 @@ export function createHttpRouter(
   });
   const pool = new HttpNodePool(settings.nodePoolSize, settings.nodePoolIdleMs);
   const stats = new HttpRouterStats(pool);
-  const shared = new HttpRouterShared(settings, pool, stats);
+  const shared = new HttpRouterShared(settings, pool, stats, extras.requestLog ?? null);
   return new CoreRouter(
     { ...opts, statsSections: [...opts.statsSections, stats], onClose: () => pool.closeAll() },
     (client, listener, core) => {

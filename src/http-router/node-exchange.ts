@@ -97,6 +97,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     this.relay = new ResponseRelay(owner.client, this, { autoChunked: s.autoChunked, autoGzip: s.autoGzip });
     this.pump = new RequestBodyPump(owner.client, this, s.maxBody);
     this.idleTicks = owner.shared.idleTicks;
+    this.relay.timed = owner.shared.requestLog !== null;
   }
 
   /** the client's body is still being sent to the node */
@@ -107,6 +108,11 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
   /** bytes moved with the node in this exchange (the sweep's activity measure) */
   get progress(): number {
     return this.relay.tx + this.bodySent;
+  }
+
+  /** request body bytes written to the node in this exchange (the request log) */
+  get bodyBytes(): number {
+    return this.bodySent;
   }
 
   /** body bytes written to the node in this exchange */
@@ -122,6 +128,9 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     this.bodyComplete = false;
     this.varsBytes = 0;
     this.surplusKept = 0;
+    // a raw session never begins the relay: nothing of an earlier response may show
+    this.relay.status = 0;
+    this.relay.firstByteAt = 0;
     const o = this.owner;
     const r = nodeRequest(o, lease);
     if (r.kind === 'refuse') {

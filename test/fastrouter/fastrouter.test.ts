@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import type { CoreRouter } from '../../src/corerouter/router.ts';
 import { createFastrouter } from '../../src/fastrouter/index.ts';
 import { decodePacket, encodePacket } from '../../src/protocol/uwsgi.ts';
+import { RequestLog } from '../../src/request-log.ts';
 import { deadPort, type FakeNode, rawExchange, startFakeNode } from '../corerouter/fake-node.ts';
 import { startStalledListener } from '../corerouter/stalled-listener.ts';
 import { shapeDifferences } from '../corerouter/stats-shape.ts';
@@ -25,10 +26,10 @@ interface Started {
   records: LogRecord[];
 }
 
-async function startRouter(args: string[]): Promise<Started> {
+async function startRouter(args: string[], requestLog?: RequestLog): Promise<Started> {
   const { config } = loadConfig(['--fastrouter', '127.0.0.1:0', ...args], {});
   const { log, lines, records } = captureLogger();
-  const router = createFastrouter(config, log, { version: 'test' });
+  const router = createFastrouter(config, log, { version: 'test', ...(requestLog ? { requestLog } : {}) });
   await router.start();
   cleanup.push(() => router.close());
   const a = router.listeners[0].server.address();
@@ -337,4 +338,37 @@ test('stats: uWSGI field names, static nodes, sessions back to zero', async () =
   assert.deepEqual(doc.static_nodes, [{ name: a.address, hits: 1, grace: 0 }]);
   assert.equal(doc.active_sessions, 0);
   assert.ok(r.router.renderStats().includes('\n\t"active_sessions":0,\n'));
+});
+
+test('request log: one line per session, the request from its vars, the status from the answer', async () => {
+  const a = await node();
+  const out: string[] = [];
+  const requestLog = new RequestLog({
+    format: 'uwsgi',
+    stream: { write: (l: string) => out.push(l) },
+    log: captureLogger().log,
+  });
+  const r = await startRouter(['--fastrouter-to', a.address], requestLog);
+  const vars: [string, string][] = [
+    ['REQUEST_METHOD', 'POST'],
+    ['REQUEST_URI', '/up?x=1'],
+    ['SERVER_PROTOCOL', 'HTTP/1.1'],
+    ['HTTP_HOST', 'example.com'],
+    ['CONTENT_LENGTH', '5'],
+  ];
+  const packet = request(vars, 'hello');
+  const answer = await rawExchange(r.port, packet);
+  await rawExchange(r.port, request([['REQUEST_METHOD', 'GET']]));
+  await waitFor(() => r.router.activeSessions === 0 && out.length === 2);
+  const datasize = packet.length - 5 - 4;
+  assert.match(
+    out[0],
+    new RegExp(
+      `^\\[pid: ${process.pid}\\|app: -\\|req: -/1\\] 127\\.0\\.0\\.1 \\(\\) \\{5 vars in ${datasize} bytes\\} \\[[^\\]]+\\] POST /up\\?x=1 => generated ${answer.length} bytes in \\d+ msecs \\(HTTP/1\\.1 200\\) key: example\\.com node: ${a.address.replace(/\./g, '\\.')} router: fastrouter client_port: \\d+ connect: [\\d.]+ msecs ttfb: [\\d.]+ msecs body: 5 bytes\n$`,
+    ),
+  );
+  assert.match(
+    out[1],
+    / GET - => generated 0 bytes in \d+ msecs \(- 0\) key: - node: - router: fastrouter .* error: UWR_ERR_NO_KEY\n$/,
+  );
 });

@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import type { CoreRouter } from '../../src/corerouter/router.ts';
 import { createHttpRouter } from '../../src/http-router/index.ts';
 import { decodeHeader, decodeVars } from '../../src/protocol/uwsgi.ts';
+import type { RequestLog } from '../../src/request-log.ts';
 import { captureLogger, type LogRecord } from '../log-capture.ts';
 
 export { rawExchange } from '../corerouter/fake-node.ts';
@@ -153,10 +154,14 @@ export interface StartedRouter {
   records: LogRecord[];
 }
 
-export async function startRouter(args: string[], withHttp = true): Promise<StartedRouter> {
+export async function startRouter(
+  args: string[],
+  withHttp = true,
+  requestLog?: RequestLog,
+): Promise<StartedRouter> {
   const { config } = loadConfig([...(withHttp ? ['--http', '127.0.0.1:0'] : []), ...args], {});
   const { log, lines, records } = captureLogger();
-  const router = createHttpRouter(config, log, { version: 'test' });
+  const router = createHttpRouter(config, log, { version: 'test', ...(requestLog ? { requestLog } : {}) });
   await router.start();
   cleanup.push(() => router.close());
   const ports = router.listeners.map((l) => {
