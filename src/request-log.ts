@@ -10,12 +10,11 @@
  *   ttfb: 1.20 msecs body: 6 bytes
  *
  * (one line; ` error: CODE` at the end when the request failed). JSON lines (`--log-format
- * json`) carry the same facts as named fields. Writes never wait on the destination: lines
- * go to an asynchronous sonic-boom (pino.destination, flushed at exit) whose buffer is
- * bounded; lines that do not fit are dropped and counted.
+ * json`) carry the same facts as named fields, in ASCII. Writes never wait on the
+ * destination: lines go to an AsyncLineWriter (flushed at exit) whose queue is bounded;
+ * lines that do not fit are dropped, counted and reported.
  */
-import { closeSync, openSync } from 'node:fs';
-import pino from 'pino';
+import { AsyncLineWriter } from './async-line-writer.ts';
 import type { Config } from './config/config.ts';
 import { ConfigError } from './errors.ts';
 import { ctime } from './log-time.ts';
@@ -26,14 +25,18 @@ export type { RequestRecord } from './request-line.ts';
 
 export type RequestLogFormat = 'uwsgi' | 'json';
 
-/** What the request log writes to (a pino destination; tests pass their own). */
+/** What the request log writes to (an AsyncLineWriter; tests pass their own). */
 export interface RequestLogDestination {
-  write(line: string): unknown;
-  on?(event: 'drop' | 'error', listener: (arg: unknown) => void): unknown;
-  reopen?(): void;
-  flushSync?(): void;
-  end?(): void;
+  /** false: the line was dropped (the destination is behind) */
+  write(line: string): boolean;
+  /** false: nothing to reopen (an fd) */
+  reopen?(): boolean;
+  drain?(ms: number): Promise<void>;
+  close?(): void;
 }
+
+/** A graceful stop waits this long at most for the request log to be written. */
+const CLOSE_WAIT_MS = 2000;
 
 /** Lines waiting for a slow destination, at most (then they are dropped and counted). */
 export const REQUEST_LOG_BUFFER_BYTES = 8 * 1024 * 1024;
@@ -84,8 +87,26 @@ function msJson(v: number): string {
   return v < 0 ? 'null' : String(Math.round(v * 1000) / 1000);
 }
 
+/** A JSON string in ASCII (lines are written as bytes; a byte past 0x7e is `\u00XX`). */
+function jsonString(s: string): string {
+  let i = 0;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) break;
+    i++;
+  }
+  // the common case: nothing to escape
+  if (i === s.length) return `"${s}"`;
+  const j = JSON.stringify(s);
+  for (let i = 0; i < j.length; i++) {
+    if (j.charCodeAt(i) > 0x7e)
+      return j.replace(/[^\x00-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  }
+  return j;
+}
+
 function str(s: string): string {
-  return s === '' ? 'null' : JSON.stringify(s);
+  return s === '' ? 'null' : jsonString(s);
 }
 
 export class RequestLog {
@@ -115,31 +136,22 @@ export class RequestLog {
       this.target = 'stream';
     } else {
       const d = o.dest ?? 2;
-      if (typeof d === 'string') {
-        // opened here once so that a bad path is a start-up error, not a later event
-        closeSync(openSync(d, 'a', 0o640));
-      }
-      this.dest = pino.destination({
-        dest: d,
-        sync: false,
-        append: true,
-        mkdir: false,
+      // a path is opened here: a bad one is a start-up error
+      this.dest = new AsyncLineWriter({
+        ...(typeof d === 'string' ? { path: d } : { fd: d }),
         mode: 0o640,
-        minLength: 0,
-        maxLength: o.maxBufferBytes ?? REQUEST_LOG_BUFFER_BYTES,
+        maxQueued: this.maxBuffer,
+        onError: this.onError,
       });
       this.target = typeof d === 'string' ? d : 'stderr';
     }
-    this.dest.on?.('drop', this.onDrop);
-    this.dest.on?.('error', this.onError);
   }
 
   /** Writes one line; false when it was dropped (the destination is behind). */
   write(r: RequestRecord): boolean {
     this.count++;
-    const before = this.dropped;
-    this.dest.write(this.format === 'json' ? this.json(r) : this.plain(r));
-    if (this.dropped === before) return true;
+    if (this.dest.write(this.format === 'json' ? this.json(r) : this.plain(r))) return true;
+    this.dropped++;
     // one line for a burst of drops, once it is over (or at most every WARN_EVERY_MS)
     if (this.dropTimer === null) {
       this.dropTimer = setTimeout(this.reportDrops, DROP_REPORT_MS);
@@ -168,31 +180,27 @@ export class RequestLog {
 
   /** Reopens the file (after logrotate moved it: SIGHUP, SIGUSR2); false for stderr. */
   reopen(): boolean {
-    if (this.target === 'stderr' || !this.dest.reopen) return false;
-    this.dest.reopen();
-    return true;
+    return this.dest.reopen?.() ?? false;
   }
 
-  /** Writes what is buffered now (shutdown); the destination also flushes at exit. */
+  /** Reports pending drops now (shutdown, tests). */
   flush(): void {
-    if (this.dropTimer !== null) {
-      clearTimeout(this.dropTimer);
-      this.lastWarn = 0;
-      this.reportDrops();
-      if (this.dropTimer !== null) clearTimeout(this.dropTimer);
-    }
-    try {
-      this.dest.flushSync?.();
-    } catch {
-      // not open yet, or the destination failed: its error handler said so
-    }
+    if (this.dropTimer === null) return;
+    clearTimeout(this.dropTimer);
+    this.dropTimer = null;
+    this.lastWarn = 0;
+    this.reportDrops();
+    if (this.dropTimer !== null) clearTimeout(this.dropTimer);
   }
 
-  private readonly onDrop = (): void => {
-    this.dropped++;
-  };
+  /** Graceful stop: waits (bounded) for the lines to be written, then closes the file. */
+  async close(): Promise<void> {
+    this.flush();
+    await this.dest.drain?.(CLOSE_WAIT_MS);
+    this.dest.close?.();
+  }
 
-  private readonly onError = (err: unknown): void => {
+  private readonly onError = (err: NodeJS.ErrnoException): void => {
     const now = Date.now();
     if (now - this.lastWarn < WARN_EVERY_MS) return;
     this.lastWarn = now;
@@ -225,8 +233,8 @@ export class RequestLog {
     const uri = r.uri.length > REQUEST_LOG_MAX_URI ? `${r.uri.slice(0, REQUEST_LOG_MAX_URI)}...` : r.uri;
     return (
       `{"time":${r.startedAt},"pid":${process.pid},"kind":"request","router":"${r.router}",` +
-      `"client_addr":${JSON.stringify(r.clientAddr)},"client_port":${r.clientPort},` +
-      `"method":${JSON.stringify(r.method)},"uri":${JSON.stringify(uri)},"protocol":${JSON.stringify(r.protocol)},` +
+      `"client_addr":${jsonString(r.clientAddr)},"client_port":${r.clientPort},` +
+      `"method":${jsonString(r.method)},"uri":${jsonString(uri)},"protocol":${jsonString(r.protocol)},` +
       `"status":${r.status},"response_bytes":${r.responseBytes},"request_body_bytes":${r.requestBodyBytes},` +
       `"total_ms":${msJson(r.totalMs)},"connect_ms":${msJson(r.connectMs)},"ttfb_ms":${msJson(r.ttfbMs)},` +
       `"key":${str(r.key)},"node":${str(r.node)},"code":${str(r.code)}}\n`

@@ -45,7 +45,7 @@ export async function startRouters(config: Config, log: Logger, version: string)
     // the subscriber first, so its unsubscribe leaves before the routers go
     for (const c of closers.splice(0).reverse()) await c();
     await Promise.all(routers.map((r) => r.close()));
-    requestLog?.flush();
+    await requestLog?.close();
   };
   applyOptionStatuses(config, log);
   requestLog = requestLogFromConfig(config, log);

@@ -345,7 +345,12 @@ test('request log: one line per session, the request from its vars, the status f
   const out: string[] = [];
   const requestLog = new RequestLog({
     format: 'uwsgi',
-    stream: { write: (l: string) => out.push(l) },
+    stream: {
+      write: (l: string) => {
+        out.push(l);
+        return true;
+      },
+    },
     log: captureLogger().log,
   });
   const r = await startRouter(['--fastrouter-to', a.address], requestLog);

@@ -24,7 +24,12 @@ function jsonLog(): { log: RequestLog; lines: Line[] } {
   const lines: Line[] = [];
   const log = new RequestLog({
     format: 'json',
-    stream: { write: (l: string) => lines.push(JSON.parse(l) as Line) },
+    stream: {
+      write: (l: string) => {
+        lines.push(JSON.parse(l) as Line);
+        return true;
+      },
+    },
     log: captureLogger().log,
   });
   return { log, lines };
