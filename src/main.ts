@@ -163,6 +163,8 @@ export async function runCli(
     throw err;
   }
   signals.setRouters(running.routers);
+  const requestLog = running.requestLog;
+  if (requestLog) signals.setLogReopener(() => (requestLog.reopen() ? requestLog.target : null));
   return await new Promise<number>((resolve) => {
     let stopping = false;
     signals.onStop((signal: StopSignal) => {

@@ -4,9 +4,10 @@
  * - SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (code execution for any local
  *   user); here it logs one stats line per router, as uWSGI's master logs its stats.
  * - SIGHUP would kill the process (exit 129, no unsubscribe, UNIX socket files left);
- *   here it logs that reload is not implemented yet and keeps running.
+ *   here it reopens the request log file (if any), logs that reload is not implemented
+ *   yet and keeps running.
  * - SIGUSR2 would kill the process; uWSGI workers print what they are doing, uwrouter has
- *   no workers: one line, nothing else.
+ *   no workers: it reopens the request log file (if any) and logs one line.
  * - SIGINT/SIGTERM/SIGQUIT stop gracefully (a second one exits at once).
  * Left at their defaults, deliberately: SIGPIPE (Node ignores it), SIGWINCH (ignored unless a
  * terminal resizes), SIGTSTP/SIGTTIN/SIGTTOU (stop, as a job-control shell expects; catching
@@ -75,6 +76,7 @@ export class ProcessSignals {
   private warn: Line = stderrLine;
   private routers: readonly RouterStatsSource[] = [];
   private stopHandler: ((signal: StopSignal) => void) | null = null;
+  private reopenLogs: (() => string | null) | null = null;
   /** a stop signal that came before the routers ran */
   private pendingStop: StopSignal | null = null;
   private installed = false;
@@ -84,16 +86,20 @@ export class ProcessSignals {
     if (this.installed) return this;
     this.installed = true;
     process.on('SIGUSR1', () => this.logStats());
-    process.on('SIGUSR2', () =>
+    process.on('SIGUSR2', () => {
+      const reopened = this.reopenLogs?.() ?? null;
       this.info(
-        '[uwrouter] SIGUSR2 received: nothing to do (uWSGI workers print their current request; uwrouter has no workers; SIGUSR1 logs the stats)',
-      ),
-    );
-    process.on('SIGHUP', () =>
+        reopened !== null
+          ? `[uwrouter] SIGUSR2 received: request log ${reopened} reopened`
+          : '[uwrouter] SIGUSR2 received: nothing to do (uWSGI workers print their current request; uwrouter has no workers; SIGUSR1 logs the stats)',
+      );
+    });
+    process.on('SIGHUP', () => {
+      const reopened = this.reopenLogs?.() ?? null;
       this.warn(
-        '[uwrouter] SIGHUP received: graceful reload is not implemented yet; still running with the configuration it started with (logs go to stderr: no log file to reopen)',
-      ),
-    );
+        `[uwrouter] SIGHUP received: ${reopened !== null ? `request log ${reopened} reopened; ` : ''}graceful reload is not implemented yet; still running with the configuration it started with${reopened !== null ? '' : ' (logs go to stderr: no log file to reopen)'}`,
+      );
+    });
     for (const s of STOP_SIGNALS) process.on(s, () => this.stop(s));
     return this;
   }
@@ -102,6 +108,14 @@ export class ProcessSignals {
   useLogger(log: { info(msg: string): void; warn(msg: string): void }): void {
     this.info = (t) => log.info(t);
     this.warn = (t) => log.warn(t);
+  }
+
+  /**
+   * What SIGHUP and SIGUSR2 reopen (logrotate): returns the file reopened, or null when
+   * there is none.
+   */
+  setLogReopener(reopen: () => string | null): void {
+    this.reopenLogs = reopen;
   }
 
   /** The routers whose stats SIGUSR1 logs. */

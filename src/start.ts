@@ -12,11 +12,14 @@ import { createFastrouter } from './fastrouter/index.ts';
 import { createHttpRouter } from './http-router/index.ts';
 import type { Logger } from './logger.ts';
 import { createRawrouter } from './rawrouter/index.ts';
+import { type RequestLog, requestLogFromConfig } from './request-log.ts';
 import { OwnAddresses } from './subscription/own-addresses.ts';
 import { createSubscriberFromConfig, createSubscriptionSystemFromConfig } from './subscription/system.ts';
 
 export interface RunningRouters {
   routers: CoreRouter[];
+  /** the request log, when configured (its file is reopened on SIGHUP/SIGUSR2) */
+  requestLog: RequestLog | null;
   close(): Promise<void>;
 }
 
@@ -40,10 +43,12 @@ function nothingToRunMessage(): string {
 export async function startRouters(config: Config, log: Logger, version: string): Promise<RunningRouters> {
   const routers: CoreRouter[] = [];
   const closers: Array<() => Promise<void>> = [];
+  let requestLog: RequestLog | null = null;
   const close = async (): Promise<void> => {
     // the subscriber first, so its unsubscribe leaves before the routers go
     for (const c of closers.splice(0).reverse()) await c();
     await Promise.all(routers.map((r) => r.close()));
+    await requestLog?.close();
   };
   applyOptionStatuses(config, log);
   // every router's listeners and stats sockets: no subscription may name one (a node at the
@@ -52,6 +57,7 @@ export async function startRouters(config: Config, log: Logger, version: string)
   for (const [name, , listenOptions] of FACTORIES) {
     for (const o of [...listenOptions, `${name}-stats`]) for (const a of config.all(o)) ownAddresses.add(a);
   }
+  requestLog = requestLogFromConfig(config, log);
   try {
     for (const [name, factory, listenOptions] of FACTORIES) {
       const listen = listenOptions.flatMap((o) => config.all(o));
@@ -69,6 +75,7 @@ export async function startRouters(config: Config, log: Logger, version: string)
         continue;
       }
       const extras: Omit<RouterExtras, 'listen'> = { version: `${version}-uwrouter` };
+      if (requestLog) extras.requestLog = requestLog;
       if (subscription) {
         closers.push(() => subscription.close());
         extras.subscription = {
@@ -103,5 +110,5 @@ export async function startRouters(config: Config, log: Logger, version: string)
     await close();
     throw err;
   }
-  return { routers, close };
+  return { routers, requestLog, close };
 }

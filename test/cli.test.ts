@@ -4,8 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -96,6 +99,67 @@ test('SIGHUP and SIGUSR2 do not kill the router: one line each, still serving', 
   await pollUntil('the SIGUSR2 line', logged(/SIGUSR2 received: nothing to do/));
   assert.ok(router.isRunning(), router.logs());
   await serves(router);
+  assert.deepEqual(await router.stop('SIGINT'), { code: 0, signal: null });
+});
+
+/** The request lines of a file (none yet: []). */
+function fileLines(path: string): string[] {
+  try {
+    return readFileSync(path, 'latin1')
+      .split('\n')
+      .filter((l) => l !== '');
+  } catch {
+    return [];
+  }
+}
+
+test('--req-logger file:PATH: a line per request in the file, reopened on SIGHUP and SIGUSR2 (logrotate)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'uwr-cli-reqlog-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'requests.log');
+  const router = await startHttpRouter(['--req-logger', `file:${path}`]);
+  const served = async (file: string, n: number): Promise<void> => {
+    await serves(router);
+    await pollUntil(`${n} line(s) in ${file}`, () => (fileLines(file).length === n ? true : undefined));
+  };
+  await served(path, 1);
+  assert.equal(statSync(path).mode & 0o777, 0o640);
+  const logged = (re: RegExp) => () => (re.test(router.logs()) ? true : undefined);
+  renameSync(path, `${path}.1`);
+  process.kill(router.pid, 'SIGHUP');
+  await pollUntil(
+    'the SIGHUP line',
+    logged(/SIGHUP received: request log \S+requests\.log reopened; graceful reload/),
+  );
+  await served(path, 1);
+  renameSync(path, `${path}.2`);
+  process.kill(router.pid, 'SIGUSR2');
+  await pollUntil('the SIGUSR2 line', logged(/SIGUSR2 received: request log \S+requests\.log reopened/));
+  await served(path, 1);
+  for (const f of [`${path}.1`, `${path}.2`, path]) {
+    const lines = fileLines(f);
+    assert.equal(lines.length, 1, f);
+    assert.match(
+      lines[0],
+      /\] GET \/ => generated \d+ bytes in \d+ msecs \(HTTP\/1\.1 200\) key: 127\.0\.0\.1:\d+ node: http:\/\/127\.0\.0\.1:\d+ router: http /,
+    );
+  }
+  // the request lines are not in the process log
+  assert.doesNotMatch(router.logs(), /=> generated/);
+  assert.deepEqual(await router.stop('SIGINT'), { code: 0, signal: null });
+});
+
+test('--log-requests writes the request lines to stderr; JSON with --log-format json', async () => {
+  const router = await startHttpRouter(['--log-requests', '--log-format', 'json']);
+  await serves(router);
+  const line = await pollUntil('the request line', () =>
+    router
+      .logs()
+      .split('\n')
+      .find((l) => l.includes('"kind":"request"')),
+  );
+  const r = JSON.parse(line) as Record<string, unknown>;
+  assert.deepEqual([r.router, r.method, r.uri, r.status, r.node], ['http', 'GET', '/', 200, app.address]);
   assert.deepEqual(await router.stop('SIGINT'), { code: 0, signal: null });
 });
 

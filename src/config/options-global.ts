@@ -92,7 +92,9 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     default: 'uwsgi',
     valueName: 'FORMAT',
     group: 'uwrouter',
-    help: 'uwsgi = the plain lines uWSGI prints; json = one JSON object per line for log shippers',
+    help:
+      'uwsgi = the plain lines uWSGI prints; json = one JSON object per line for log shippers (also the ' +
+      "request log's format). uWSGI's --log-format request-line template (%(var)) is not supported",
   },
   {
     name: 'log-level',
@@ -113,6 +115,40 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     help:
       'prefix plain log lines with the local time as uWSGI does ("Mon Nov 30 21:02:19 2026 - "), ' +
       'or with a strftime format (--log-date="%Y-%m-%d %H:%M:%S"); json lines always carry "time"',
+  },
+  {
+    name: 'log-requests',
+    kind: 'flag',
+    valueName: 'BOOL',
+    group: 'uwrouter',
+    help:
+      'write one line per finished HTTP request or fastrouter session (client, method, URI, status, ' +
+      "bytes, durations, key, node, error code) to stderr, shaped like uWSGI's request line or JSON " +
+      '(--log-format); off by default',
+  },
+  {
+    name: 'req-logger',
+    aliases: ['logger-req'],
+    kind: 'string',
+    repeatable: true,
+    valueName: 'file:PATH',
+    group: 'uwrouter',
+    help:
+      'write the request lines to PATH instead of stderr (turns --log-requests on): appended, created ' +
+      "mode 0640, reopened on SIGHUP and SIGUSR2 (logrotate). uWSGI's file:logfile=PATH form is accepted; " +
+      'other request logger plugins, and more than one request logger, are refused',
+  },
+  {
+    name: 'logformat',
+    kind: 'string',
+    valueName: 'TEMPLATE',
+    group: 'uwrouter',
+    help: "uWSGI's request-line template (%(method) %(uri) …)",
+    status: {
+      refuse:
+        "uWSGI's request-line templates are not supported: the request log (--log-requests) has fixed " +
+        'fields, plain (uWSGI-shaped) or JSON with --log-format json',
+    },
   },
   {
     name: 'logto',
@@ -168,6 +204,13 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     help: 'print the version and exit',
   },
   {
+    name: 'disable-logging',
+    kind: 'flag',
+    valueName: 'BOOL',
+    group: 'global',
+    help: 'no request log (uWSGI: disable request logging): overrides --log-requests and --req-logger',
+  },
+  {
     name: 'chdir',
     kind: 'string',
     valueName: 'DIR',
@@ -211,7 +254,6 @@ export const COMPAT_OPTIONS: readonly OptionSpec[] = [
   compatValue('plugin', 'NAME', 'load a uWSGI plugin', 'every router is built in', true),
   compatValue('plugins', 'NAMES', 'load uWSGI plugins', 'every router is built in', true),
   compatFlag('die-on-term', 'exit on SIGTERM instead of reloading', 'SIGTERM always shuts uwrouter down'),
-  compatFlag('disable-logging', 'do not log requests', 'routers log no request lines; use --log-level'),
   compatFlag(
     'vacuum',
     'remove UNIX socket files at exit',

@@ -6,7 +6,8 @@
  * Errors after a connection is established are not retried.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import type { Logger } from '../logger.ts';
+import type { ConnectionLog } from '../connection-log.ts';
+import { connectionLogFields, type Logger } from '../logger.ts';
 import type { IdleSweep, IdleWatched } from './idle-sweep.ts';
 import type { OutgoingEndpoints } from './outgoing-endpoints.ts';
 import type { BackendAddress, ClientInfo, KeyMapper, NodeLease } from './types.ts';
@@ -19,6 +20,8 @@ export interface RouteContext {
   readonly connectTimeoutMs: number;
   readonly quiet: boolean;
   readonly log: Logger;
+  /** the router's rate-limited per-connection lines (without it: `log`, unlimited) */
+  readonly connectionLog?: ConnectionLog;
   /** `uwsgi-fastrouter`, `uwsgi-http`, … (log prefix, spec: corerouter.md §9) */
   readonly logPrefix: string;
   /** adds one to a stats counter (by error code or outcome name) */
@@ -203,9 +206,11 @@ export class BackendAttempt implements IdleWatched {
     this.socket = null;
     this.lease = null;
     if (!this.ctx.quiet) {
-      this.ctx.log.info(
-        `[${this.ctx.logPrefix}] unable to connect() to node "${lease.address.name}" (${this.retries} retries): ${reason}`,
-      );
+      const node = lease.address.name;
+      const msg = `[${this.ctx.logPrefix}] unable to connect() to node "${node}" (${this.retries} retries): ${reason}`;
+      const out = this.ctx.connectionLog;
+      if (out) out.line('warn', code, this.client, this.key, node, msg);
+      else this.ctx.log.warn(connectionLogFields(code, this.client, this.key, node), msg);
     }
     // per-attempt count; the request's outcome is counted once by the router at give-up
     this.ctx.count('node_connect_failures');

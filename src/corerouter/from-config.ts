@@ -5,6 +5,7 @@
 import type { Config, RouterName } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { RequestLog } from '../request-log.ts';
 import { parseBackendAddress } from './address.ts';
 import { baseMapper, chooseMapper, type MapperCandidates, patternMapper } from './mappers.ts';
 import { DISPLAY_NAME } from './names.ts';
@@ -30,6 +31,8 @@ export interface RouterExtras {
     socketNames: () => string[];
   };
   version: string;
+  /** the process's request log (`--log-requests`, `--req-logger`), when one is configured */
+  requestLog?: RequestLog;
 }
 
 export function coreOptionsFromConfig(

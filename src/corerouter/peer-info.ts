@@ -29,4 +29,10 @@ export class PeerInfo implements ClientInfo {
   set port(v: number) {
     this.prt = v;
   }
+
+  /** Reads the peer now, while the socket is open (a line written after its close needs it). */
+  keep(): void {
+    if (this.addr === undefined) this.addr = this.socket.remoteAddress ?? '';
+    if (this.prt === undefined) this.prt = this.socket.remotePort ?? 0;
+  }
 }

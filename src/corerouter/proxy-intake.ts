@@ -77,10 +77,6 @@ class ProxyIntake implements IdleWatched {
     if (shared.timeoutMs > 0) shared.sweep.watch(this);
   }
 
-  private where(): string {
-    return `[${this.core.logPrefix} client_addr: ${this.client.remoteAddress} client_port: ${this.client.remotePort}]`;
-  }
-
   private detach(): void {
     this.done = true;
     this.shared.sweep.unwatch(this);
@@ -95,7 +91,9 @@ class ProxyIntake implements IdleWatched {
     // a late error on the destroyed socket must not be unhandled
     this.client.on('error', this.onError);
     this.core.count('UWR_ERR_PROXY_HEADER');
-    this.core.log.info({ code: 'UWR_ERR_PROXY_HEADER' }, `${this.where()} ${why}: closing`);
+    // a trusted balancer that sends a bad header is a misconfiguration: warn, rate-limited
+    const peer = { address: this.client.remoteAddress ?? '', port: this.client.remotePort ?? 0 };
+    this.core.connectionLog.about('warn', 'UWR_ERR_PROXY_HEADER', peer, '', '', `${why}: closing`);
     this.client.destroy();
   }
 

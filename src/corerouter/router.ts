@@ -5,6 +5,7 @@
  * the key and frame bytes.
  */
 import type { Socket } from 'node:net';
+import { ConnectionLog } from '../connection-log.ts';
 import type { Logger } from '../logger.ts';
 import type { RouteContext } from './connect.ts';
 import { type Listener, listen } from './listener.ts';
@@ -48,6 +49,8 @@ export type ConnectionHandler = (client: Socket, listener: Listener, core: CoreR
 export class CoreRouter implements RouteContext {
   readonly opts: CoreRouterOptions;
   readonly log: Logger;
+  /** per-connection log lines: fields, levels, rate limit per code (connection-log.ts) */
+  readonly connectionLog: ConnectionLog;
   readonly listeners: Listener[] = [];
   /** counters by error/outcome code, shown in stats under `uwrouter.counters` */
   readonly counters = new Map<string, number>();
@@ -65,6 +68,7 @@ export class CoreRouter implements RouteContext {
   constructor(opts: CoreRouterOptions, handler: ConnectionHandler) {
     this.opts = opts;
     this.log = opts.log;
+    this.connectionLog = new ConnectionLog(opts.log, `uwsgi-${opts.name}`);
     this.handler = handler;
   }
 
@@ -219,5 +223,6 @@ export class CoreRouter implements RouteContext {
     for (const [c] of this.parked.splice(0)) c.destroy();
     this.opts.onClose?.();
     await Promise.all(closing);
+    this.connectionLog.flush();
   }
 }

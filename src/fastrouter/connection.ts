@@ -5,6 +5,7 @@
  * Every way a connection ends early is one log line and one counter.
  */
 import type { Socket } from 'node:net';
+import type { ConnectionLogLevel } from '../connection-log.ts';
 import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
 import { IdleSweep, type IdleWatched } from '../corerouter/idle-sweep.ts';
 import { Join, type JoinHooks } from '../corerouter/join.ts';
@@ -13,11 +14,16 @@ import { PeerInfo } from '../corerouter/peer-info.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import { type ReaderResult, UwsgiHeadReader } from '../protocol/uwsgi-reader.ts';
+import { RequestLine } from '../request-line.ts';
+import type { RequestLog } from '../request-log.ts';
 import { readFastrouterKey } from './key.ts';
+import { beginFastrouterLine, statusOfAnswer } from './session-line.ts';
 
 export interface FastrouterSettings {
   /** inactivity timeout of a session (`fastrouter-timeout`); 0 = none */
   timeoutMs: number;
+  /** the process's request log (`--log-requests`), or null */
+  requestLog: RequestLog | null;
 }
 
 /** What all connections of one fastrouter share. */
@@ -46,6 +52,10 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
   /** the node of the joined session and the bytes of the forwarded first write */
   private lease: NodeLease | null = null;
   private sent = 0;
+  /** the session's request-log line (null: no request log) */
+  private readonly line: RequestLine | null;
+  /** the status of the node's answer (request log) */
+  private status = 0;
 
   constructor(client: Socket, _listener: Listener, core: CoreRouter, settings: Shared) {
     this.core = core;
@@ -53,6 +63,9 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
     this.settings = settings;
     this.idleTicks = settings.idleTicks;
     this.info = new PeerInfo(client);
+    this.line = settings.requestLog ? new RequestLine(settings.requestLog, 'fastrouter') : null;
+    // the line is written when the session is over, when the peer can no longer be read
+    if (this.line) this.info.keep();
     // uWSGI grows its buffer to hold any vars block (≤ 65535): nginx's big-cookie requests
     // must reach nodes that raised their own buffer-size (spec: uwsgi-protocol.md §5)
     this.reader = new UwsgiHeadReader();
@@ -72,15 +85,21 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
     return j ? this.headBytes + j.tx + j.rx : this.headBytes;
   }
 
-  private where(): string {
-    const k = this.key ? `key: ${this.key} ` : '';
-    return `[${this.core.logPrefix} ${k}client_addr: ${this.info.address} client_port: ${this.info.port}]`;
+  /** One log line (rate-limited per code, connection-log.ts) and one counter. */
+  private note(level: ConnectionLogLevel, code: string, why: string): void {
+    this.core.count(code);
+    this.line?.noted(code);
+    const node = this.lease?.address.name ?? '';
+    this.core.connectionLog.about(level, code, this.info, this.key, node, why);
   }
 
   /** Ends the connection before any backend: one log line, one counter. */
-  private reject(code: string, why: string): void {
-    this.core.count(code);
-    this.core.log.info({ code }, `${this.where()} ${why}`);
+  private reject(level: ConnectionLogLevel, code: string, why: string): void {
+    const line = this.line;
+    // a packet refused before it was whole is a request of its own in the request log
+    if (line !== null && !line.active) line.begin('-', '-', '-', 0, 0);
+    this.note(level, code, why);
+    line?.end(this.info, this.key, 0, code, 0, 0);
     this.client.destroy();
   }
 
@@ -88,6 +107,7 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
     if (this.headBytes === 0 && this.core.outgoing.isOwn(this.client)) {
       // a node address is this fastrouter's own listener: every hop would open another
       this.reject(
+        'warn',
         'UWR_ERR_LOOP_DETECTED',
         'the fastrouter connected to itself (a node address is its own listener): closing',
       );
@@ -101,6 +121,7 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
     this.reader = null;
     if (r.state === 'error') {
       this.reject(
+        'info',
         'UWR_ERR_PACKET_TOO_LARGE',
         `uwsgi packet vars block of ${r.datasize} bytes exceeds buffer-size ${r.limit}: closing`,
       );
@@ -108,11 +129,13 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
     }
     this.head = r.head;
     this.rest = r.rest;
+    if (this.line) beginFastrouterLine(this.line, r.head);
     const k = readFastrouterKey(r.head);
     if (k.remoteAddr) this.info.address = k.remoteAddr;
     if (k.remotePort) this.info.port = Number(k.remotePort) || 0;
     if (k.key === null) {
       this.reject(
+        'info',
         k.malformed ? 'UWR_ERR_BAD_PACKET' : 'UWR_ERR_NO_KEY',
         k.malformed ? 'malformed uwsgi vars block: closing' : 'no routing key in request: closing',
       );
@@ -148,18 +171,34 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
     backend.write(first);
     this.lease = lease;
     this.sent = first.length;
+    if (this.line) {
+      this.line.connected(lease.address.name);
+      // before the Join's listener: the first answer bytes give the status and the TTFB
+      backend.once('data', this.onFirstAnswer);
+    }
     this.join = new Join(this.client, backend, this);
   }
+
+  private readonly onFirstAnswer = (chunk: Buffer): void => {
+    this.line?.firstByte(performance.now());
+    this.status = statusOfAnswer(chunk);
+  };
 
   /** JoinHooks: both sockets are gone. */
   closed(tx: number, rx: number): void {
     this.lease!.release(tx, rx + this.sent);
     this.lease = null;
+    const line = this.line;
+    // the body: what followed the head in the first write, and every later client byte
+    if (line) line.end(this.info, this.key, this.status, '', tx, rx + this.sent - line.varsBytes - 4);
   }
 
   gaveUp(code: GiveUpCode, detail: string): void {
     this.attempt = null;
-    this.reject(code, `${detail}: closing`);
+    // a key no mapper knows is the client's; no live node for a known one is the nodes'
+    const m = this.core.mapper;
+    const unknown = code === 'UWR_ERR_NO_NODE' && (m === null || (m.knows ? !m.knows(this.key) : false));
+    this.reject(unknown ? 'info' : 'warn', code, `${detail}: closing`);
   }
 
   /** IdleWatched: no byte moved for the timeout. */
@@ -170,16 +209,14 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
 
   private onTimeout(): void {
     if (this.join) {
-      this.core.count('UWR_ERR_TIMEOUT');
-      this.core.log.info({ code: 'UWR_ERR_TIMEOUT' }, `${this.where()} timeout: closing`);
+      // nothing moved either way: most often a node slower than fastrouter-timeout
+      this.note('warn', 'UWR_ERR_TIMEOUT', 'timeout: closing');
       this.join.destroy();
       return;
     }
     this.attempt?.cancel();
-    this.reject(
-      'UWR_ERR_TIMEOUT',
-      this.head ? 'timeout waiting for a node: closing' : 'timeout reading the request: closing',
-    );
+    if (this.head) this.reject('warn', 'UWR_ERR_TIMEOUT', 'timeout waiting for a node: closing');
+    else this.reject('info', 'UWR_ERR_TIMEOUT', 'timeout reading the request: closing');
   }
 
   private readonly onClientError = (): void => {
@@ -192,14 +229,15 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
     this.attempt?.cancel();
     this.attempt = null;
     if (this.reader && this.reader.buffered > 0) {
-      this.core.count('UWR_ERR_CLIENT_CLOSED');
-      this.core.log.info({ code: 'UWR_ERR_CLIENT_CLOSED' }, `${this.where()} client closed mid-request`);
+      this.note('info', 'UWR_ERR_CLIENT_CLOSED', 'client closed mid-request');
     }
     this.client.destroy();
   };
 
   private readonly onClientClose = (): void => {
     this.settings.sweep.unwatch(this);
+    // gone before a node was joined (a joined session's line is written by `closed`)
+    if (this.join === null) this.line?.end(this.info, this.key, 0, 'UWR_ERR_CLIENT_CLOSED', 0, 0);
     this.attempt?.cancel();
     this.attempt = null;
   };

@@ -18,5 +18,8 @@ export function createFastrouter(
     ...extras,
     listen: config.all('fastrouter'),
   });
-  return new CoreRouter(opts, fastrouterHandler({ timeoutMs: opts.timeoutMs }));
+  return new CoreRouter(
+    opts,
+    fastrouterHandler({ timeoutMs: opts.timeoutMs, requestLog: extras.requestLog ?? null }),
+  );
 }

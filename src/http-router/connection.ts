@@ -10,7 +10,7 @@
  * 413, 431, 502, 503, 504 + `Connection: close`) unless `http-silent-errors`.
  */
 import type { Socket } from 'node:net';
-import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
+import type { ConnectionLogLevel } from '../connection-log.ts';
 import type { Listener } from '../corerouter/listener.ts';
 import { PeerInfo } from '../corerouter/peer-info.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
@@ -19,19 +19,25 @@ import type { UwrErrorCode } from '../errors.ts';
 import { normalizeHostKey } from '../protocol/host-key.ts';
 import type { HttpRequestHead } from '../protocol/http-request-head.ts';
 import { HttpRequestHeadReader } from '../protocol/http-request-head-reader.ts';
+import { RequestLine } from '../request-line.ts';
+import { BodyStage } from './body-stage.ts';
+import { ClientClose } from './client-close.ts';
+import { ClientTimer } from './client-timer.ts';
 import {
   CONTINUE_100,
   EXPECT_TOO_LARGE_413,
   errorResponse,
+  logLevelOf,
   type RouterErrorStatus,
   redirectToHttps,
-  statusForError,
 } from './error-response.ts';
 import { type ExchangeOwner, NodeExchange } from './node-exchange.ts';
+import { NodeRoute, type RouteOwner } from './node-route.ts';
 import * as admission from './request-admission.ts';
+import { beginHttpLine, endHttpLine } from './request-record.ts';
 import type { KeepaliveRequestFacts } from './response-head.ts';
 import type { HttpRouterShared } from './router-state.ts';
-import { headWithStoredBody, type StoredBodyOwner, StoredRequestBody } from './stored-body.ts';
+import { headWithStoredBody, type StoredBodyOwner, type StoredRequestBody } from './stored-body.ts';
 import { viaLoop } from './via.ts';
 import { isWebSocketUpgrade } from './websocket.ts';
 
@@ -49,11 +55,9 @@ const S_DONE = 5;
 /** storing a chunked body before routing (stored-body.ts) */
 const S_STORING = 6;
 
-/** How long an error answer waits for the client to close before the socket is dropped. */
-const LINGER_MS = 2000;
 const EMPTY = Buffer.alloc(0);
 
-export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBodyOwner {
+export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwner {
   readonly core: CoreRouter;
   readonly client: Socket;
   readonly shared: HttpRouterShared;
@@ -63,32 +67,32 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
   private readonly redirectPort: string | null | undefined;
   private readonly reader: HttpRequestHeadReader;
   private state = S_HEAD;
-  private timer: NodeJS.Timeout | null = null;
-  private timerMs = 0;
+  /** head deadline, keepalive idle time, stored-body inactivity, linger (one timer) */
+  private readonly timer: ClientTimer;
+  private readonly close: ClientClose;
   /** the headers deadline runs (armed at accept or at the first byte after keepalive) */
   private headStarted = true;
   head: HttpRequestHead | null = null;
   rest: Buffer = EMPTY;
   private key = '';
+  /** the node of the current request, once connected (log lines) */
+  private node = '';
   facts: KeepaliveRequestFacts | null = null;
   raw = false;
   websocket = false;
   /** the first byte was checked for a self-connection (corerouter OutgoingEndpoints) */
   private selfChecked = false;
-  private attempt: BackendAttempt | null = null;
-  /** the next attempt must not take a pooled HTTP-node connection (a stale one failed) */
-  private freshOnly = false;
-  private reused = false;
+  private readonly route = new NodeRoute(this);
   /** created at the first request that reaches a node, reused for the next ones */
   private exchange: NodeExchange | null = null;
   /** client bytes read past the current request: the start of the next one */
   private pending: Buffer | null = null;
   private requests = 0;
   private clientEnded = false;
-  /** a chunked body de-chunked before routing (null: streamed, or none) */
-  storedBody: StoredRequestBody | null = null;
-  /** `Expect: 100-continue` still to be answered when the body starts going to a uwsgi node */
-  private continueDue = false;
+  /** the owed `100 Continue` and a stored chunked body */
+  private readonly body: BodyStage;
+  /** this connection's request-log lines (null: no request log) */
+  private readonly record: RequestLine | null;
 
   constructor(client: Socket, listener: Listener, core: CoreRouter, shared: HttpRouterShared) {
     this.core = core;
@@ -104,39 +108,18 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
     client.on('error', this.onClientError);
     client.on('close', this.onClientClose);
     client.on('drain', this.onClientDrain);
-    this.arm(shared.settings.headersTimeoutMs);
+    this.body = new BodyStage(client, this, shared.settings);
+    this.record = shared.requestLog ? new RequestLine(shared.requestLog, 'http') : null;
+    this.timer = new ClientTimer(this.onHeadTimeout);
+    this.close = new ClientClose(client, this.timer);
+    this.timer.arm(shared.settings.headersTimeoutMs);
   }
 
-  private where(): string {
-    const k = this.key ? `key: ${this.key} ` : '';
-    return `[${this.core.logPrefix} ${k}client_addr: ${this.info.address} client_port: ${this.info.port}]`;
-  }
-
-  note(code: string, why: string): void {
+  /** One log line (rate-limited per code, connection-log.ts) and one counter. */
+  note(level: ConnectionLogLevel, code: string, why: string): void {
     this.core.count(code);
-    this.core.log.info({ code }, `${this.where()} ${why}`);
-  }
-
-  /**
-   * One timer per connection for the head deadline and the keepalive idle time, refreshed
-   * rather than re-created per request; a stale expiry outside S_HEAD is ignored.
-   */
-  private arm(ms: number): void {
-    if (this.timer !== null && this.timerMs === ms) {
-      this.timer.refresh();
-      return;
-    }
-    if (this.timer) clearTimeout(this.timer);
-    this.timerMs = ms;
-    this.timer = ms > 0 ? setTimeout(this.onHeadTimeout, ms) : null;
-  }
-
-  private disarm(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-      this.timerMs = -1;
-    }
+    this.record?.noted(code);
+    this.core.connectionLog.about(level, code, this.info, this.key, this.node, why);
   }
 
   // ---- client side -------------------------------------------------------------------
@@ -157,8 +140,8 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
       this.exchange.clientData(chunk);
     } else if (state === S_STORING) {
       // http-timeout is the inactivity limit while a body is stored
-      this.timer?.refresh();
-      this.storedBody!.push(chunk);
+      this.timer.refresh();
+      this.body.stored!.push(chunk);
     } else if (state === S_ROUTING || state === S_EXCHANGE) {
       // read before the pause took effect: part of what comes next, kept in order
       this.client.pause();
@@ -173,7 +156,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
       if (!this.headStarted) {
         // spec: the headers timeout runs from the first byte of a head, never re-armed per byte
         this.headStarted = true;
-        this.arm(this.shared.settings.headersTimeoutMs);
+        this.timer.arm(this.shared.settings.headersTimeoutMs);
       }
       return;
     }
@@ -187,14 +170,14 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
 
   private readonly onHeadTimeout = (): void => {
     if (this.state === S_STORING) {
-      this.note('UWR_ERR_TIMEOUT', 'request body stalled past http-timeout while stored: closing');
+      this.note('info', 'UWR_ERR_TIMEOUT', 'request body stalled past http-timeout while stored: closing');
       this.state = S_DONE;
       this.client.destroy();
       return;
     }
     if (this.state !== S_HEAD) return;
     if (this.reader.buffered > 0 || this.requests === 0) {
-      this.note('UWR_ERR_TIMEOUT', 'timeout reading the request head: closing');
+      this.note('info', 'UWR_ERR_TIMEOUT', 'timeout reading the request head: closing');
     }
     this.state = S_DONE;
     this.client.destroy();
@@ -222,37 +205,19 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
       state === S_STORING ||
       (state === S_HEAD && this.reader.buffered > 0)
     ) {
-      this.note('UWR_ERR_CLIENT_CLOSED', 'client closed mid-request');
+      this.note('info', 'UWR_ERR_CLIENT_CLOSED', 'client closed mid-request');
     }
     this.client.destroy();
   };
 
   private readonly onClientClose = (): void => {
-    this.disarm();
-    if (this.attempt) {
-      this.attempt.cancel();
-      this.attempt = null;
-    }
+    // a request cut off here (a tunnel ends here normally)
+    if (this.record?.active) this.endRecord(0, this.state === S_TUNNEL ? '' : 'UWR_ERR_CLIENT_CLOSED');
+    this.timer.disarm();
+    this.route.cancel();
     if (this.state !== S_TUNNEL) this.exchange?.drop();
-    this.dropStoredBody();
+    this.body.drop();
     this.state = S_DONE;
-  };
-
-  private readonly onClientFinish = (): void => {
-    if (this.state === S_CLOSING) {
-      // the answer is out: give the client a moment to read it and close first, so unread
-      // request bytes do not turn our close into a reset that loses the answer
-      this.disarm();
-      this.timer = setTimeout(this.destroyClient, LINGER_MS);
-      this.client.resume();
-      return;
-    }
-    this.client.destroy();
-  };
-
-  private readonly destroyClient = (): void => {
-    this.timer = null;
-    this.client.destroy();
   };
 
   // ---- one request -------------------------------------------------------------------
@@ -261,6 +226,8 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
     const s = this.shared.settings;
     this.state = S_ROUTING;
     this.requests++;
+    this.node = '';
+    if (this.record) beginHttpLine(this.record, head, this.client, this.info);
     if (this.requests > 1) this.shared.stats.keepaliveRequests++;
     this.shared.stats.requests++;
     this.head = head;
@@ -284,6 +251,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
     if (this.redirectPort !== undefined) {
       this.shared.stats.redirects++;
       this.answer(redirectToHttps(host, this.redirectPort, head.uri));
+      this.endRecord(301, '');
       return;
     }
     // RFC 9110 §7.8: an HTTP/1.0 request's Upgrade is ignored; a websocket is held, not raw
@@ -296,126 +264,90 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
       return;
     }
     if (verdict === admission.REFUSE_EXPECTED_BODY) {
-      this.note('UWR_ERR_BODY_TOO_LARGE', `Expect: 100-continue body of ${length} bytes refused`);
+      this.note('info', 'UWR_ERR_BODY_TOO_LARGE', `Expect: 100-continue body of ${length} bytes refused`);
       this.answer(EXPECT_TOO_LARGE_413);
+      this.endRecord(413, '');
       return;
     }
     if (verdict & admission.CONTINUE_NOW) this.client.write(CONTINUE_100);
-    this.continueDue = (verdict & admission.CONTINUE_WHEN_WANTED) !== 0;
-    this.facts = {
-      keepaliveEnabled: s.keepalive,
-      protocol: head.protocol,
-      method: head.method,
-      connectionClose: head.connectionClose,
-      connectionUpgrade: head.connectionUpgrade,
-      transferEncoding: head.transferEncoding !== null,
-      raw: this.raw,
-      upgrade: this.websocket,
-      surplusBody: false,
-      acceptGzip: head.acceptGzip,
-    };
-    this.freshOnly = false;
+    this.body.expect((verdict & admission.CONTINUE_WHEN_WANTED) !== 0);
+    this.facts = admission.keepaliveFacts(head, s, this.raw, this.websocket);
     if (verdict & admission.STORE_BODY) this.storeBody();
-    else this.route();
+    else this.startRoute();
   }
 
   /** spec §5 difference: de-chunk and store the body, then route with its length. */
   private storeBody(): void {
-    const s = this.shared.settings;
     this.state = S_STORING;
-    // the body is wanted now, before any node is chosen
-    this.sendContinue();
-    this.storedBody = new StoredRequestBody(this.client, this, {
-      memoryLimit: s.bodyBufferSize,
-      maxBody: s.maxStoredBody,
-      dir: s.bodyTempDir,
-    });
-    this.arm(s.timeoutMs);
+    this.timer.arm(this.shared.settings.timeoutMs);
     const first = this.rest;
     this.rest = EMPTY;
-    this.storedBody.start(first);
+    this.body.store(first);
   }
 
   bodyStored(size: number, surplus: Buffer | null): void {
     if (this.state !== S_STORING) return;
     if (surplus !== null) this.keepPending(surplus);
     this.head = headWithStoredBody(this.head!, size);
+    // the router read the chunked body to its end and the node gets a Content-Length: the
+    // client's framing is known, so its Transfer-Encoding no longer forbids keepalive
+    // (uWSGI's rule, spec §7, is for bodies it cannot frame)
+    this.facts!.transferEncoding = false;
     this.state = S_ROUTING;
-    this.route();
+    this.startRoute();
+  }
+
+  private startRoute(): void {
+    this.record?.routing();
+    this.route.start(this.key, false);
   }
 
   bodyStoreFailed(status: 400 | 413 | 500, code: string, why: string): void {
     if (this.state === S_STORING) this.fail(status, code, why);
   }
 
-  private dropStoredBody(): void {
-    this.storedBody?.discard();
-    this.storedBody = null;
+  get storedBody(): StoredRequestBody | null {
+    return this.body.stored;
   }
 
-  /** Writes the due `100 Continue` (once), unless the whole body already came. */
   sendContinue(): void {
-    if (!this.continueDue) return;
-    this.continueDue = false;
-    const length = this.head!.contentLength;
-    if (length >= 0 && this.rest.length >= length) return;
-    this.client.write(CONTINUE_100);
+    this.body.sendContinue(this.head!.contentLength, this.rest.length);
   }
 
-  private route(): void {
-    this.reused = false;
-    this.attempt = new BackendAttempt(this.core, this.key, this.info, this, this.shared.sweep);
-    this.attempt.start();
-  }
+  // ---- RouteOwner --------------------------------------------------------------------
 
-  reuse(lease: NodeLease): Socket | null {
-    if (lease.address.proto !== 'http' || this.freshOnly) return null;
-    const s = this.shared.pool.take(lease.address);
-    if (s) this.reused = true;
-    return s;
-  }
-
-  connected(backend: Socket, lease: NodeLease): void {
-    this.attempt = null;
+  routed(backend: Socket, lease: NodeLease, reused: boolean): void {
     if (this.state !== S_ROUTING || this.client.destroyed) {
       backend.destroy();
       lease.release(0, 0);
       return;
     }
+    this.node = lease.address.name;
+    this.record?.connected(this.node);
     this.state = S_EXCHANGE;
     if (this.exchange === null) this.exchange = new NodeExchange(this);
-    this.exchange.begin(backend, lease, this.reused);
-  }
-
-  gaveUp(code: GiveUpCode, detail: string): void {
-    this.attempt = null;
-    if (code === 'UWR_ERR_NO_NODE') {
-      // 404: the key was never routable here; 503: it is, but no node is live now
-      const m = this.core.mapper;
-      const known = m !== null && (m.knows ? m.knows(this.key) : true);
-      if (known) this.fail(503, 'UWR_ERR_NO_NODE', `${detail}: no live node`);
-      else this.fail(404, 'UWR_ERR_NO_KEY', `${detail}: unknown key`);
-      return;
-    }
-    this.fail(statusForError(code), code, detail);
+    this.exchange.begin(backend, lease, reused);
   }
 
   // ---- ExchangeOwner -----------------------------------------------------------------
 
   exchangeDone(keepalive: boolean, bodyComplete: boolean): void {
-    this.dropStoredBody();
+    this.endRecord(0, '');
+    this.body.drop();
     if (keepalive && bodyComplete && !this.clientEnded && !this.client.destroyed) this.nextRequest();
     else if (bodyComplete) this.closeClient();
     // the node answered before the whole body came: close without a reset losing the answer
     else this.answer(EMPTY);
   }
 
-  retryFresh(): void {
-    this.pending = null;
-    this.freshOnly = true;
+  retryFresh(rederived: number): void {
+    // the surplus the first attempt took from `rest` comes again from `rest`; what was
+    // kept otherwise (a stored body's surplus, later reads) is the next request: kept
+    const p = this.pending;
+    this.pending = p === null || p.length <= rederived ? null : p.subarray(rederived);
     this.state = S_ROUTING;
     this.client.pause();
-    this.route();
+    this.route.start(this.key, true);
   }
 
   enterTunnel(): void {
@@ -443,8 +375,10 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
     this.rest = EMPTY;
     this.facts = null;
     this.reader.reset();
+    this.key = '';
+    this.node = '';
     this.headStarted = false;
-    this.arm(this.shared.settings.keepaliveIdleMs);
+    this.timer.arm(this.shared.settings.keepaliveIdleMs);
     const early = this.pending;
     this.pending = null;
     if (early) this.headData(early);
@@ -454,37 +388,33 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
   /** The response went out and the connection ends. */
   private closeClient(): void {
     this.state = S_DONE;
-    const c = this.client;
-    if (c.destroyed) return;
-    // nothing left to flush or read: one close, no shutdown() first (as uWSGI)
-    if (c.writableLength === 0 && c.readableLength === 0) {
-      c.destroy();
-      return;
-    }
-    c.once('finish', this.onClientFinish);
-    c.end();
+    this.close.afterResponse();
   }
 
   /** Answers with a fixed response (error page, redirect, Expect 413) and closes. */
   private answer(response: Buffer): void {
     this.state = S_CLOSING;
-    this.disarm();
-    const c = this.client;
-    if (c.destroyed) return;
-    c.once('finish', this.onClientFinish);
-    c.end(response);
+    this.close.answer(response);
   }
 
   /** One log line, one counter, the error page (or uWSGI's silent close). */
   fail(status: RouterErrorStatus, code: UwrErrorCode | string, why: string, page?: Buffer): void {
-    this.note(code, `${why}: ${status}`);
+    // a head refused before it was whole is a request of its own in the request log
+    if (this.record !== null && !this.record.active) beginHttpLine(this.record, null, this.client, this.info);
+    this.note(logLevelOf(status), code, `${why}: ${status}`);
+    this.endRecord(status, code);
     this.exchange?.drop();
-    this.dropStoredBody();
+    this.body.drop();
     if (this.shared.settings.silentErrors) {
       this.state = S_DONE;
       this.client.destroy();
       return;
     }
     this.answer(page ?? errorResponse(status, code));
+  }
+
+  /** The request's request-log line (once; no request log: nothing). */
+  private endRecord(status: number, code: string): void {
+    if (this.record) endHttpLine(this.record, this.client, this.info, this.key, status, code, this.exchange);
   }
 }

@@ -20,6 +20,16 @@ import type { UwrErrorCode } from '../errors.ts';
 
 export type RouterErrorStatus = 400 | 404 | 413 | 417 | 431 | 500 | 501 | 502 | 503 | 504 | 505 | 508;
 
+/**
+ * The level of the log line of an error answer: the router's own failure (500: a body it
+ * could not store) is an error, a node or routing failure (502, 503, 504, loops) a warning,
+ * the client's request (4xx, 501, 505) information.
+ */
+export function logLevelOf(status: RouterErrorStatus): 'info' | 'warn' | 'error' {
+  if (status === 500) return 'error';
+  return status === 502 || status === 503 || status === 504 || status === 508 ? 'warn' : 'info';
+}
+
 const TEXT: Record<RouterErrorStatus, readonly [reason: string, body: string]> = {
   400: ['Bad Request', 'bad request\n'],
   404: ['Not Found', 'no such host is configured here\n'],

@@ -13,7 +13,10 @@
  * - a client that half-closes after a complete request still gets its answer.
  * - `Expect: 100-continue` is matched case-insensitively.
  * - HTTP nodes (`http://` addresses, `proto=http` subscriptions) get HTTP/1.1 with
- *   X-Forwarded-* over pooled keep-alive connections (64 idle per node, ≤ 30 s idle).
+ *   X-Forwarded-* over pooled keep-alive connections (64 idle per node, ≤ 30 s idle); an
+ *   HTTP node's `Connection: close` or HTTP/1.0 answer ends only its own connection (the
+ *   client's keepalive is the router's decision; the status line goes out as HTTP/1.1).
+ * - a chunked request body stored de-chunked does not forbid keepalive (its end is known).
  * - timeouts: the head deadline is absolute from the first byte of a head; node inactivity
  *   runs on a shared 1 s sweep (fires between T and T + 1 s, uWSGI's timers are second-
  *   granular too).
@@ -40,7 +43,7 @@ export function createHttpRouter(
   });
   const pool = new HttpNodePool(settings.nodePoolSize, settings.nodePoolIdleMs);
   const stats = new HttpRouterStats(pool);
-  const shared = new HttpRouterShared(settings, pool, stats);
+  const shared = new HttpRouterShared(settings, pool, stats, extras.requestLog ?? null);
   return new CoreRouter(
     { ...opts, statsSections: [...opts.statsSections, stats], onClose: () => pool.closeAll() },
     (client, listener, core) => {

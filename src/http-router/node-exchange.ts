@@ -11,8 +11,8 @@
  * client connection, reused for each of its requests.
  */
 import type { Socket } from 'node:net';
+import type { ConnectionLogLevel } from '../connection-log.ts';
 import type { IdleWatched } from '../corerouter/idle-sweep.ts';
-import { Join } from '../corerouter/join.ts';
 import type { PeerInfo } from '../corerouter/peer-info.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import type { HttpRequestHead } from '../protocol/http-request-head.ts';
@@ -24,9 +24,9 @@ import {
   type RouterErrorStatus,
   UWSGI_DEFAULT_BUFFER_SIZE,
 } from './error-response.ts';
-import { buildForwardHead, forwardFraming } from './forward-head.ts';
+import { nodeRequest } from './node-request.ts';
+import { joinTunnel } from './node-tunnel.ts';
 import { type BodyOwner, type BodySink, RequestBodyPump } from './request-body.ts';
-import { buildRequestPacket, resolveModifiers } from './request-vars.ts';
 import type { KeepaliveRequestFacts } from './response-head.ts';
 import { type RelayOwner, ResponseRelay } from './response-relay.ts';
 import type { HttpRouterShared } from './router-state.ts';
@@ -48,12 +48,16 @@ export interface ExchangeOwner {
   readonly storedBody: StoredRequestBody | null;
   /** writes a due `100 Continue` (a uwsgi node now wants the body) */
   sendContinue(): void;
-  note(code: string, why: string): void;
+  /** one log line (connection-log.ts) and one counter */
+  note(level: ConnectionLogLevel, code: string, why: string): void;
   fail(status: RouterErrorStatus, code: string, why: string, page?: Buffer): void;
   /** the response is out: next request (keepalive) or close; `bodyComplete` = all read */
   exchangeDone(keepalive: boolean, bodyComplete: boolean): void;
-  /** a stale pooled node connection: route the same request again, without the pool */
-  retryFresh(): void;
+  /**
+   * A stale pooled node connection: route the same request again, without the pool. The
+   * first `rederived` pending bytes came from `rest` and the retry derives them again.
+   */
+  retryFresh(rederived: number): void;
   /** raw mode: the connection stops handling client events itself */
   enterTunnel(): void;
   /** client bytes past the current request: the start of the next one */
@@ -77,6 +81,8 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
   private headBytes = 0;
   /** size of the uwsgi vars sent (0 for an HTTP node): a node's buffer-size may refuse them */
   private varsBytes = 0;
+  /** client bytes past the body handed to the owner's pending in this exchange */
+  private surplusKept = 0;
   /** the body comes from the owner's stored body, not the client */
   private storedSending = false;
   /** IdleWatched (the exchange's inactivity timeout) */
@@ -91,6 +97,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     this.relay = new ResponseRelay(owner.client, this, { autoChunked: s.autoChunked, autoGzip: s.autoGzip });
     this.pump = new RequestBodyPump(owner.client, this, s.maxBody);
     this.idleTicks = owner.shared.idleTicks;
+    this.relay.timed = owner.shared.requestLog !== null;
   }
 
   /** the client's body is still being sent to the node */
@@ -101,6 +108,11 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
   /** bytes moved with the node in this exchange (the sweep's activity measure) */
   get progress(): number {
     return this.relay.tx + this.bodySent;
+  }
+
+  /** request body bytes written to the node in this exchange (the request log) */
+  get bodyBytes(): number {
+    return this.bodySent;
   }
 
   /** body bytes written to the node in this exchange */
@@ -115,72 +127,26 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     this.reused = reused;
     this.bodyComplete = false;
     this.varsBytes = 0;
-    if (lease.address.proto === 'http') this.sendToHttpNode();
-    else this.sendToUwsgiNode();
-  }
-
-  private sendToUwsgiNode(): void {
+    this.surplusKept = 0;
+    // a raw session never begins the relay: nothing of an earlier response may show
+    this.relay.status = 0;
+    this.relay.firstByteAt = 0;
     const o = this.owner;
-    const s = this.shared.settings;
-    const head = o.head!;
-    const lease = this.lease!;
-    const mods = resolveModifiers(lease.modifier1, lease.modifier2, s.modifier1, s.modifier2);
-    const r = buildRequestPacket(head, {
-      serverName: s.hostname,
-      serverPort: o.serverPort,
-      remoteAddr: o.info.address,
-      remotePort: o.info.port,
-      serverNameAsHttpHost: s.serverNameAsHttpHost,
-      extraVars: s.extraVars,
-      modifier1: mods.modifier1,
-      modifier2: mods.modifier2,
-    });
-    if (!r.ok) {
+    const r = nodeRequest(o, lease);
+    if (r.kind === 'refuse') {
       this.drop();
-      o.fail(431, r.code, `uwsgi vars of ${r.size} bytes exceed ${r.limit}`);
+      o.fail(r.status, r.code, r.why);
       return;
     }
-    // spec §2: modifier1 123 turns the session raw
-    if (o.raw || mods.raw) {
-      this.tunnel(r.packet);
+    if (r.kind === 'tunnel') {
+      this.tunnel(r.first);
       return;
     }
-    this.varsBytes = r.packet.length - 4;
-    // spec §5: exactly Content-Length bytes; `http-chunked-input` streams the chunked body
-    // still chunked (until its end); a chunked body without it was stored and has a length
-    const length = head.contentLength >= 0 ? head.contentLength : head.chunked ? -1 : 0;
-    // a uwsgi node never answers `Expect: 100-continue`: the router does, now that it is connected
+    this.varsBytes = r.varsBytes;
+    // a uwsgi node never answers `Expect: 100-continue` and an HTTP node never sees it
+    // (forward-head.ts): the router does, once, now that it is connected
     o.sendContinue();
-    this.start(r.packet, length, false);
-  }
-
-  private sendToHttpNode(): void {
-    const o = this.owner;
-    const s = this.shared.settings;
-    const head = o.head!;
-    const peer = o.client.remoteAddress ?? '';
-    // the body framing the router declares and forwards (forward-head.ts)
-    const framing = forwardFraming(head);
-    const input = {
-      clientAddress: o.info.address,
-      https: false,
-      trusted: s.trusted.size > 0 && s.trusted.has(peer),
-      websocket: o.websocket,
-      via: this.shared.viaToken,
-    };
-    if (o.raw) {
-      this.tunnel(buildForwardHead(head, framing.ok ? framing.length : 0, input));
-      return;
-    }
-    if (!framing.ok) {
-      this.drop();
-      o.fail(framing.status, framing.code, framing.why);
-      return;
-    }
-    const fwd = buildForwardHead(head, framing.length, input);
-    // Expect is not forwarded (forward-head.ts): the client hears 100 from the router, once
-    o.sendContinue();
-    this.start(fwd, framing.length, true);
+    this.start(r.first, r.bodyLength, r.httpNode);
   }
 
   /** Sends `first` and the body, and starts relaying the response. */
@@ -224,27 +190,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     if (o.rest.length > 0) backend.write(o.rest);
     if (pending) backend.write(pending);
     backend.uncork();
-    this.join(backend, lease, 0, first.length + o.rest.length + (pending?.length ?? 0));
-  }
-
-  /** Sockets joined; `tx`/`rx` = bytes already moved from/to the node before the join. */
-  private join(backend: Socket, lease: NodeLease, tx: number, rx: number): void {
-    const o = this.owner;
-    const stats = this.shared.stats;
-    const websocket = o.websocket;
-    if (websocket) stats.websockets++;
-    const join = new Join(o.client, backend, {
-      closed: (jtx, jrx) => {
-        if (websocket) stats.websockets--;
-        lease.release(jtx + tx, jrx + rx);
-      },
-    });
-    // spec §10: http-timeout applies to tunnels too
-    backend.setTimeout(this.shared.settings.timeoutMs);
-    backend.on('timeout', () => {
-      o.note('UWR_ERR_TIMEOUT', 'tunnel idle past http-timeout: closing');
-      join.destroy();
-    });
+    joinTunnel(o, backend, lease, 0, first.length + o.rest.length + (pending?.length ?? 0));
   }
 
   private attach(backend: Socket): void {
@@ -304,11 +250,11 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     if (!this.backend) return;
     const o = this.owner;
     if (this.relay.answered) {
-      o.note('UWR_ERR_TIMEOUT', 'node idle past http-timeout mid-response: closing');
+      o.note('warn', 'UWR_ERR_TIMEOUT', 'node idle past http-timeout mid-response: closing');
       this.drop();
       o.client.destroy();
     } else if (!this.bodyComplete) {
-      o.note('UWR_ERR_TIMEOUT', 'request body stalled past http-timeout: closing');
+      o.note('info', 'UWR_ERR_TIMEOUT', 'request body stalled past http-timeout: closing');
       this.drop();
       o.client.destroy();
     } else {
@@ -321,7 +267,10 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
 
   bodyDone(surplus: Buffer | null): void {
     this.bodyComplete = true;
-    if (surplus && surplus.length > 0) this.owner.keepPending(surplus);
+    if (surplus && surplus.length > 0) {
+      this.owner.keepPending(surplus);
+      this.surplusKept += surplus.length;
+    }
   }
 
   bodyFailed(r: Extract<ChunkedResult, { state: 'error' }>): void {
@@ -329,7 +278,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     const answered = this.relay.answered;
     this.drop();
     if (answered) {
-      o.note(r.code, `bad chunked request body (${r.reason}) mid-response: closing`);
+      o.note('info', r.code, `bad chunked request body (${r.reason}) mid-response: closing`);
       o.client.destroy();
       return;
     }
@@ -366,7 +315,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     this.drop();
     if (retry) {
       // a pooled connection the node had already closed: once more on a fresh one
-      o.retryFresh();
+      o.retryFresh(this.surplusKept);
       return;
     }
     const vars = this.varsBytes;
@@ -400,7 +349,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     const started = this.relay.started;
     this.drop();
     if (started) {
-      o.note('UWR_ERR_BODY_STORE', `${why} mid-response: closing`);
+      o.note('error', 'UWR_ERR_BODY_STORE', `${why} mid-response: closing`);
       o.client.destroy();
       return;
     }
@@ -408,7 +357,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
   }
 
   responseBroken(why: string): void {
-    this.owner.note('UWR_ERR_BACKEND_CLOSED', `${why}: closing`);
+    this.owner.note('warn', 'UWR_ERR_BACKEND_CLOSED', `${why}: closing`);
     this.drop();
     this.owner.client.destroy();
   }
@@ -445,7 +394,7 @@ export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, Idle
     const pending = o.takePending();
     if (pending) backend.write(pending);
     if (client.readableEnded) backend.end();
-    this.join(backend, lease, tx, rx + (pending?.length ?? 0));
+    joinTunnel(o, backend, lease, tx, rx + (pending?.length ?? 0));
     // the relay may have paused the node for a full client buffer: the Join reads on
     if (backend.isPaused()) backend.resume();
   }

@@ -7,6 +7,7 @@
  * Pure: the verdict is a bit set, no allocation.
  */
 import type { HttpRequestHead } from '../protocol/http-request-head.ts';
+import type { KeepaliveRequestFacts } from './response-head.ts';
 import type { HttpRouterSettings } from './settings.ts';
 
 /** 413: Content-Length over `http-max-body` (before a body byte is read) */
@@ -37,4 +38,25 @@ export function admitRequest(head: HttpRequestHead, s: Settings, raw: boolean): 
   }
   if (head.chunked && !s.chunkedInput && !raw) verdict |= STORE_BODY;
   return verdict;
+}
+
+/** What the request contributes to the keepalive decision of its response (spec §7). */
+export function keepaliveFacts(
+  head: HttpRequestHead,
+  s: Pick<HttpRouterSettings, 'keepalive'>,
+  raw: boolean,
+  websocket: boolean,
+): KeepaliveRequestFacts {
+  return {
+    keepaliveEnabled: s.keepalive,
+    protocol: head.protocol,
+    method: head.method,
+    connectionClose: head.connectionClose,
+    connectionUpgrade: head.connectionUpgrade,
+    transferEncoding: head.transferEncoding !== null,
+    raw,
+    upgrade: websocket,
+    surplusBody: false,
+    acceptGzip: head.acceptGzip,
+  };
 }

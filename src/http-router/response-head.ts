@@ -83,12 +83,14 @@ export function isBodyless(method: string, status: number): boolean {
  * bodyless responses are never chunked, and a refused websocket upgrade (`req.upgrade`,
  * answered without 101) can be kept alive: the router resolved the upgrade, so the
  * request's `Connection: Upgrade` no longer forbids the next request. A 101 reaches this
- * only for an upgrade the router holds (the relay refuses any other).
+ * only for an upgrade the router holds (the relay refuses any other). `httpNode`: the head
+ * is an HTTP node's, whose connection management is hop-by-hop (RFC 9110 §7.6.1).
  */
 export function decideKeepalive(
   req: KeepaliveRequestFacts,
   res: ResponseHeadFacts,
   options: KeepaliveOptions,
+  httpNode = false,
 ): ResponsePlan {
   if (res.status === 101 || req.raw) {
     // tunnel: the node speaks for itself; nothing to rewrite, close at the end
@@ -118,7 +120,10 @@ export function decideKeepalive(
     !(req.connectionUpgrade && !req.upgrade) &&
     !req.transferEncoding &&
     !req.surplusBody;
-  const responseOk = res.http11 && !res.connectionClose && !res.hasTrailers;
+  // an HTTP node's `Connection: close` or HTTP/1.0 is about its own connection (the relay
+  // does not reuse it); the client's connection stays the router's decision. A uwsgi node's
+  // head speaks to the client, as in uWSGI (spec §7)
+  const responseOk = (httpNode || (res.http11 && !res.connectionClose)) && !res.hasTrailers;
   let keepalive = requestOk && responseOk;
   const bodyless = isBodyless(req.method, res.status);
   let chunk = false;
@@ -170,7 +175,8 @@ const FRAMING = new Set(['content-length', 'transfer-encoding']);
  * `httpNode`: every hop-by-hop field and every field the node's Connection lists is
  * dropped, and `Connection: close` is added whenever the router closes. Otherwise (uwsgi
  * nodes, spec §7) with `connectionClose` an existing Connection/Keep-Alive line is
- * replaced. Returns the input itself when nothing changes.
+ * replaced. An HTTP node's HTTP/1.0 status line is sent as HTTP/1.1. Returns the input
+ * itself when nothing changes.
  */
 export function rewriteResponseHead(
   head: Buffer,
@@ -184,15 +190,18 @@ export function rewriteResponseHead(
   // an HTTP node's own Connection line never reaches the client: the router says close
   if (httpNode ? !plan.keepalive && !plan.informational : plan.connectionClose) extra += CONN_CLOSE;
   const filter = httpNode ? facts.hopByHop : plan.connectionClose && facts.hasConnection;
+  // RFC 9110 §6.2: an intermediary sends its own version; an HTTP/1.0 status line would
+  // make an HTTP/1.1 client close the connection the router keeps (RFC 9112 §9.3)
+  const version10 = httpNode && !facts.http11;
   if (!filter) {
-    if (extra === '') return head;
+    if (extra === '') return version10 ? asHttp11(Buffer.from(head)) : head;
     const cut = head.length - 2; // the blank line's CR LF
     const out = Buffer.allocUnsafe(head.length + extra.length);
     head.copy(out, 0, 0, cut);
     out.write(extra, cut, 'latin1');
     out[out.length - 2] = CR;
     out[out.length - 1] = LF;
-    return out;
+    return version10 ? asHttp11(out) : out;
   }
   const listed = httpNode ? connectionListed(head) : null;
   const parts: Buffer[] = [];
@@ -214,7 +223,14 @@ export function rewriteResponseHead(
     p = le + 1;
   }
   parts.push(Buffer.from(`${extra}\r\n`, 'latin1'));
-  return Buffer.concat(parts);
+  const out = Buffer.concat(parts);
+  return version10 ? asHttp11(out) : out;
+}
+
+/** `HTTP/1.0 …` → `HTTP/1.1 …` in place (a copy the caller owns). */
+function asHttp11(head: Buffer): Buffer {
+  head[7] = 49;
+  return head;
 }
 
 /** One of HOP_BY_HOP, compared in place (no string per header line). */

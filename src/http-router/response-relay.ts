@@ -80,6 +80,12 @@ export class ResponseRelay {
   private blocked = false;
   /** bytes read from the node for this response (its `tx`) */
   tx = 0;
+  /** the final head's status (0 until it went out; the request log) */
+  status = 0;
+  /** record `firstByteAt` (a request log is written) */
+  timed = false;
+  /** performance.now() at the node's first response byte (0: none yet) */
+  firstByteAt = 0;
 
   constructor(client: Socket, owner: RelayOwner, options: KeepaliveOptions) {
     this.client = client;
@@ -108,6 +114,8 @@ export class ResponseRelay {
     this.httpNode = httpNode;
     this.state = HEAD;
     this.tx = 0;
+    this.status = 0;
+    this.firstByteAt = 0;
     this.plan = null;
     this.chunk = false;
     this.blocked = false;
@@ -129,6 +137,7 @@ export class ResponseRelay {
   }
 
   readonly onBackendData = (chunk: Buffer): void => {
+    if (this.tx === 0 && this.timed) this.firstByteAt = performance.now();
     this.tx += chunk.length;
     const state = this.state;
     if (state === HEAD) this.headData(chunk);
@@ -204,11 +213,12 @@ export class ResponseRelay {
         }
         this.state = OFF;
         this.finalHead = true;
+        this.status = 101;
         this.backend = null;
         this.owner.upgraded(r.head, r.rest);
         return;
       }
-      const plan = decideKeepalive(req, facts, this.options);
+      const plan = decideKeepalive(req, facts, this.options, this.httpNode);
       if (plan.informational) {
         if (++this.interim > MAX_INTERIM) {
           this.invalid(`more than ${MAX_INTERIM} interim (1xx) responses`);
@@ -236,6 +246,7 @@ export class ResponseRelay {
     this.plan = plan;
     const req = this.req!;
     this.finalHead = true;
+    this.status = facts.status;
     // where the node's response ends, from its own framing
     if (isBodyless(req.method, facts.status)) {
       this.state = DONE;

@@ -5,6 +5,7 @@
 import { IdleSweep } from '../corerouter/idle-sweep.ts';
 import type { Listener } from '../corerouter/listener.ts';
 import type { StatsSection } from '../corerouter/types.ts';
+import type { RequestLog } from '../request-log.ts';
 import type { HttpNodePool } from './http-node.ts';
 import { serverPortOf } from './request-vars.ts';
 import type { HttpRouterSettings } from './settings.ts';
@@ -54,10 +55,18 @@ export class HttpRouterShared {
   readonly idleTicks: number;
   /** this router's Via received-by token (via.ts), random per start */
   readonly viaToken = makeViaToken();
+  /** the process's request log (`--log-requests`), or null */
+  readonly requestLog: RequestLog | null;
   private readonly listeners = new WeakMap<Listener, ListenerFacts>();
 
-  constructor(settings: HttpRouterSettings, pool: HttpNodePool, stats: HttpRouterStats) {
+  constructor(
+    settings: HttpRouterSettings,
+    pool: HttpNodePool,
+    stats: HttpRouterStats,
+    requestLog: RequestLog | null = null,
+  ) {
     this.settings = settings;
+    this.requestLog = requestLog;
     this.pool = pool;
     this.stats = stats;
     this.sweep = new IdleSweep(IdleSweep.intervalFor(settings.timeoutMs));

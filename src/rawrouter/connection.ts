@@ -92,14 +92,17 @@ export class RawrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
     return j ? this.received + j.tx + j.rx : this.received;
   }
 
-  private where(): string {
-    return `[${this.core.logPrefix} key: ${this.key} client_addr: ${this.info.address} client_port: ${this.info.port}]`;
+  /** One log line (rate-limited per code, connection-log.ts) and one counter. */
+  private note(code: string, why: string): void {
+    this.core.count(code);
+    // every way a raw session ends early is a node or routing failure (warn), a client
+    // that went away is not logged here
+    this.core.connectionLog.about('warn', code, this.info, this.key, this.lease?.address.name ?? '', why);
   }
 
   /** Ends the session before the join: one log line, one counter. */
   private reject(code: string, why: string): void {
-    this.core.count(code);
-    this.core.log.info({ code }, `${this.where()} ${why}`);
+    this.note(code, why);
     this.client.destroy();
   }
 
@@ -210,8 +213,7 @@ export class RawrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
   onIdle(): void {
     if (this.client.destroyed) return;
     if (this.join) {
-      this.core.count('UWR_ERR_TIMEOUT');
-      this.core.log.info({ code: 'UWR_ERR_TIMEOUT' }, `${this.where()} timeout: closing`);
+      this.note('UWR_ERR_TIMEOUT', 'timeout: closing');
       this.join.destroy();
       return;
     }

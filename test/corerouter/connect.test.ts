@@ -6,6 +6,7 @@ import { IdleSweep } from '../../src/corerouter/idle-sweep.ts';
 import { StaticMapper } from '../../src/corerouter/static-nodes.ts';
 import type { BackendAddress, KeyMapper } from '../../src/corerouter/types.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { captureLogger } from '../log-capture.ts';
 import { deadPort, type FakeNode, startFakeNode } from './fake-node.ts';
 import { type StalledListener, startStalledListener } from './stalled-listener.ts';
 
@@ -31,12 +32,8 @@ function ctx(
   mapper: KeyMapper | null,
   over: Partial<RouteContext> = {},
 ): RouteContext & { lines: string[]; codes: string[] } {
-  const lines: string[] = [];
   const codes: string[] = [];
-  const log = silentLogger();
-  log.info = ((m: string) => {
-    lines.push(m);
-  }) as typeof log.info;
+  const { log, lines } = captureLogger();
   return {
     mapper,
     fallbacks: [],

@@ -7,11 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config/index.ts';
 import type { CoreRouter } from '../../src/corerouter/router.ts';
 import { createFastrouter } from '../../src/fastrouter/index.ts';
-import { silentLogger } from '../../src/logger.ts';
 import { decodePacket, encodePacket } from '../../src/protocol/uwsgi.ts';
+import { RequestLog } from '../../src/request-log.ts';
 import { deadPort, type FakeNode, rawExchange, startFakeNode } from '../corerouter/fake-node.ts';
 import { startStalledListener } from '../corerouter/stalled-listener.ts';
 import { shapeDifferences } from '../corerouter/stats-shape.ts';
+import { captureLogger, type LogRecord } from '../log-capture.ts';
 
 const cleanup: Array<() => Promise<void>> = [];
 after(async () => {
@@ -22,20 +23,17 @@ interface Started {
   router: CoreRouter;
   port: number;
   lines: string[];
+  records: LogRecord[];
 }
 
-async function startRouter(args: string[]): Promise<Started> {
+async function startRouter(args: string[], requestLog?: RequestLog): Promise<Started> {
   const { config } = loadConfig(['--fastrouter', '127.0.0.1:0', ...args], {});
-  const lines: string[] = [];
-  const log = silentLogger();
-  log.info = ((a: unknown, b?: string) => {
-    lines.push(typeof a === 'string' ? a : (b ?? ''));
-  }) as typeof log.info;
-  const router = createFastrouter(config, log, { version: 'test' });
+  const { log, lines, records } = captureLogger();
+  const router = createFastrouter(config, log, { version: 'test', ...(requestLog ? { requestLog } : {}) });
   await router.start();
   cleanup.push(() => router.close());
   const a = router.listeners[0].server.address();
-  return { router, port: typeof a === 'object' && a ? a.port : 0, lines };
+  return { router, port: typeof a === 'object' && a ? a.port : 0, lines, records };
 }
 
 async function node(o: Parameters<typeof startFakeNode>[0] = {}): Promise<FakeNode> {
@@ -182,6 +180,45 @@ test('a node whose connect hangs: connect-timeout, next node, or a counted UWR_E
   assert.deepEqual(doc.uwrouter.counters, { node_connect_failures: 1, UWR_ERR_CONNECT_TIMEOUT: 1 });
 });
 
+test('log lines: JSON fields, info for client mistakes, warn for node failures and node timeouts', async () => {
+  const dead = `127.0.0.1:${await deadPort()}`;
+  const silent = await node({ behaviour: 'silent' });
+  const r = await startRouter([
+    '--fastrouter-to',
+    dead,
+    '--fastrouter-to',
+    silent.address,
+    '--fastrouter-max-retries',
+    '0',
+    '--fastrouter-timeout',
+    '1',
+  ]);
+  const at = (text: string): LogRecord => {
+    const found = r.records.filter((x) => x.msg.includes(text));
+    assert.equal(found.length, 1, `one "${text}" in ${JSON.stringify(r.lines)}`);
+    return found[0];
+  };
+  // round robin: the dead node first (connect failure), then the silent one (timeout)
+  await rawExchange(r.port, request(GET));
+  const conn = at('unable to connect()');
+  assert.deepEqual(
+    [conn.level, conn.code, conn.key, conn.node, conn.client_addr],
+    [40, 'UWR_ERR_CONNECT', 'example.com', dead, '127.0.0.1'],
+  );
+  assert.equal(typeof conn.client_port, 'number');
+  assert.equal(at('cannot connect').level, 40);
+  await rawExchange(r.port, request(GET));
+  const idle = at('] timeout: closing');
+  assert.deepEqual([idle.level, idle.code, idle.node], [40, 'UWR_ERR_TIMEOUT', silent.address]);
+  await rawExchange(r.port, request([['REQUEST_METHOD', 'GET']]));
+  const nokey = at('no routing key');
+  assert.deepEqual([nokey.level, nokey.code], [30, 'UWR_ERR_NO_KEY']);
+  await rawExchange(r.port, Buffer.from([0, 0x60, 0xea, 0, 1]));
+  const head = at('timeout reading the request');
+  assert.deepEqual([head.level, head.code, head.key], [30, 'UWR_ERR_TIMEOUT', undefined]);
+  await waitFor(() => r.router.activeSessions === 0);
+});
+
 test('no key at all: closed with a log line', async () => {
   const a = await node();
   const r = await startRouter(['--fastrouter-to', a.address]);
@@ -301,4 +338,42 @@ test('stats: uWSGI field names, static nodes, sessions back to zero', async () =
   assert.deepEqual(doc.static_nodes, [{ name: a.address, hits: 1, grace: 0 }]);
   assert.equal(doc.active_sessions, 0);
   assert.ok(r.router.renderStats().includes('\n\t"active_sessions":0,\n'));
+});
+
+test('request log: one line per session, the request from its vars, the status from the answer', async () => {
+  const a = await node();
+  const out: string[] = [];
+  const requestLog = new RequestLog({
+    format: 'uwsgi',
+    stream: {
+      write: (l: string) => {
+        out.push(l);
+        return true;
+      },
+    },
+    log: captureLogger().log,
+  });
+  const r = await startRouter(['--fastrouter-to', a.address], requestLog);
+  const vars: [string, string][] = [
+    ['REQUEST_METHOD', 'POST'],
+    ['REQUEST_URI', '/up?x=1'],
+    ['SERVER_PROTOCOL', 'HTTP/1.1'],
+    ['HTTP_HOST', 'example.com'],
+    ['CONTENT_LENGTH', '5'],
+  ];
+  const packet = request(vars, 'hello');
+  const answer = await rawExchange(r.port, packet);
+  await rawExchange(r.port, request([['REQUEST_METHOD', 'GET']]));
+  await waitFor(() => r.router.activeSessions === 0 && out.length === 2);
+  const datasize = packet.length - 5 - 4;
+  assert.match(
+    out[0],
+    new RegExp(
+      `^\\[pid: ${process.pid}\\|app: -\\|req: -/1\\] 127\\.0\\.0\\.1 \\(\\) \\{5 vars in ${datasize} bytes\\} \\[[^\\]]+\\] POST /up\\?x=1 => generated ${answer.length} bytes in \\d+ msecs \\(HTTP/1\\.1 200\\) key: example\\.com node: ${a.address.replace(/\./g, '\\.')} router: fastrouter client_port: \\d+ connect: [\\d.]+ msecs ttfb: [\\d.]+ msecs body: 5 bytes\n$`,
+    ),
+  );
+  assert.match(
+    out[1],
+    / GET - => generated 0 bytes in \d+ msecs \(- 0\) key: - node: - router: fastrouter .* error: UWR_ERR_NO_KEY\n$/,
+  );
 });

@@ -10,8 +10,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config/index.ts';
 import type { CoreRouter } from '../../src/corerouter/router.ts';
 import { createHttpRouter } from '../../src/http-router/index.ts';
-import { silentLogger } from '../../src/logger.ts';
 import { decodeHeader, decodeVars } from '../../src/protocol/uwsgi.ts';
+import type { RequestLog } from '../../src/request-log.ts';
+import { captureLogger, type LogRecord } from '../log-capture.ts';
 
 export { rawExchange } from '../corerouter/fake-node.ts';
 
@@ -147,24 +148,27 @@ export interface StartedRouter {
   port: number;
   /** every listener's port, in order (`http` then `http-to-https`) */
   ports: number[];
+  /** log message texts, every level */
   lines: string[];
+  /** the same lines as JSON records (level, code, key, node, client fields) */
+  records: LogRecord[];
 }
 
-export async function startRouter(args: string[], withHttp = true): Promise<StartedRouter> {
+export async function startRouter(
+  args: string[],
+  withHttp = true,
+  requestLog?: RequestLog,
+): Promise<StartedRouter> {
   const { config } = loadConfig([...(withHttp ? ['--http', '127.0.0.1:0'] : []), ...args], {});
-  const lines: string[] = [];
-  const log = silentLogger();
-  log.info = ((a: unknown, b?: string) => {
-    lines.push(typeof a === 'string' ? a : (b ?? ''));
-  }) as typeof log.info;
-  const router = createHttpRouter(config, log, { version: 'test' });
+  const { log, lines, records } = captureLogger();
+  const router = createHttpRouter(config, log, { version: 'test', ...(requestLog ? { requestLog } : {}) });
   await router.start();
   cleanup.push(() => router.close());
   const ports = router.listeners.map((l) => {
     const a = l.server.address();
     return typeof a === 'object' && a ? a.port : 0;
   });
-  return { router, port: ports[0], ports, lines };
+  return { router, port: ports[0], ports, lines, records };
 }
 
 /** A raw client that reads until `until` matches what it got (or close). */

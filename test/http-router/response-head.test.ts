@@ -156,14 +156,41 @@ test('HTTP-node heads lose their hop-by-hop fields; the router says close itself
     rewriteResponseHead(nodeHead.head, nodeHead.facts, closing, true).toString(),
     `${kept}Connection: close\r\n\r\n`,
   );
-  // the node's own "Connection: close" is replaced by the router's
+  // the node's own "Connection: close" is about its connection: the client's stays open
   const nodeClose = read('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n');
-  const p = decideKeepalive(REQ, nodeClose.facts, OPTS);
-  assert.equal(p.keepalive, false);
+  const p = decideKeepalive(REQ, nodeClose.facts, OPTS, true);
+  assert.equal(p.keepalive, true);
   assert.equal(
     rewriteResponseHead(nodeClose.head, nodeClose.facts, p, true).toString(),
+    'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n',
+  );
+  // ... and when the router closes, the close line is the router's
+  const closed = decideKeepalive({ ...REQ, connectionClose: true }, nodeClose.facts, OPTS, true);
+  assert.equal(
+    rewriteResponseHead(nodeClose.head, nodeClose.facts, closed, true).toString(),
     'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n',
   );
+  // the same head from a uwsgi node speaks to the client (spec §7): close
+  assert.equal(decideKeepalive(REQ, nodeClose.facts, OPTS).keepalive, false);
+  // an HTTP/1.0 node: kept alive, its status line sent as HTTP/1.1 (RFC 9110 §6.2)
+  const v10 = read('HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n');
+  const p10 = decideKeepalive(REQ, v10.facts, OPTS, true);
+  assert.equal(p10.keepalive, true);
+  assert.equal(decideKeepalive(REQ, v10.facts, OPTS).keepalive, false, 'uwsgi node: HTTP/1.0 closes');
+  assert.equal(
+    rewriteResponseHead(v10.head, v10.facts, p10, true).toString(),
+    'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n',
+  );
+  assert.equal(v10.head.toString('latin1', 0, 8), 'HTTP/1.0', 'the node head itself is left as read');
+  // without framing the body runs until the node closes: chunked for the client (auto-chunked)
+  const v10open = read('HTTP/1.0 200 OK\r\nX: y\r\n\r\n');
+  const chunked = decideKeepalive(REQ, v10open.facts, { autoChunked: true, autoGzip: false }, true);
+  assert.equal(chunked.keepalive, true);
+  assert.equal(
+    rewriteResponseHead(v10open.head, v10open.facts, chunked, true).toString(),
+    'HTTP/1.1 200 OK\r\nX: y\r\nTransfer-Encoding: chunked\r\n\r\n',
+  );
+  assert.equal(decideKeepalive(REQ, v10open.facts, OPTS, true).keepalive, false, 'no framing: close');
   // nothing hop-by-hop and keepalive: the very same buffer
   const clean = read('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n');
   assert.equal(

@@ -9,8 +9,8 @@ import { after } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config/index.ts';
 import type { CoreRouter } from '../../src/corerouter/router.ts';
-import { silentLogger } from '../../src/logger.ts';
 import { startRouters } from '../../src/start.ts';
+import { captureLogger } from '../log-capture.ts';
 
 export interface NodeConn {
   socket: Socket;
@@ -133,13 +133,7 @@ export interface Started {
 /** `--rawrouter LISTEN ARGS…` through startRouters (as the CLI builds it), stopped after the file. */
 export async function startRaw(args: string[], listen = '127.0.0.1:0'): Promise<Started> {
   const { config } = loadConfig(['--rawrouter', listen, ...args], {});
-  const lines: string[] = [];
-  const log = silentLogger();
-  const keep = ((a: unknown, b?: string) => {
-    lines.push(typeof a === 'string' ? a : (b ?? ''));
-  }) as typeof log.info;
-  log.info = keep;
-  log.warn = keep;
+  const { log, lines } = captureLogger();
   const running = await startRouters(config, log, 'test');
   cleanup.push(() => running.close());
   const router = running.routers[0];
