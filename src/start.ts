@@ -12,6 +12,7 @@ import { createFastrouter } from './fastrouter/index.ts';
 import { createHttpRouter } from './http-router/index.ts';
 import type { Logger } from './logger.ts';
 import { createRawrouter } from './rawrouter/index.ts';
+import { createSslrouter } from './sslrouter/index.ts';
 import { createSubscriberFromConfig, createSubscriptionSystemFromConfig } from './subscription/system.ts';
 
 export interface RunningRouters {
@@ -25,6 +26,7 @@ type RouterFactory = (config: Config, log: Logger, extras: Omit<RouterExtras, 'l
 const FACTORIES: Array<[RouterName, RouterFactory, readonly string[]]> = [
   ['fastrouter', createFastrouter, ['fastrouter']],
   ['rawrouter', createRawrouter, ['rawrouter']],
+  ['sslrouter', createSslrouter, ['sslrouter', 'sslrouter2']],
   ['http', createHttpRouter, ['http', 'http-to-https']],
 ];
 
