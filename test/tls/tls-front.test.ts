@@ -57,6 +57,7 @@ test('garbage, plain HTTP and SSLv2 instead of a hello: closed unread by OpenSSL
   const f = await startFront({ listen: LISTEN, plainHttpAnswer: answer });
   const garbage = await rawExchange(f.port, Buffer.from('\x00\x01\x02 not a hello at all'));
   assert.equal(garbage.received.length, 0);
+  assert.ok(garbage.closedAfterMs < 1000, `closed at once (${garbage.closedAfterMs} ms)`);
   const http = await rawExchange(f.port, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
   assert.equal(http.received.toString(), answer.toString(), 'the plain-HTTP answer, then the close');
   const sslv2 = await rawExchange(f.port, Buffer.from([0x80, 0x2e, 0x01, 0x00, 0x02]));
