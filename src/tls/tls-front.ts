@@ -139,7 +139,14 @@ class TlsHandshake implements IdleWatched {
     const choice = o.listenerTls.contextFor(r.hello);
     this.choice = choice;
     if (r.hello.serverName !== null && choice.source === 'listener') o.stats.sniMisses++;
-    const tls = startServerTls(this.raw, r.received, choice, { ALPNProtocols: o.ALPNProtocols });
+    let tls: TLSSocket;
+    try {
+      tls = startServerTls(this.raw, r.received, choice, { ALPNProtocols: o.ALPNProtocols });
+    } catch (e) {
+      // never expected; a throw in a 'data' handler would take the process down
+      this.fail('internal', 'UWR_ERR_TLS_HANDSHAKE', `cannot start TLS: ${(e as Error).message}`);
+      return;
+    }
     this.tls = tls;
     this.state = HANDSHAKING;
     tls.on('secure', this.onSecure);
