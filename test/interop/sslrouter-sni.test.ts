@@ -1,12 +1,13 @@
 /**
  * Certificates by server name and client certificates through the sslrouter, checked with
  * openssl s_client and curl against uwrouter and uWSGI configured alike (spec:
- * ssl-sni-sessions.md §1, §3): three `--sni` names, an `--sni-regexp`, the listener's default,
- * and CLIENT_CA with "!" (required) and without (optional).
+ * ssl-sni-sessions.md §1–3): three `--sni` names, an `--sni-regexp`, the listener's default,
+ * CLIENT_CA with "!" (required) and without (optional), and the SNI name as the key of a
+ * subscribed uWSGI node (`--sslrouter-sni`).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { startUwsgiNode } from './harness/index.ts';
+import { freePort, pollUntil, readStatsJson, startUwsgiNode } from './harness/index.ts';
 import {
   ca,
   client,
@@ -104,5 +105,60 @@ describe('sslrouter: client certificates, uwrouter and uWSGI alike', () => {
       assert.notEqual(foreign.code, 0, `${label}: optional, a certificate of another CA`);
       assert.doesNotMatch(foreign.stdout, /Hello World/);
     }
+  });
+});
+
+describe('sslrouter: keys by SNI from subscriptions, uwrouter and uWSGI alike', () => {
+  test('--sslrouter-sni: a uWSGI node subscribing as app.example serves https://app.example through both', async () => {
+    const [u1, u2, s1, s2] = await Promise.all([1, 2, 3, 4].map(() => freePort()));
+    const sub = (u: number, s: number) => [
+      '--sslrouter-sni',
+      '--sslrouter-subscription-server',
+      `127.0.0.1:${u}`,
+      '--sslrouter-stats',
+      `127.0.0.1:${s}`,
+      ...SNI_ARGS,
+    ];
+    const ours = await uwrouterSsl(sub(u1, s1));
+    const theirs = await uwsgiSsl(sub(u2, s2));
+    const node = await startUwsgiNode({
+      app: 'echo_vars.py',
+      protocol: 'http',
+      args: [
+        '--subscribe-freq',
+        '1',
+        '--subscribe2',
+        `server=127.0.0.1:${u1},key=a.example`,
+        '--subscribe2',
+        `server=127.0.0.1:${u2},key=a.example`,
+      ],
+    });
+    for (const stats of [s1, s2]) {
+      await pollUntil(
+        `node subscribed (stats ${stats})`,
+        async () =>
+          (await readStatsJson<{ subscriptions?: Array<{ nodes: unknown[] }> }>(stats)).subscriptions?.[0]
+            ?.nodes.length
+            ? true
+            : undefined,
+        { retryErrors: true },
+      );
+    }
+    for (const [label, r] of [
+      ['uwrouter', ours],
+      ['uwsgi', theirs],
+    ] as const) {
+      const hit = await curlHttps(r.port, { name: 'a.example', path: '/by-sni' });
+      assert.equal(hit.code, 0, `${label}: ${hit.stderr}`);
+      assert.equal((JSON.parse(hit.stdout) as { vars: Record<string, string> }).vars.REQUEST_URI, '/by-sni');
+      // another name has no node: the connection is closed after the handshake, no answer
+      const miss = await curlHttps(r.port, { name: 'b.example' });
+      assert.notEqual(miss.code, 0, label);
+      assert.equal(miss.stdout, '', label);
+    }
+    assert.match(
+      ours.router.logs(),
+      new RegExp(`a\\.example => new node: ${node.address.replace(/\./g, '\\.')}`),
+    );
   });
 });
