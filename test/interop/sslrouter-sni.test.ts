@@ -109,7 +109,7 @@ describe('sslrouter: client certificates, uwrouter and uWSGI alike', () => {
 });
 
 describe('sslrouter: keys by SNI from subscriptions, uwrouter and uWSGI alike', () => {
-  test('--sslrouter-sni: a uWSGI node subscribing as app.example serves https://app.example through both', async () => {
+  test('--sslrouter-sni: a uWSGI node subscribing as a.example serves https://a.example through both', async () => {
     const [u1, u2, s1, s2] = await Promise.all([1, 2, 3, 4].map(() => freePort()));
     const sub = (u: number, s: number) => [
       '--sslrouter-sni',
