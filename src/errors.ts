@@ -32,6 +32,22 @@ export type UwrErrorCode =
   | 'UWR_ERR_BODY_STORE'
   | 'UWR_ERR_PROXY_HEADER'
   | 'UWR_ERR_XCLIENT'
+  /** the first bytes on a TLS port are not a TLS handshake (plain HTTP, SSLv2, a scanner) */
+  | 'UWR_ERR_NOT_TLS'
+  /** a ClientHello that does not parse (bad lengths, a server name that is not a host name) */
+  | 'UWR_ERR_TLS_HELLO'
+  /** a certificate could not be loaded or built into a context (the file is named) */
+  | 'UWR_ERR_TLS_CONTEXT'
+  /** the TLS handshake failed after the ClientHello (no shared version or cipher, an alert) */
+  | 'UWR_ERR_TLS_HANDSHAKE'
+  /** the handshake did not complete within --ssl-handshake-timeout */
+  | 'UWR_ERR_TLS_HANDSHAKE_TIMEOUT'
+  /** a client certificate that is required and absent, or sent and not verified */
+  | 'UWR_ERR_TLS_CLIENT_CERT'
+  /** --ssl-max-handshakes handshakes were already in progress on the listener */
+  | 'UWR_ERR_TLS_BUSY'
+  /** a subscription named certificate files outside --subscriptions-sni-dir (or without it) */
+  | 'UWR_ERR_SNI_PATH'
   | 'UWR_ERR_LISTEN';
 
 export class UwrError extends Error {

@@ -13,6 +13,7 @@ import { createHttpRouter } from './http-router/index.ts';
 import type { Logger } from './logger.ts';
 import { createRawrouter } from './rawrouter/index.ts';
 import { type RequestLog, requestLogFromConfig } from './request-log.ts';
+import { createSslrouter } from './sslrouter/index.ts';
 import { OwnAddresses } from './subscription/own-addresses.ts';
 import { createSubscriberFromConfig, createSubscriptionSystemFromConfig } from './subscription/system.ts';
 
@@ -29,6 +30,7 @@ type RouterFactory = (config: Config, log: Logger, extras: Omit<RouterExtras, 'l
 const FACTORIES: Array<[RouterName, RouterFactory, readonly string[]]> = [
   ['fastrouter', createFastrouter, ['fastrouter']],
   ['rawrouter', createRawrouter, ['rawrouter']],
+  ['sslrouter', createSslrouter, ['sslrouter', 'sslrouter2']],
   ['http', createHttpRouter, ['http', 'http-to-https']],
 ];
 

@@ -196,7 +196,10 @@ test('start-up errors name what is wrong: port out of range, HTTPS, no listener'
   assert.match(r.stderr, /"--http-keepalive" configures the HTTP router, which has no listener here/);
   r = runToExit(['--master']);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /nothing to run: .* give one of --fastrouter ADDR, --rawrouter ADDR, --http ADDR/);
+  assert.match(
+    r.stderr,
+    /nothing to run: .* give one of --fastrouter ADDR, --rawrouter ADDR, --sslrouter ADDR,CRT,KEY.*, --http ADDR/,
+  );
 });
 
 test('NODE_OPTIONS opening the inspector: refused as root, a warning otherwise', async () => {

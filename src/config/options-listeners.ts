@@ -6,7 +6,6 @@
 import type { OptionSpec } from './config.ts';
 
 const TLS_LISTEN = 'ADDR,CRT,KEY[,CIPHERS[,CLIENT_CA]]';
-const SSLROUTER_NOT_YET = 'the sslrouter is not implemented yet in uwrouter';
 /** exported for the HTTP options that only HTTPS listeners would use */
 export const HTTPS_NOT_YET =
   'HTTPS listeners are not implemented yet in uwrouter (they come with TLS support)';
@@ -38,8 +37,7 @@ export const LISTENERS: readonly OptionSpec[] = [
     listener: true,
     valueName: TLS_LISTEN,
     group: 'sslrouter',
-    help: 'listen for TLS clients, terminate TLS with CRT/KEY and relay plaintext (CLIENT_CA "!"-prefixed = required)',
-    status: { refuse: SSLROUTER_NOT_YET },
+    help: 'listen for TLS clients, terminate TLS with CRT/KEY and relay the plaintext to a node connected once the handshake completes (CLIENT_CA "!"-prefixed = required, else optional)',
   },
   {
     name: 'sslrouter2',
@@ -49,7 +47,6 @@ export const LISTENERS: readonly OptionSpec[] = [
     valueName: 'addr=..,cert=..,key=..',
     group: 'sslrouter',
     help: 'like --sslrouter in key=value form: addr, cert|crt, key, ciphers, clientca|client_ca',
-    status: { refuse: SSLROUTER_NOT_YET },
   },
   {
     name: 'http',
@@ -164,7 +161,7 @@ export const ROUTER_SPECIFIC: readonly OptionSpec[] = [
     kind: 'flag',
     valueName: 'BOOL',
     group: 'sslrouter',
-    help: 'use the TLS SNI server name as the key instead of the listening address',
+    help: 'use the TLS SNI server name (lower-cased) as the key; clients that send none keep the listening address as the key',
   },
   {
     name: 'sslrouter-session-context',
@@ -172,5 +169,31 @@ export const ROUTER_SPECIFIC: readonly OptionSpec[] = [
     valueName: 'NAME',
     group: 'sslrouter',
     help: 'TLS session id context (set the same on every router sharing sessions); default "sslrouter-ADDR"',
+  },
+  // sslrouter: uwrouter extensions (not in uWSGI 2.0)
+  {
+    name: 'sslrouter-proxy-protocol',
+    kind: 'int',
+    default: '0',
+    min: 0,
+    max: 2,
+    valueName: 'VERSION',
+    group: 'sslrouter',
+    help: 'start every node connection with a PROXY protocol header naming the client: 1 = text (v1), 2 = binary (v2, with the SNI name and the TLS version, cipher and client certificate CN as TLVs), 0 = none (uwrouter extension)',
+  },
+  {
+    name: 'sslrouter-enable-proxy-protocol',
+    kind: 'flag',
+    valueName: 'BOOL',
+    group: 'sslrouter',
+    help: 'connections from --sslrouter-trusted-proxy peers must start with a PROXY protocol v1 or v2 header before the TLS handshake; its source becomes the client (uwrouter extension)',
+  },
+  {
+    name: 'sslrouter-trusted-proxy',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'IP[/BITS]',
+    group: 'sslrouter',
+    help: 'peer (address or CIDR range) that sends PROXY protocol headers to the sslrouter; other peers are served as they are (uwrouter extension)',
   },
 ];

@@ -5,9 +5,6 @@
 
 import type { OptionSpec } from './config.ts';
 
-const SNI_NOT_YET = 'SNI contexts come with TLS support, not implemented yet in uwrouter';
-const NO_TLS_YET = 'no effect until TLS listeners exist in uwrouter';
-
 export const TLS_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'sni',
@@ -15,8 +12,7 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     repeatable: true,
     valueName: '"NAME CRT,KEY[,CIPHERS[,CLIENT_CA]]"',
     group: 'tls',
-    status: { refuse: SNI_NOT_YET },
-    help: 'serve this certificate to TLS clients asking for server name NAME (exact match)',
+    help: 'serve this certificate to TLS clients asking for server name NAME (exact match; a name given twice with an RSA and an ECDSA certificate serves both)',
   },
   {
     name: 'sni-regexp',
@@ -24,7 +20,6 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     repeatable: true,
     valueName: '"REGEXP CRT,KEY[,CIPHERS[,CLIENT_CA]]"',
     group: 'tls',
-    status: { refuse: SNI_NOT_YET },
     help: 'serve this certificate to server names matching REGEXP (tried after exact --sni names)',
   },
   {
@@ -32,15 +27,13 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     valueName: 'DIR',
     group: 'tls',
-    status: { refuse: SNI_NOT_YET },
-    help: 'for an unknown server name NAME, load DIR/NAME.crt, DIR/NAME.key (and optional DIR/NAME.ca)',
+    help: 'for an unknown server name NAME, load DIR/NAME.crt, DIR/NAME.key (and optional DIR/NAME.ca, DIR/NAME.ecdsa.crt + .key); files are re-checked for changes every 5 s while used',
   },
   {
     name: 'sni-dir-ciphers',
     kind: 'string',
     valueName: 'CIPHERS',
     group: 'tls',
-    status: { warn: NO_TLS_YET },
     help: 'cipher list for --sni-dir and subscription-created certificates',
   },
   {
@@ -51,8 +44,7 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     max: 100,
     valueName: 'N',
     group: 'tls',
-    status: { warn: NO_TLS_YET },
-    help: 'maximum client certificate chain depth',
+    help: 'most intermediate CAs allowed in a client certificate chain',
   },
   {
     name: 'ssl-sessions-timeout',
@@ -61,7 +53,6 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     valueName: 'SECONDS',
     group: 'tls',
-    status: { warn: NO_TLS_YET },
     help: 'lifetime of TLS sessions for resumption',
   },
   {
@@ -69,7 +60,7 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     kind: 'flag',
     valueName: 'BOOL',
     group: 'tls',
-    status: { warn: NO_TLS_YET },
+    status: { warn: 'no effect: the OpenSSL in Node.js has no SSLv3' },
     help: 'allow SSLv3 (insecure; OpenSSL 3 builds refuse it anyway)',
   },
   {
@@ -77,24 +68,21 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     kind: 'flag',
     valueName: 'BOOL',
     group: 'tls',
-    status: { warn: NO_TLS_YET },
-    help: 'allow TLS 1.0 (insecure; only for legacy clients)',
+    help: 'allow TLS 1.0 and 1.1 (insecure; only for legacy clients)',
   },
   {
     name: 'ssl-tmp-dir',
     kind: 'string',
     valueName: 'DIR',
     group: 'tls',
-    status: { warn: NO_TLS_YET },
-    help: 'write inline PEM certificates/keys ("-----BEGIN ...") to files in DIR before loading them',
+    help: 'accept inline PEM ("-----BEGIN ...") in place of certificate/key file names (uWSGI writes them to DIR; uwrouter keeps them in memory and writes nothing)',
   },
   {
     name: 'ssl-verbose',
     kind: 'flag',
     valueName: 'BOOL',
     group: 'tls',
-    status: { warn: NO_TLS_YET },
-    help: 'log client certificate verification failures and session cache misses',
+    help: 'log why each client certificate was refused',
   },
   {
     name: 'ssl-sessions-use-cache',
@@ -103,7 +91,57 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     implicit: '',
     valueName: 'NAME',
     group: 'tls',
-    status: { warn: NO_TLS_YET },
+    status: {
+      warn: 'not implemented: TLS sessions are not shared through a cache (session tickets resume within this process)',
+    },
     help: 'store TLS sessions in the cache NAME (no value = the first cache) so router processes share them',
+  },
+  // uwrouter extensions (not in uWSGI 2.0)
+  {
+    name: 'ssl-handshake-timeout',
+    kind: 'int',
+    default: '10',
+    min: 1,
+    max: 3600,
+    valueName: 'SECONDS',
+    group: 'tls',
+    help: 'close a TLS connection whose handshake has not completed this long after accept (uwrouter extension)',
+  },
+  {
+    name: 'ssl-max-handshakes',
+    kind: 'int',
+    default: '1000',
+    min: 1,
+    max: 1_000_000,
+    valueName: 'N',
+    group: 'tls',
+    help: 'TLS handshakes in progress per listener; new connections past it are closed before anything is read, and counted (uwrouter extension)',
+  },
+  {
+    name: 'ssl-contexts-max',
+    kind: 'int',
+    default: '1000',
+    min: 1,
+    max: 1_000_000,
+    valueName: 'N',
+    group: 'tls',
+    help: 'built TLS contexts kept in memory (--sni, --sni-dir, subscriptions); the least recently used is dropped past it and rebuilt when needed (uwrouter extension)',
+  },
+  {
+    name: 'ssl-contexts-max-mb',
+    kind: 'int',
+    default: '64',
+    min: 1,
+    max: 65536,
+    valueName: 'MB',
+    group: 'tls',
+    help: 'estimated memory of the kept TLS contexts; the least recently used is dropped past it (uwrouter extension)',
+  },
+  {
+    name: 'subscriptions-sni-dir',
+    kind: 'string',
+    valueName: 'DIR',
+    group: 'tls',
+    help: 'accept sni_crt/sni_key/sni_ca of subscriptions only for files inside DIR (after resolving links); without it subscription certificates are refused and counted (uwrouter extension)',
   },
 ];

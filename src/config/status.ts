@@ -18,6 +18,9 @@ const ROUTER_TITLE: Record<string, string> = {
   http: 'HTTP router',
 };
 
+/** Listening options that terminate TLS: the `tls` group's options act only with one of them. */
+const TLS_LISTENERS: readonly string[] = ['sslrouter', 'sslrouter2', 'https', 'https2'];
+
 /**
  * Groups of options that only matter when one of their enabling options is given: set
  * without it they change nothing, which is worth a warning (not an error: uWSGI configs
@@ -34,6 +37,15 @@ const FEATURES: ReadonlyArray<{ group: string; title: string; enabledBy: (o: Opt
     group: 'subscribe',
     title: 'nothing is announced (no --subscribe-to or --subscribe2)',
     enabledBy: (o) => o.name === 'subscribe-to' || o.name === 'subscribe2',
+  },
+  {
+    group: 'tls',
+    title: `no TLS listener is configured (${OPTIONS.filter(
+      (o) => TLS_LISTENERS.includes(o.name) && isImplemented(o),
+    )
+      .map((o) => `--${o.name}`)
+      .join(', ')})`,
+    enabledBy: (o) => TLS_LISTENERS.includes(o.name),
   },
 ];
 

@@ -21,11 +21,18 @@ export class Join {
   private clientEnding = false;
   /** 'drain' listeners are added on first backpressure only (most sessions never see it) */
   private drainHooked = false;
+  /** end the client with end() even when nothing is left to flush (a TLS close_notify) */
+  private readonly endClient: boolean;
 
-  constructor(client: Socket, backend: Socket, hooks: JoinHooks) {
+  /**
+   * `endClient`: when the node ends, always end the client gracefully (a TLS client gets its
+   * close_notify and can tell a complete response from a cut one) instead of closing at once.
+   */
+  constructor(client: Socket, backend: Socket, hooks: JoinHooks, endClient = false) {
     this.client = client;
     this.backend = backend;
     this.hooks = hooks;
+    this.endClient = endClient;
     client.on('data', this.onClientData);
     backend.on('data', this.onBackendData);
     client.on('end', this.onClientEnd);
@@ -86,7 +93,8 @@ export class Join {
     this.backend.destroy();
     // nothing left to flush: close at once (one syscall, as uWSGI does) instead of
     // shutdown() + close(); a RST cannot happen since the client's bytes were all read
-    if (this.client.writableLength === 0 && this.client.readableLength === 0) this.client.destroy();
+    if (!this.endClient && this.client.writableLength === 0 && this.client.readableLength === 0)
+      this.client.destroy();
     else {
       this.client.on('finish', this.onClientFinish);
       this.client.end();

@@ -3,9 +3,6 @@
  * context store, the SNI registry (static items loaded and built now, so a broken
  * certificate is a start-up error naming its file), and the listeners' TLS sides.
  * spec: ssl-sni-sessions.md §1–4, http-router.md §9
- *
- * Options this module reads only when the registry has them (proposed uwrouter
- * extensions): `ssl-handshake-timeout`, `ssl-contexts-max`, `ssl-contexts-max-mb`.
  */
 import { statSync } from 'node:fs';
 import type { Config } from '../config/config.ts';
@@ -24,14 +21,7 @@ export interface TlsRuntime {
   registry: SniRegistry;
 }
 
-function optionalInt(config: Config, name: string, fallback: number): number {
-  return config.isKnown(name) && config.has(name) ? config.int(name) : fallback;
-}
-
-export function tlsSettingsFromConfig(config: Config, log: Logger): TlsSettings {
-  if (config.flag('ssl-enable3')) {
-    log.warn('[uwrouter] --ssl-enable3: no effect, the OpenSSL in Node.js has no SSLv3');
-  }
+export function tlsSettingsFromConfig(config: Config): TlsSettings {
   const sniDirCiphers = config.str('sni-dir-ciphers');
   return {
     ...DEFAULT_TLS_SETTINGS,
@@ -41,19 +31,17 @@ export function tlsSettingsFromConfig(config: Config, log: Logger): TlsSettings 
     sessionTimeout: config.int('ssl-sessions-timeout'),
     inlinePem: config.has('ssl-tmp-dir'),
     verbose: config.flag('ssl-verbose'),
-    handshakeTimeoutMs:
-      optionalInt(config, 'ssl-handshake-timeout', DEFAULT_TLS_SETTINGS.handshakeTimeoutMs / 1000) * 1000,
-    maxContexts: optionalInt(config, 'ssl-contexts-max', DEFAULT_TLS_SETTINGS.maxContexts),
-    maxContextBytes:
-      optionalInt(config, 'ssl-contexts-max-mb', DEFAULT_TLS_SETTINGS.maxContextBytes / (1024 * 1024)) *
-      1024 *
-      1024,
+    handshakeTimeoutMs: config.int('ssl-handshake-timeout') * 1000,
+    maxHandshakes: config.int('ssl-max-handshakes'),
+    maxContexts: config.int('ssl-contexts-max'),
+    maxContextBytes: config.int('ssl-contexts-max-mb') * 1024 * 1024,
+    subscriptionsSniDir: config.str('subscriptions-sni-dir') || undefined,
   };
 }
 
 /** The store and SNI registry; `--sni` and `--sni-regexp` items are loaded and built now. */
 export function tlsRuntimeFromConfig(config: Config, log: Logger, now: () => number = Date.now): TlsRuntime {
-  const settings = tlsSettingsFromConfig(config, log);
+  const settings = tlsSettingsFromConfig(config);
   const store = new SecureContextStore({
     maxContexts: settings.maxContexts,
     maxBytes: settings.maxContextBytes,

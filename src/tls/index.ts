@@ -1,8 +1,9 @@
 /**
  * TLS: the one place that builds and owns secure contexts (DESIGN.md `src/tls/`).
- * Routers use tlsRuntimeFromConfig + tlsListenersFromConfig at start-up, then per
- * connection: ClientHelloReader (src/protocol) → ListenerTls.contextFor → startServerTls
- * → clientCertificateVerdict on 'secure'.
+ * Routers use tlsRuntimeFromConfig + tlsListenersFromConfig at start-up, then one TlsFront
+ * per listener: `front.accept(socket)` runs ClientHelloReader (src/protocol) →
+ * ListenerTls.contextFor → startServerTls → clientCertificateVerdict, with the handshake
+ * deadline, the cap and the counters, and calls the router's `onSecure(tlsSocket, result)`.
  */
 export { buildSecureContext, estimatedContextBytes, sessionIdContextFor } from './build-secure-context.ts';
 export {
@@ -29,6 +30,15 @@ export {
 export type { ContextSource, TlsContextChoice } from './sni-entry.ts';
 export { SniRegistry, type SniRegistryOptions } from './sni-registry.ts';
 export { type SubscriptionSni, subscriptionSniName } from './subscription-contexts.ts';
+export { type GuardVerdict, SubscriptionSniGuard } from './subscription-sni-guard.ts';
+export {
+  handshakeFailureReason,
+  TlsFront,
+  type TlsFrontOptions,
+  type TlsHandshakeResult,
+  type TlsSecureHandler,
+} from './tls-front.ts';
+export { LogLineBudget, TlsFrontStats, tlsStatsSection } from './tls-front-stats.ts';
 export {
   parseSniItem,
   parseTlsListen,

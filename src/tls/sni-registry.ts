@@ -29,6 +29,7 @@ import {
   type TlsContextChoice,
 } from './sni-entry.ts';
 import { SubscriptionContexts, type SubscriptionSni } from './subscription-contexts.ts';
+import { SubscriptionSniGuard } from './subscription-sni-guard.ts';
 import type { SniItemSpec } from './tls-option-specs.ts';
 import type { TlsSettings } from './tls-settings.ts';
 
@@ -77,7 +78,12 @@ export class SniRegistry {
     this.deps = { store: options.store, log: options.log, now: options.now ?? Date.now };
     const s = options.settings;
     this.subscriptions = new SubscriptionContexts(
-      { ciphers: s.sniDirCiphers, recheckMs: s.recheckMs, inlinePem: s.inlinePem },
+      {
+        ciphers: s.sniDirCiphers,
+        recheckMs: s.recheckMs,
+        inlinePem: s.inlinePem,
+        guard: new SubscriptionSniGuard(s.subscriptionsSniDir),
+      },
       this.deps,
     );
     this.dir =
@@ -177,7 +183,11 @@ export class SniRegistry {
     };
   }
 
-  /** A subscribe packet for `poolKey` carried `sni_key`/`sni_crt` (see subscription-contexts.ts). */
+  /**
+   * A subscribe packet for `poolKey` carried `sni_key`/`sni_crt` (see subscription-contexts.ts):
+   * call it for every such packet. Files outside `--subscriptions-sni-dir` (or any, without
+   * it) are refused here with a log line and counted (`subscriptionCertificatesRefused`).
+   */
   attachSubscription(poolKey: string, sni: SubscriptionSni): void {
     this.subscriptions.attach(poolKey, sni);
   }
@@ -199,6 +209,11 @@ export class SniRegistry {
   reloadStatic(): void {
     for (const entry of this.exact.values()) refreshEntry(entry, this.deps, 0, true);
     for (const { entry } of this.regexps) refreshEntry(entry, this.deps, 0, true);
+  }
+
+  /** Subscribe packets whose certificate was refused (guard, inline PEM without --ssl-tmp-dir). */
+  get subscriptionCertificatesRefused(): number {
+    return this.subscriptions.refusedPackets;
   }
 
   /** Counts for stats and tests. */

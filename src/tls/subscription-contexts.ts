@@ -13,8 +13,13 @@
  * - a packet naming other files than the current ones replaces the context, and the files
  *   are re-checked for changes (at most every `recheckMs`) as packets keep arriving;
  *   uWSGI keeps the first certificate while the slot lives (issue #581).
+ * - the files must be inside `--subscriptions-sni-dir` (subscription-sni-guard.ts), else
+ *   the packet's certificate is refused (one log line per name and reason, every packet
+ *   counted); the node itself is still subscribed.
  * A packet whose files cannot be loaded costs one log line (once per file state) and the
- * name is served as if it had no certificate of its own, as in uWSGI.
+ * name is served as if it had no certificate of its own, as in uWSGI. A packet repeating
+ * the previous one for its name (nodes re-announce every few seconds) costs a map lookup
+ * and a string compare: no path is resolved again.
  */
 import { normalizeHostKey } from '../protocol/host-key.ts';
 import {
@@ -33,6 +38,7 @@ import {
   type SniEntry,
   tlsLog,
 } from './sni-entry.ts';
+import type { SubscriptionSniGuard } from './subscription-sni-guard.ts';
 
 /** The SNI fields of a subscribe packet (spec: subscription.md, `sni_key`, `sni_crt`, `sni_ca`). */
 export interface SubscriptionSni {
@@ -43,6 +49,8 @@ export interface SubscriptionSni {
 
 interface SubscriptionEntry {
   entry: SniEntry;
+  /** the SNI fields of the last packet handled for the name (packetId) */
+  packet: string;
   /** the subscription keys (pools) using it */
   pools: Set<string>;
   /** a spec that failed to load and the stamp of its files then: not retried until they change */
@@ -55,17 +63,43 @@ export function subscriptionSniName(poolKey: string): string {
   return normalizeHostKey(colon < 0 ? poolKey : poolKey.slice(0, colon));
 }
 
+/** The SNI fields of a packet as one string (a repeated packet is recognised by it). */
+function packetId(sni: SubscriptionSni): string {
+  return `${sni.key}\0${sni.crt}\0${sni.ca ?? ''}`;
+}
+
+/** Subscriber-chosen text in a log line: bounded, control bytes escaped. */
+function shown(v: string): string {
+  const s = v.length > 200 ? `${v.slice(0, 200)}…` : v;
+  return s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+export interface SubscriptionContextsOptions {
+  ciphers: string | undefined;
+  recheckMs: number;
+  inlinePem: boolean;
+  guard: SubscriptionSniGuard;
+}
+
+interface Refusal {
+  packet: string;
+  reason: string;
+  at: number;
+}
+
+/** at most this many refused names are remembered (a flood of names cannot grow the map) */
+const MAX_REFUSED_NAMES = 1000;
+
 export class SubscriptionContexts {
   private readonly deps: EntryDeps;
-  private readonly options: { ciphers: string | undefined; recheckMs: number; inlinePem: boolean };
+  private readonly options: SubscriptionContextsOptions;
   private readonly byName = new Map<string, SubscriptionEntry>();
-  /** names whose packets cannot be used as they are (inline PEM without --ssl-tmp-dir) → the reason logged */
-  private readonly refused = new Map<string, string>();
+  /** names whose last packet's certificate was refused (guard, inline PEM without --ssl-tmp-dir) */
+  private readonly refused = new Map<string, Refusal>();
+  /** packets whose certificate was refused (stats) */
+  refusedPackets = 0;
 
-  constructor(
-    options: { ciphers: string | undefined; recheckMs: number; inlinePem: boolean },
-    deps: EntryDeps,
-  ) {
+  constructor(options: SubscriptionContextsOptions, deps: EntryDeps) {
     this.options = options;
     this.deps = deps;
   }
@@ -88,8 +122,13 @@ export class SubscriptionContexts {
   }
 
   private spec(name: string, sni: SubscriptionSni): CertificateSpec | string {
+    const guard = this.options.guard;
     const src = (v: string): PemSource | string => {
-      if (!v.startsWith('-----BEGIN ')) return { kind: 'file', path: v };
+      if (!v.startsWith('-----BEGIN ')) {
+        const verdict = guard.check(v);
+        return verdict.ok ? { kind: 'file', path: verdict.path } : `${shown(v)}: ${verdict.reason}`;
+      }
+      if (!guard.enabled) return 'subscription certificates are refused without --subscriptions-sni-dir';
       return this.options.inlinePem
         ? { kind: 'inline', pem: v }
         : 'inline PEM needs --ssl-tmp-dir (as in uWSGI)';
@@ -119,43 +158,84 @@ export class SubscriptionContexts {
   attach(poolKey: string, sni: SubscriptionSni): void {
     if (sni.key === '' || sni.crt === '') return; // uWSGI needs both (spec §4)
     const name = subscriptionSniName(poolKey);
+    const id = packetId(sni);
+    const s = this.byName.get(name);
+    if (s !== undefined && s.packet === id) {
+      // the same packet again (a re-announce): no path is resolved again
+      s.pools.add(poolKey);
+      if (s.entry.material !== null) refreshEntry(s.entry, this.deps, this.options.recheckMs);
+      else if (s.rejected) this.retryRejected(s, s.rejected.spec);
+      return;
+    }
+    const refusal = this.refused.get(name);
+    if (
+      refusal !== undefined &&
+      refusal.packet === id &&
+      this.deps.now() - refusal.at < this.options.recheckMs
+    ) {
+      this.refusedPackets++;
+      return;
+    }
     const spec = this.spec(name, sni);
     if (typeof spec === 'string') {
-      // logged once per name (nodes re-announce every few seconds), bounded
-      if (this.refused.get(name) !== spec) {
-        if (this.refused.size >= 1000) this.refused.clear();
-        this.refused.set(name, spec);
-        tlsLog.failed(this.deps.log, name, 'sni_crt/sni_key', spec);
-      }
+      this.refuse(name, id, spec);
       return;
     }
     this.refused.delete(name);
-    const s = this.byName.get(name);
     if (!s) {
       const entry = loadEntry('subscription', name, spec, this.deps);
       if (entry.material !== null) tlsLog.added(this.deps.log, name);
       const rejected = entry.material === null ? { spec, stamp: entry.stamp } : null;
-      this.byName.set(name, { entry, pools: new Set([poolKey]), rejected });
+      this.byName.set(name, { entry, packet: id, pools: new Set([poolKey]), rejected });
       return;
     }
     s.pools.add(poolKey);
+    s.packet = id;
     if (sameSpec(s.entry.spec, spec) && s.entry.material !== null) {
       refreshEntry(s.entry, this.deps, this.options.recheckMs);
       return;
     }
     // other files than those in service (or the ones in service never loaded)
     if (s.rejected && sameSpec(s.rejected.spec, spec)) {
-      if (this.deps.now() - s.entry.checkedAt < this.options.recheckMs) return;
-      s.entry.checkedAt = this.deps.now();
-      const stamp = filesStamp(spec);
-      if (stamp === s.rejected.stamp) return;
-      s.rejected.stamp = stamp;
+      this.retryRejected(s, spec);
+      return;
     }
+    this.replace(s, spec);
+  }
+
+  /** Files that failed to load: tried again once they change (checked every `recheckMs`). */
+  private retryRejected(s: SubscriptionEntry, spec: CertificateSpec): void {
+    const rejected = s.rejected!;
+    if (this.deps.now() - s.entry.checkedAt < this.options.recheckMs) return;
+    s.entry.checkedAt = this.deps.now();
+    const stamp = filesStamp(spec);
+    if (stamp === rejected.stamp) return;
+    rejected.stamp = stamp;
+    this.replace(s, spec);
+  }
+
+  private replace(s: SubscriptionEntry, spec: CertificateSpec): void {
     if (replaceSpec(s.entry, spec, this.deps, 'a newer subscription names other files')) {
       s.rejected = null;
     } else {
       s.rejected = { spec, stamp: filesStamp(spec) };
     }
+  }
+
+  /** One log line per name and reason (nodes re-announce every few seconds); every packet counted. */
+  private refuse(name: string, packet: string, reason: string): void {
+    this.refusedPackets++;
+    const previous = this.refused.get(name);
+    if (previous === undefined && this.refused.size >= MAX_REFUSED_NAMES) {
+      const oldest = this.refused.keys().next().value as string;
+      this.refused.delete(oldest);
+    }
+    this.refused.set(name, { packet, reason, at: this.deps.now() });
+    if (previous?.reason === reason) return;
+    this.deps.log.error(
+      { code: 'UWR_ERR_SNI_PATH' },
+      `[uwsgi-sni for pid ${process.pid}] subscription certificate for "${name}" refused: ${reason}`,
+    );
   }
 
   /** The pool `poolKey` is gone (its last node left): the name's context goes with its last pool. */

@@ -40,13 +40,20 @@ export interface TlsSettings {
   inlinePem: boolean;
   /** `--ssl-verbose`: log client certificate verification failures */
   verbose: boolean;
-  /** ms a client has to send its ClientHello and finish the handshake (the router's timer) */
+  /** ms a client has to send its ClientHello and finish the handshake (`--ssl-handshake-timeout`) */
   handshakeTimeoutMs: number;
+  /** handshakes in progress per listener; more are closed before reading (`--ssl-max-handshakes`) */
+  maxHandshakes: number;
   /** the secure-context store's bounds (LRU by count and by estimated bytes) */
   maxContexts: number;
   maxContextBytes: number;
   /** ms between checks of an sni-dir or subscription certificate's files for changes */
   recheckMs: number;
+  /**
+   * `--subscriptions-sni-dir`: the only directory subscription certificate files may be in
+   * (after realpath); undefined = subscription certificates are refused
+   */
+  subscriptionsSniDir: string | undefined;
 }
 
 export const DEFAULT_TLS_SETTINGS: TlsSettings = {
@@ -58,9 +65,11 @@ export const DEFAULT_TLS_SETTINGS: TlsSettings = {
   inlinePem: false,
   verbose: false,
   handshakeTimeoutMs: 10_000,
+  maxHandshakes: 1000,
   maxContexts: 1000,
   maxContextBytes: 64 * 1024 * 1024,
   recheckMs: 5000,
+  subscriptionsSniDir: undefined,
 };
 
 /** The cipher string a context is built with: the item's CIPHERS or the default. */

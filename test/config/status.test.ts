@@ -65,7 +65,7 @@ test('options of a router without a listener are refused naming the listener', (
   ]);
   r = check(['--fastrouter', ':0', '--sslrouter-to', '127.0.0.1:1']);
   assert.deepEqual(r.refused, [
-    'option "--sslrouter-to" configures the sslrouter, which has no listener here (the sslrouter is not implemented yet)',
+    'option "--sslrouter-to" configures the sslrouter, which has no listener here (give --sslrouter or --sslrouter2)',
   ]);
   r = check(['--fastrouter', ':0', '--http-keepalive', '--http-websockets']);
   assert.deepEqual(r.refused, [
@@ -88,7 +88,7 @@ test('not-implemented listeners and features are refused, each named, all at onc
   const msg = await startError([
     '--fastrouter',
     ':0',
-    '--sslrouter',
+    '--https',
     ':0,a.crt,a.key',
     '--start-unsubscribed',
     '--subscriptions-use-credentials',
@@ -98,7 +98,7 @@ test('not-implemented listeners and features are refused, each named, all at onc
   ]);
   assert.match(msg, /^5 options cannot be honoured:\n/);
   for (const o of [
-    'sslrouter',
+    'https',
     'fastrouter-use-cache',
     'cache2',
     'start-unsubscribed',
@@ -120,7 +120,7 @@ test('accepted-with-a-warning options log one line each when set, none at their 
     '30',
     '--fastrouter-post-buffering',
     '8192',
-    '--ssl-verbose',
+    '--ssl-enable3',
     '--auto-weight',
   ]);
   assert.deepEqual(r.refused, []);
@@ -129,7 +129,7 @@ test('accepted-with-a-warning options log one line each when set, none at their 
     '[uwrouter] --fastrouter-post-buffering: not implemented; request bodies are streamed to the node',
     '[uwrouter] --http-harakiri: no effect (one process, nothing to kill and respawn)',
     '[uwrouter] --auto-weight: uwrouter has no workers to count: it announces --weight (0 counts as 1)',
-    '[uwrouter] --ssl-verbose: no effect until TLS listeners exist in uwrouter',
+    '[uwrouter] --ssl-enable3: no effect: the OpenSSL in Node.js has no SSLv3',
   ]);
   const quiet = check(['--fastrouter', ':0', '--fastrouter-processes', '1', '--fastrouter-harakiri', '0']);
   assert.deepEqual(quiet, { refused: [], warnings: [] });
@@ -143,7 +143,7 @@ test('accepted-with-a-warning options log one line each when set, none at their 
 test('no listener at all: the message lists the listener options that can run', async () => {
   assert.equal(
     await startError([]),
-    'nothing to run: no router listener is configured; give one of --fastrouter ADDR, --rawrouter ADDR, --http ADDR, --http-to-https ADDR[,PORT] (on the command line or in an ini file)',
+    'nothing to run: no router listener is configured; give one of --fastrouter ADDR, --rawrouter ADDR, --sslrouter ADDR,CRT,KEY[,CIPHERS[,CLIENT_CA]], --sslrouter2 addr=..,cert=..,key=.., --http ADDR, --http-to-https ADDR[,PORT] (on the command line or in an ini file)',
   );
 });
 
@@ -153,7 +153,7 @@ test('--help and the README table mark every option that is not implemented', ()
   assert.match(help, /--uid USER\n\s+run as this user .*\[refused at start-up: not implemented yet/);
   assert.match(
     help,
-    /--sslrouter ADDR,CRT,KEY\[,CIPHERS\[,CLIENT_CA\]\]\n(.*\n)*?\s+.*\[refused at start-up: the sslrouter is not implemented/,
+    /--https ADDR,CRT,KEY\[,CIPHERS\[,CLIENT_CA\]\]\n(.*\n)*?\s+.*\[refused at start-up: HTTPS listeners are not implemented/,
   );
   assert.match(md, /\| `--https` \|.*\[refused at start-up: HTTPS listeners are not implemented yet/);
   assert.match(md, /\| `--master` \|.*\[no effect: uwrouter is one process without a separate master\]/);
@@ -186,4 +186,15 @@ test('subscription settings without a server, or announce settings without a tar
     '5',
   ]);
   assert.deepEqual(used.warnings, []);
+});
+
+test('TLS settings without a TLS listener warn; with one they are silent', () => {
+  assert.deepEqual(check(['--fastrouter', ':0', '--ssl-verbose', '--ssl-handshake-timeout', '5']).warnings, [
+    '[uwrouter] --ssl-verbose: no effect: no TLS listener is configured (--sslrouter, --sslrouter2)',
+    '[uwrouter] --ssl-handshake-timeout: no effect: no TLS listener is configured (--sslrouter, --sslrouter2)',
+  ]);
+  assert.deepEqual(
+    check(['--sslrouter', ':0,a.crt,a.key', '--ssl-verbose', '--ssl-handshake-timeout', '5']),
+    { refused: [], warnings: [] },
+  );
 });

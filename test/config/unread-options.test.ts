@@ -11,6 +11,11 @@ import { isImplemented, statusOf } from '../../src/config/status.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { processSettingsFromConfig } from '../../src/main.ts';
 import { startRouters } from '../../src/start.ts';
+import { TestCerts } from '../tls/test-certs.ts';
+
+const certs = new TestCerts('unread');
+const tlsCa = certs.ca();
+const leaf = certs.leaf(tlsCa, 'localhost');
 
 /** Handled by the loader while it parses (they shape the configuration, nothing reads them after). */
 const READ_BY_THE_LOADER = new Set(['ini', 'set']);
@@ -43,6 +48,34 @@ const ARGS = [
   ['--rawrouter-proxy-protocol', '2'],
   ['--rawrouter-enable-proxy-protocol'],
   ['--rawrouter-trusted-proxy', '127.0.0.1'],
+  ['--sslrouter', `127.0.0.1:0,${leaf.crt},${leaf.key}`],
+  ['--sslrouter2', `addr=127.0.0.1:0,cert=${leaf.crt},key=${leaf.key},clientca=${tlsCa.crt}`],
+  ['--sslrouter-to', '127.0.0.1:7'],
+  ['--sslrouter-fallback', '127.0.0.1:8'],
+  ['--sslrouter-subscription-server', '127.0.0.1:0'],
+  ['--sslrouter-use-pattern', '/tmp/%s.sock'],
+  ['--sslrouter-use-base', '/tmp/'],
+  ['--sslrouter-use-socket=0'],
+  ['--sslrouter-connect-timeout', '3'],
+  ['--sslrouter-stats', '127.0.0.1:0'],
+  ['--sslrouter-sni'],
+  ['--sslrouter-session-context', 'unread-test'],
+  ['--sslrouter-proxy-protocol', '2'],
+  ['--sslrouter-enable-proxy-protocol'],
+  ['--sslrouter-trusted-proxy', '127.0.0.1'],
+  ['--sni', `a.example ${leaf.crt},${leaf.key}`],
+  ['--sni-regexp', `^b\\. ${leaf.crt},${leaf.key}`],
+  ['--sni-dir', certs.dir],
+  ['--sni-dir-ciphers', 'ECDHE-ECDSA-AES128-GCM-SHA256'],
+  ['--ssl-verify-depth', '2'],
+  ['--ssl-sessions-timeout', '100'],
+  ['--ssl-enable-tlsv1'],
+  ['--ssl-verbose'],
+  ['--ssl-handshake-timeout', '5'],
+  ['--ssl-max-handshakes', '50'],
+  ['--ssl-contexts-max', '10'],
+  ['--ssl-contexts-max-mb', '8'],
+  ['--subscriptions-sni-dir', certs.dir],
   ['--http', '127.0.0.1:0'],
   ['--http-to-https', '127.0.0.1:0'],
   ['--http-to', '127.0.0.1:4'],

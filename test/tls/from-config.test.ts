@@ -27,14 +27,18 @@ function config(args: string[]) {
 }
 
 test('settings: secure defaults, and each ssl-* option', () => {
-  const { log, lines } = captureLogger();
-  const d = tlsSettingsFromConfig(config([]), log);
+  const d = tlsSettingsFromConfig(config([]));
   assert.equal(d.minVersion, 'TLSv1.2');
   assert.equal(d.ciphers, DEFAULT_CIPHERS);
   assert.equal(d.verifyDepth, 1);
   assert.equal(d.sessionTimeout, 300);
   assert.equal(d.inlinePem, false);
   assert.equal(d.sniDirCiphers, undefined);
+  assert.equal(d.handshakeTimeoutMs, 10_000);
+  assert.equal(d.maxHandshakes, 1000);
+  assert.equal(d.maxContexts, 1000);
+  assert.equal(d.maxContextBytes, 64 * 1024 * 1024);
+  assert.equal(d.subscriptionsSniDir, undefined);
   const s = tlsSettingsFromConfig(
     config([
       '--ssl-enable-tlsv1',
@@ -47,9 +51,17 @@ test('settings: secure defaults, and each ssl-* option', () => {
       '--sni-dir-ciphers',
       'ECDHE-RSA-AES128-GCM-SHA256',
       '--ssl-verbose',
-      '--ssl-enable3',
+      '--ssl-handshake-timeout',
+      '3',
+      '--ssl-max-handshakes',
+      '20',
+      '--ssl-contexts-max',
+      '7',
+      '--ssl-contexts-max-mb',
+      '5',
+      '--subscriptions-sni-dir',
+      '/etc/ssl',
     ]),
-    log,
   );
   assert.equal(s.minVersion, 'TLSv1');
   assert.equal(s.verifyDepth, 3);
@@ -57,7 +69,11 @@ test('settings: secure defaults, and each ssl-* option', () => {
   assert.equal(s.inlinePem, true);
   assert.equal(s.sniDirCiphers, 'ECDHE-RSA-AES128-GCM-SHA256');
   assert.equal(s.verbose, true);
-  assert.deepEqual(lines, ['[uwrouter] --ssl-enable3: no effect, the OpenSSL in Node.js has no SSLv3']);
+  assert.equal(s.handshakeTimeoutMs, 3000);
+  assert.equal(s.maxHandshakes, 20);
+  assert.equal(s.maxContexts, 7);
+  assert.equal(s.maxContextBytes, 5 * 1024 * 1024);
+  assert.equal(s.subscriptionsSniDir, '/etc/ssl');
 });
 
 test('--sni/--sni-regexp certificates are checked at start-up; errors name the file', () => {
@@ -173,7 +189,14 @@ test('inline PEM with --ssl-tmp-dir: in --sni values and in subscription packets
   const { log } = captureLogger();
   const crt = readFileSync(a.crt, 'latin1');
   const key = readFileSync(a.key, 'latin1');
-  const c = config(['--ssl-tmp-dir', certs.dir, '--sni', `inline.example ${crt},${key}`]);
+  const c = config([
+    '--ssl-tmp-dir',
+    certs.dir,
+    '--subscriptions-sni-dir',
+    certs.dir,
+    '--sni',
+    `inline.example ${crt},${key}`,
+  ]);
   const runtime = tlsRuntimeFromConfig(c, log);
   assert.equal(runtime.registry.lookup('inline.example')?.source, 'sni');
   runtime.registry.attachSubscription('pushed.example:443', { key, crt });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
@@ -23,6 +23,9 @@ const expired = certs.leaf(ca, 'old.example', {
 const item = (name: string, c: { crt: string; key: string }, extra = '') =>
   `${name} ${c.crt},${c.key}${extra}`;
 
+/** settings letting subscriptions name certificate files in `dir` */
+const subscriptionsIn = (dir: string) => ({ subscriptionsSniDir: dir });
+
 function names(r: ReturnType<typeof makeRegistry>, serverName: string | null): string {
   const c = r.registry.lookup(serverName);
   return c === null ? 'default' : `${c.source} ${c.name}`;
@@ -32,6 +35,7 @@ test('lookup order: exact --sni, subscription, --sni-regexp in order, none', () 
   const r = makeRegistry({
     sni: [item('a.example', a), item('b.example', b)],
     sniRegexp: [item('^shop[0-9]+\\.example$', shop), item('example$', wild)],
+    settings: subscriptionsIn(certs.dir),
   });
   assert.equal(names(r, 'a.example'), 'sni a.example');
   assert.equal(names(r, 'b.example'), 'sni b.example');
@@ -102,7 +106,7 @@ test('static items: start-up errors name the file; RSA + ECDSA for one name merg
 });
 
 test('subscriptions: keyed by the port-less name, counted by pools, freed with the last pool', () => {
-  const r = makeRegistry();
+  const r = makeRegistry({ settings: subscriptionsIn(certs.dir) });
   r.registry.attachSubscription('Sub.Example:8080', { key: sub.key, crt: sub.crt });
   assert.deepEqual(r.lines, [`[uwsgi-sni for pid ${process.pid}] added SSL context for sub.example`]);
   r.registry.attachSubscription('sub.example:8443', { key: sub.key, crt: sub.crt });
@@ -124,7 +128,7 @@ test('subscriptions: keyed by the port-less name, counted by pools, freed with t
 });
 
 test('subscriptions: other files in a newer packet replace the context', () => {
-  const r = makeRegistry();
+  const r = makeRegistry({ settings: subscriptionsIn(certs.dir) });
   r.registry.attachSubscription('sub.example', { key: sub.key, crt: sub.crt });
   const first = r.registry.lookup('sub.example')?.context;
   r.registry.attachSubscription('sub.example', { key: sub2.key, crt: sub2.crt });
@@ -139,7 +143,7 @@ test('subscriptions: other files in a newer packet replace the context', () => {
 });
 
 test('subscriptions: bad files cost one log line per file state, the name gets the default', () => {
-  const r = makeRegistry();
+  const r = makeRegistry({ settings: subscriptionsIn(certs.dir) });
   const key = certs.path('late.key');
   const crt = certs.path('late.crt');
   r.registry.attachSubscription('late.example', { key, crt });
@@ -147,7 +151,7 @@ test('subscriptions: bad files cost one log line per file state, the name gets t
   assert.equal(r.lines.length, 1);
   assert.match(
     r.lines[0],
-    /^\[uwsgi-ssl\] DANGER unable to initialize context for "late\.example": .*late\.crt: cannot read it \(ENOENT\)$/,
+    /^\[uwsgi-sni for pid \d+\] subscription certificate for "late\.example" refused: .*late\.crt: cannot resolve it \(ENOENT\)$/,
   );
   assert.equal(names(r, 'late.example'), 'default');
   // the files appear; the next packet after the recheck interval loads them
@@ -173,6 +177,76 @@ test('subscriptions: bad files cost one log line per file state, the name gets t
   });
   assert.match(r.lines.at(-1) ?? '', /inline PEM needs --ssl-tmp-dir/);
   assert.equal(r.registry.counts.subscriptions, 1);
+});
+
+test('subscriptions: certificate files are read only from --subscriptions-sni-dir', () => {
+  const pid = process.pid;
+  const refused = (name: string, why: string) =>
+    `[uwsgi-sni for pid ${pid}] subscription certificate for "${name}" refused: ${why}`;
+  // without the option: nothing a subscription names is read, every packet is counted
+  const off = makeRegistry();
+  off.registry.attachSubscription('a.example', { key: a.key, crt: a.crt });
+  off.registry.attachSubscription('a.example', { key: a.key, crt: a.crt });
+  assert.equal(names(off, 'a.example'), 'default');
+  assert.deepEqual(off.lines, [
+    refused('a.example', `${a.crt}: subscription certificates are refused without --subscriptions-sni-dir`),
+  ]);
+  assert.equal(off.registry.subscriptionCertificatesRefused, 2);
+  assert.equal(off.store.size, 0);
+
+  const dir = certs.path('subscribed');
+  mkdirSync(dir);
+  copyFileSync(sub.crt, join(dir, 'sub.crt'));
+  copyFileSync(sub.key, join(dir, 'sub.key'));
+  symlinkSync(join(dir, 'sub.crt'), join(dir, 'link-inside.crt'));
+  symlinkSync(a.key, join(dir, 'link-outside.key'));
+  const r = makeRegistry({ settings: subscriptionsIn(dir) });
+  // inside (also through a link that stays inside): served
+  r.registry.attachSubscription('sub.example', {
+    key: join(dir, 'sub.key'),
+    crt: join(dir, 'link-inside.crt'),
+  });
+  assert.equal(names(r, 'sub.example'), 'subscription sub.example');
+  // outside, by path, by "..", by a link leading out, or a system file: refused before any read
+  const cases: Array<[string, string, string]> = [
+    ['out1.example', a.crt, `${a.crt}: outside --subscriptions-sni-dir ${dir}`],
+    ['out2.example', `${dir}/../${a.crt.split('/').pop()}`, `outside --subscriptions-sni-dir ${dir}`],
+    ['out3.example', join(dir, 'link-outside.key'), `outside --subscriptions-sni-dir ${dir}`],
+    ['out4.example', '/etc/passwd', `/etc/passwd: outside --subscriptions-sni-dir ${dir}`],
+  ];
+  for (const [name, path, why] of cases) {
+    const isKey = path.endsWith('.key');
+    r.registry.attachSubscription(name, {
+      key: isKey ? path : join(dir, 'sub.key'),
+      crt: isKey ? join(dir, 'sub.crt') : path,
+    });
+    assert.equal(names(r, name), 'default', name);
+    assert.ok(r.lines.at(-1)?.startsWith(refused(name, '')), r.lines.at(-1));
+    assert.ok(r.lines.at(-1)?.endsWith(why), `${r.lines.at(-1)} ends with ${why}`);
+  }
+  assert.equal(r.lines.filter((l) => /not a PEM|cannot read/.test(l)).length, 0, 'nothing outside was read');
+  // a client CA too
+  r.registry.attachSubscription('ca.example', {
+    key: join(dir, 'sub.key'),
+    crt: join(dir, 'sub.crt'),
+    ca: `!${ca.crt}`,
+  });
+  assert.equal(names(r, 'ca.example'), 'default');
+  assert.match(r.lines.at(-1) ?? '', /refused: .*\.crt: outside --subscriptions-sni-dir/);
+  // the same refused packet again: counted, not logged or resolved again
+  const before = r.lines.length;
+  const count = r.registry.subscriptionCertificatesRefused;
+  r.registry.attachSubscription('out1.example', { key: join(dir, 'sub.key'), crt: a.crt });
+  assert.equal(r.lines.length, before);
+  assert.equal(r.registry.subscriptionCertificatesRefused, count + 1);
+  // control bytes in a path are escaped in the log line
+  r.registry.attachSubscription('ctl.example', { key: join(dir, 'sub.key'), crt: '/nope\n[fake] line' });
+  assert.match(r.lines.at(-1) ?? '', /\/nope\\x0a\[fake\] line: cannot resolve it \(ENOENT\)$/);
+  // a directory that is not one is a start-up error
+  assert.throws(
+    () => makeRegistry({ settings: subscriptionsIn(a.crt) }),
+    (e: Error) => e instanceof ConfigError && /--subscriptions-sni-dir .*: not a directory/.test(e.message),
+  );
 });
 
 test('sni-dir: loaded on first use, replaced when the files change, dropped when they go', () => {

@@ -1,0 +1,191 @@
+/**
+ * One client connection of the sslrouter once its TLS handshake has completed (tls-front.ts):
+ * the node is chosen from the key and connected now, with the corerouter's retries and
+ * fallbacks, then the plaintext is relayed both ways untouched (spec: ssl-sni-sessions.md §2).
+ * uWSGI connects only when the client's first application bytes arrive, so a protocol whose
+ * server speaks first (SMTP, IMAP, POP3, MySQL greetings) hangs there; here the node's
+ * greeting reaches the client at once. Client bytes sent meanwhile wait, decrypted, in the
+ * TLS socket (its read side stops at the high-water mark) and go to the node after the
+ * optional PROXY header. When the node ends, the client gets a close_notify (uWSGI just
+ * closes), so it can tell a complete answer from a cut one.
+ */
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
+import type { IdleSweep, IdleWatched } from '../corerouter/idle-sweep.ts';
+import { Join, type JoinHooks } from '../corerouter/join.ts';
+import { PeerInfo } from '../corerouter/peer-info.ts';
+import { receivedProxyHeader } from '../corerouter/proxy-intake.ts';
+import type { CoreRouter } from '../corerouter/router.ts';
+import type { NodeLease } from '../corerouter/types.ts';
+import {
+  encodeProxyV1,
+  encodeProxyV2,
+  type ProxyEndpoints,
+  proxiedSource,
+} from '../protocol/proxy-protocol.ts';
+import { tlsSessionTlvs } from '../protocol/proxy-tls-tlvs.ts';
+import type { TlsHandshakeResult } from '../tls/tls-front.ts';
+
+export interface SslrouterSettings {
+  /** inactivity timeout of a session (`sslrouter-timeout`); 0 = none */
+  timeoutMs: number;
+  /** `sslrouter-proxy-protocol`: 0 = none, 1 = v1 line, 2 = v2 binary header with TLS TLVs */
+  proxyProtocol: 0 | 1 | 2;
+  /** `sslrouter-sni`: the server name is the key */
+  bySni: boolean;
+}
+
+/** What all connections of one sslrouter share. */
+export interface SslrouterShared extends SslrouterSettings {
+  readonly sweep: IdleSweep;
+  readonly idleTicks: number;
+}
+
+const noop = (): void => {};
+
+export class SslrouterConnection implements ConnectCallbacks, IdleWatched, JoinHooks {
+  private readonly core: CoreRouter;
+  private readonly client: TLSSocket;
+  private readonly handshake: TlsHandshakeResult;
+  private readonly shared: SslrouterShared;
+  private readonly info: PeerInfo;
+  private readonly key: string;
+  /** IdleWatched: the sweep's bookkeeping */
+  seenProgress = 0;
+  lastTick = 0;
+  idleTicks: number;
+  private attempt: BackendAttempt | null = null;
+  private lease: NodeLease | null = null;
+  private join: Join | null = null;
+  /** bytes written to the node outside the join (the PROXY header) */
+  private sent = 0;
+  /** the client sent its close_notify before the join: passed on to the node once joined */
+  private clientEnded = false;
+
+  constructor(
+    client: TLSSocket,
+    handshake: TlsHandshakeResult,
+    key: string,
+    core: CoreRouter,
+    shared: SslrouterShared,
+  ) {
+    this.core = core;
+    this.client = client;
+    this.handshake = handshake;
+    this.key = key;
+    this.shared = shared;
+    this.idleTicks = shared.idleTicks;
+    this.info = new PeerInfo(handshake.raw);
+    const h = receivedProxyHeader(handshake.raw);
+    const src = h ? proxiedSource(h) : null;
+    if (src) {
+      this.info.address = src.address;
+      this.info.port = src.port;
+    }
+    client.on('error', noop);
+    client.on('end', this.onClientEnd);
+    client.on('close', this.onClientClose);
+    this.attempt = new BackendAttempt(core, key, this.info, this, shared.sweep);
+    this.attempt.start();
+  }
+
+  /** IdleWatched: bytes moved since the node connected (spec: corerouter.md §4). */
+  get progress(): number {
+    const j = this.join;
+    return j ? j.tx + j.rx : 0;
+  }
+
+  /** One log line (rate-limited per code, connection-log.ts) and one counter. */
+  private note(code: string, why: string): void {
+    this.core.count(code);
+    this.core.connectionLog.about('warn', code, this.info, this.key, this.lease?.address.name ?? '', why);
+  }
+
+  connected(backend: Socket, lease: NodeLease): void {
+    this.attempt = null;
+    if (this.client.destroyed) {
+      backend.destroy();
+      lease.release(0, 0);
+      return;
+    }
+    this.lease = lease;
+    if (this.shared.timeoutMs > 0) this.shared.sweep.watch(this);
+    if (this.shared.proxyProtocol !== 0) {
+      const header =
+        this.shared.proxyProtocol === 1
+          ? encodeProxyV1(this.endpoints())
+          : encodeProxyV2(this.endpoints(), { tlvs: tlsSessionTlvs(this.sessionFacts()) });
+      backend.write(header);
+      this.sent += header.length;
+    }
+    this.join = new Join(this.client, backend, this, true);
+    if (this.clientEnded) backend.end();
+  }
+
+  /**
+   * The relayed connection's ends for the node's PROXY header: the client (as a trusted
+   * peer's header named it, else the socket's peer) and the address it connected to.
+   */
+  private endpoints(): ProxyEndpoints {
+    const raw = this.handshake.raw;
+    const h = receivedProxyHeader(raw);
+    const dst = h && proxiedSource(h) ? h : null;
+    return {
+      srcAddress: this.info.address,
+      srcPort: this.info.port,
+      dstAddress: dst ? dst.dstAddress : (raw.localAddress ?? ''),
+      dstPort: dst ? dst.dstPort : (raw.localPort ?? 0),
+    };
+  }
+
+  private sessionFacts() {
+    const c = this.client;
+    let cn: string | null = null;
+    if (this.handshake.clientCertificate) {
+      const subject = c.getPeerCertificate().subject as Record<string, string | string[]> | undefined;
+      const v = subject?.CN;
+      cn = typeof v === 'string' ? v : Array.isArray(v) ? (v[0] ?? null) : null;
+    }
+    return {
+      serverName: this.handshake.hello.serverName,
+      version: c.getProtocol(),
+      cipher: c.getCipher()?.name ?? null,
+      clientCertificate: this.handshake.clientCertificate,
+      clientCommonName: cn,
+    };
+  }
+
+  /** JoinHooks: both sockets are gone. */
+  closed(tx: number, rx: number): void {
+    this.shared.sweep.unwatch(this);
+    const lease = this.lease;
+    this.lease = null;
+    lease?.release(tx, rx + this.sent);
+  }
+
+  gaveUp(code: GiveUpCode, detail: string): void {
+    this.attempt = null;
+    this.note(code, `${detail}: closing`);
+    this.client.destroy();
+  }
+
+  /** IdleWatched: no byte moved for the timeout. */
+  onIdle(): void {
+    if (!this.join || this.client.destroyed) return;
+    this.note('UWR_ERR_TIMEOUT', 'timeout: closing');
+    this.join.destroy();
+  }
+
+  private readonly onClientEnd = (): void => {
+    if (this.join) return;
+    this.clientEnded = true;
+  };
+
+  private readonly onClientClose = (): void => {
+    this.shared.sweep.unwatch(this);
+    if (this.join) return;
+    this.attempt?.cancel();
+    this.attempt = null;
+  };
+}
