@@ -63,7 +63,12 @@ function streamDocument(s: Socket, head: string, chunks: Iterator<string>): void
 export async function startStatsServer(o: StatsServerOptions): Promise<Listener> {
   let streams = 0;
   let lastBusyLog = 0;
+  // open stats connections: closed with the server, so a client that keeps its side open
+  // (a reader that never closes) cannot hold the router's shutdown
+  const open = new Set<Socket>();
   const serve = (s: Socket): void => {
+    open.add(s);
+    s.once('close', () => open.delete(s));
     s.on('error', () => s.destroy());
     s.setTimeout(STATS_IDLE_MS, () => s.destroy());
     if (streams >= MAX_STATS_STREAMS) {
@@ -102,5 +107,13 @@ export async function startStatsServer(o: StatsServerOptions): Promise<Listener>
   };
   const l = await listen(o.address, { backlog: o.backlog, sharedSockets: o.sharedSockets }, serve);
   o.log.info(`*** ${o.routerName} stats server enabled on ${l.name} fd: ${l.fd} ***`);
-  return l;
+  const closeListener = l.close;
+  return {
+    ...l,
+    close: () => {
+      const closing = closeListener();
+      for (const s of open) s.destroy();
+      return closing;
+    },
+  };
 }

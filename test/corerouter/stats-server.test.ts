@@ -178,3 +178,35 @@ test('a client that does not read holds about one slice; past MAX_STATS_STREAMS 
   const again = await fetchAll(port);
   assert.equal(again.toString('utf8'), reference(doc(), false), 'served again once they left');
 });
+
+test('closing the stats server ends a client that keeps its side open (shutdown is not held)', async () => {
+  const l = await startStatsServer({
+    address: '127.0.0.1:0',
+    routerName: 'test',
+    http: false,
+    document: () => ({ pid: 1 }),
+    minified: true,
+    log: silentLogger(),
+    backlog: 10,
+    sharedSockets: [],
+  });
+  const a = l.server.address();
+  // the client reads the document but never closes its side (a half-open reader)
+  const c = connect({
+    port: typeof a === 'object' && a ? a.port : 0,
+    host: '127.0.0.1',
+    allowHalfOpen: true,
+  });
+  c.on('error', () => {});
+  c.on('data', () => {});
+  await once(c, 'end');
+  const t0 = Date.now();
+  await Promise.race([
+    l.close(),
+    sleep(2000).then(() => {
+      throw new Error('close() still waits for the open stats client after 2 s');
+    }),
+  ]);
+  assert.ok(Date.now() - t0 < 2000);
+  c.destroy();
+});
