@@ -11,7 +11,7 @@ export interface CacheSpec {
   settings: CacheSettings;
   /** persistent file (uwrouter's own format, not uWSGI's memory image) */
   store: string | undefined;
-  /** seconds between writes of a changed store (0 = only when uwrouter stops) */
+  /** seconds between writes of a changed store (0 = only when uwrouter stops; -1 = not given) */
   storeSync: number;
   /** replace a store file that is not a uwrouter cache store instead of refusing to start */
   storeDelete: boolean;
@@ -116,7 +116,7 @@ export function emptySpec(settings: CacheSettings): CacheSpec {
   return {
     settings,
     store: undefined,
-    storeSync: DEFAULT_STORE_SYNC_S,
+    storeSync: -1,
     storeDelete: false,
     udpServers: [],
     nodes: [],

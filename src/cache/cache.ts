@@ -113,6 +113,8 @@ export class UwsgiCache {
   miss = 0;
   full = 0;
   lastModifiedAt = 0;
+  /** grows with every change of the table (the store file writes when it moved) */
+  changes = 0;
 
   constructor(settings: CacheSettings, log: Logger, clock: () => number = nowSeconds) {
     this.settings = settings;
@@ -317,6 +319,7 @@ export class UwsgiCache {
   }
 
   private modified(): void {
+    this.changes++;
     if (this.settings.lastModified) this.lastModifiedAt = this.clock();
   }
 
