@@ -4,10 +4,14 @@
  * router using the same Redis shares the items. node-redis (the `redis` package) is loaded
  * by dynamic import only when a cache names Redis.
  *
- * Bounded latency: each operation is one command with the cache's timeout (redis_timeout,
- * 100 ms); while the connection is down commands are not queued (disableOfflineQueue) but
- * answered at once as a miss / a write not done, and the client reconnects in the
- * background. An outage is one log line when it starts and one when Redis is back.
+ * Bounded latency: each operation is one command, given up after the cache's timeout
+ * (redis_timeout, 100 ms; node-redis's own command timeout stops counting once a command is
+ * written, so a Redis that hangs would hold it forever). While the connection is down,
+ * commands are not queued (disableOfflineQueue) but answered at once as a miss / a write not
+ * done, and the client reconnects in the background. A Redis that is connected but does not
+ * answer (HANG_AFTER timeouts in a row) is treated the same way: operations answer at once,
+ * and one PING a second finds out when it answers again. An outage is one log line when it
+ * starts and one when Redis is back.
  */
 import type { Logger } from '../logger.ts';
 import type { CacheSpec } from './cache-spec.ts';
@@ -23,10 +27,19 @@ interface RedisLike {
   get(key: Buffer): Promise<unknown>;
   set(key: Buffer, value: Buffer, options?: unknown): Promise<unknown>;
   del(key: Buffer): Promise<unknown>;
+  ping(): Promise<unknown>;
 }
 
 /** slowest reconnect interval while Redis is down */
 const MAX_RECONNECT_DELAY_MS = 2000;
+/** timeouts in a row after which Redis counts as hanging */
+const HANG_AFTER = 3;
+/** while hanging, one PING per this long */
+const PROBE_INTERVAL_MS = 1000;
+/** commands waiting in the client at most (a hung Redis must not grow a queue) */
+const MAX_QUEUED_COMMANDS = 1024;
+
+const TIMED_OUT = Symbol('timed out');
 
 /** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0` for log lines and stats. */
 export function redisUrlForDisplay(url: string): string {
@@ -50,6 +63,10 @@ export class RedisCacheStore implements CacheStore {
   private client: RedisLike | undefined;
   /** up, down (logged once), or not yet known */
   private state: 'unknown' | 'up' | 'down' = 'unknown';
+  /** connected but not answering: operations answer at once until a probe succeeds */
+  private hung = false;
+  private timeoutsInARow = 0;
+  private nextProbe = 0;
   private readonly counters: CacheStoreStats & { unavailable: number } = {
     hits: 0,
     miss: 0,
@@ -75,7 +92,8 @@ export class RedisCacheStore implements CacheStore {
     const client = createClient({
       url: this.url,
       disableOfflineQueue: true,
-      commandOptions: { timeout: this.timeoutMs, typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } },
+      commandsQueueMaxLength: MAX_QUEUED_COMMANDS,
+      commandOptions: { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } },
       socket: {
         connectTimeout: Math.max(this.timeoutMs, 1000),
         reconnectStrategy: (retries: number) =>
@@ -101,33 +119,69 @@ export class RedisCacheStore implements CacheStore {
   }
 
   private up(): void {
-    if (this.state === 'down')
+    if (this.state === 'down') {
       this.log.info(`cache "${this.name}": Redis ${redisUrlForDisplay(this.url)} is back`);
+    }
     this.state = 'up';
+    this.hung = false;
+    this.timeoutsInARow = 0;
   }
 
-  /** Is the connection up now? */
+  /** Is the connection up (and answering) now? */
   get connected(): boolean {
-    return this.client?.isReady === true;
+    return this.client?.isReady === true && !this.hung;
   }
 
   private key(k: Buffer): Buffer {
     return Buffer.concat([this.prefix, k]);
   }
 
-  private failed(e: unknown): void {
-    this.counters.errors++;
-    if ((e as Error)?.name === 'TimeoutError' || /timeout/i.test((e as Error)?.message ?? '')) {
-      this.counters.timeouts++;
+  /** The command's answer, or TIMED_OUT after the cache's timeout (the late answer is dropped). */
+  private async bounded<T>(command: Promise<T>): Promise<T | typeof TIMED_OUT> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(resolve, this.timeoutMs, TIMED_OUT);
+    });
+    try {
+      const r = await Promise.race([command, late]);
+      if (r === TIMED_OUT) this.timedOut();
+      else this.timeoutsInARow = 0;
+      return r;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  /** Not connected: answer at once, without a round trip. */
+  private timedOut(): void {
+    this.counters.timeouts++;
+    this.counters.errors++;
+    if (++this.timeoutsInARow >= HANG_AFTER && !this.hung) {
+      this.hung = true;
+      this.down(new Error(`no answer within ${this.timeoutMs} ms, ${HANG_AFTER} times in a row`));
+    }
+  }
+
+  /** Not connected, or not answering: answer at once, without a round trip. */
   private unavailable(): boolean {
-    if (this.client?.isReady === true) return false;
+    const c = this.client;
+    if (c?.isReady === true && !this.hung) return false;
+    if (c?.isReady === true && this.hung) this.probe(c);
     this.counters.unavailable++;
     this.counters.errors++;
     return true;
+  }
+
+  /** While hanging: one PING a second; an answer in time ends the outage. */
+  private probe(c: RedisLike): void {
+    const now = Date.now();
+    if (now < this.nextProbe) return;
+    this.nextProbe = now + PROBE_INTERVAL_MS;
+    this.bounded(c.ping()).then(
+      (r) => {
+        if (r !== TIMED_OUT) this.up();
+      },
+      () => {},
+    );
   }
 
   async get(key: Buffer): Promise<Buffer | undefined> {
@@ -136,15 +190,15 @@ export class RedisCacheStore implements CacheStore {
       return undefined;
     }
     try {
-      const v = await this.client!.get(this.key(key));
+      const v = await this.bounded(this.client!.get(this.key(key)));
       if (Buffer.isBuffer(v) && v.length > 0 && v.length <= this.maxValueSize) {
         this.counters.hits++;
         return v;
       }
       // a value this cache could not have stored (another writer) is not trusted
-      if (v !== null) this.counters.errors++;
-    } catch (e) {
-      this.failed(e);
+      if (v !== null && v !== TIMED_OUT) this.counters.errors++;
+    } catch {
+      this.counters.errors++;
     }
     this.counters.miss++;
     return undefined;
@@ -173,9 +227,10 @@ export class RedisCacheStore implements CacheStore {
     if (ttlSeconds > 0) options.expiration = { type: 'EX', value: ttlSeconds };
     if (onlyIfAbsent) options.condition = 'NX';
     try {
-      return (await this.client!.set(this.key(key), value, options)) !== null;
-    } catch (e) {
-      this.failed(e);
+      const r = await this.bounded(this.client!.set(this.key(key), value, options));
+      return r !== null && r !== TIMED_OUT;
+    } catch {
+      this.counters.errors++;
       return false;
     }
   }
@@ -183,9 +238,10 @@ export class RedisCacheStore implements CacheStore {
   async delete(key: Buffer): Promise<boolean> {
     if (this.unavailable()) return false;
     try {
-      return Number(await this.client!.del(this.key(key))) > 0;
-    } catch (e) {
-      this.failed(e);
+      const r = await this.bounded(this.client!.del(this.key(key)));
+      return r !== TIMED_OUT && Number(r) > 0;
+    } catch {
+      this.counters.errors++;
       return false;
     }
   }
