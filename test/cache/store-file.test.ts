@@ -18,7 +18,7 @@ function make(cache2: string, log = silentLogger()): CacheSystem {
   return CacheSystem.fromConfig(loadConfig(['--cache2', cache2], {}).config, log);
 }
 
-test('items come back after a restart with their expiry; expired and deleted ones do not', async () => {
+test('items come back after a restart with their expiry; a deleted one does not', async () => {
   const file = join(tmpDir('cache-store'), 'routes.cache');
   const first = make(`name=r,items=10,store=${file}`);
   await first.start();
