@@ -2,6 +2,7 @@
  * Builds and starts every router the configuration names (with its subscription system),
  * and the subscribe client; returns one handle to stop them all.
  */
+import { CacheSystem } from './cache/index.ts';
 import type { Config, RouterName } from './config/config.ts';
 import { OPTIONS } from './config/registry.ts';
 import { applyOptionStatuses, isImplemented } from './config/status.ts';
@@ -10,6 +11,7 @@ import type { CoreRouter } from './corerouter/router.ts';
 import { ConfigError } from './errors.ts';
 import { createFastrouter } from './fastrouter/index.ts';
 import { createHttpRouter } from './http-router/index.ts';
+import { startInstanceStats } from './instance-stats.ts';
 import type { Logger } from './logger.ts';
 import { createRawrouter } from './rawrouter/index.ts';
 import { type RequestLog, requestLogFromConfig } from './request-log.ts';
@@ -21,6 +23,8 @@ export interface RunningRouters {
   routers: CoreRouter[];
   /** the request log, when configured (its file is reopened on SIGHUP/SIGUSR2) */
   requestLog: RequestLog | null;
+  /** every cache of the instance (the TLS side takes its session store here) */
+  caches: CacheSystem;
   close(): Promise<void>;
 }
 
@@ -46,13 +50,16 @@ export async function startRouters(config: Config, log: Logger, version: string)
   const routers: CoreRouter[] = [];
   const closers: Array<() => Promise<void>> = [];
   let requestLog: RequestLog | null = null;
+  applyOptionStatuses(config, log);
+  // caches exist before the routers (a router's X-use-cache reads one) and go after them
+  const caches = CacheSystem.fromConfig(config, log);
   const close = async (): Promise<void> => {
     // the subscriber first, so its unsubscribe leaves before the routers go
     for (const c of closers.splice(0).reverse()) await c();
     await Promise.all(routers.map((r) => r.close()));
     await requestLog?.close();
+    await caches.close();
   };
-  applyOptionStatuses(config, log);
   // every router's listeners and stats sockets: no subscription may name one (a node at the
   // router's own listener is a request loop). Configured now, bound names once listening.
   const ownAddresses = new OwnAddresses();
@@ -60,7 +67,18 @@ export async function startRouters(config: Config, log: Logger, version: string)
     for (const o of [...listenOptions, `${name}-stats`]) for (const a of config.all(o)) ownAddresses.add(a);
   }
   requestLog = requestLogFromConfig(config, log);
+  for (const a of config.all('stats')) ownAddresses.add(a);
   try {
+    await caches.start();
+    if (config.has('ssl-sessions-use-cache')) {
+      const warning = caches.plaintextSessionSyncWarning(config.str('ssl-sessions-use-cache') ?? '');
+      if (warning !== undefined) log.warn(warning);
+    }
+    const instanceStats = await startInstanceStats(config, log, `${version}-uwrouter`, caches);
+    if (instanceStats) {
+      ownAddresses.add(instanceStats.name);
+      closers.push(() => instanceStats.close());
+    }
     for (const [name, factory, listenOptions] of FACTORIES) {
       const listen = listenOptions.flatMap((o) => config.all(o));
       const subscription = createSubscriptionSystemFromConfig(config, name, log, {
@@ -76,7 +94,10 @@ export async function startRouters(config: Config, log: Logger, version: string)
         }
         continue;
       }
-      const extras: Omit<RouterExtras, 'listen'> = { version: `${version}-uwrouter` };
+      const extras: Omit<RouterExtras, 'listen'> = {
+        version: `${version}-uwrouter`,
+        routeCache: (cacheName) => caches.routeCache(cacheName),
+      };
       if (requestLog) extras.requestLog = requestLog;
       if (subscription) {
         closers.push(() => subscription.close());
@@ -112,5 +133,5 @@ export async function startRouters(config: Config, log: Logger, version: string)
     await close();
     throw err;
   }
-  return { routers, requestLog, close };
+  return { routers, requestLog, caches, close };
 }

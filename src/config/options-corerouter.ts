@@ -77,10 +77,8 @@ const COMMON: readonly CommonOption[] = [
     implicit: '',
     valueName: 'NAME',
     routers: ALL,
-    status: (r) => ({
-      refuse: `the uWSGI cache mapper is not implemented yet in uwrouter; use --${r}-use-pattern, --${r}-use-base, --${r}-to or a subscription server`,
-    }),
-    help: () => 'map the key through a cache item "ADDR[,MOD1]" or "A1|A2"; no value = the first cache',
+    help: () =>
+      'map the key to the node its cache item names: "ADDR[,MOD1]", or "A1|A2" (several, taken in turn); no value = the first cache',
   },
   {
     suffix: 'use-pattern',

@@ -60,6 +60,14 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     help: 'serve the stats JSON without indentation and newlines',
   },
   {
+    name: 'stats',
+    aliases: ['stats-server'],
+    kind: 'string',
+    valueName: 'ADDR',
+    group: 'global',
+    help: "serve the instance stats JSON (uWSGI's master stats: version, pid, uid, gid, cwd, caches) on this TCP ip:port or UNIX path",
+  },
+  {
     name: 'socket-timeout',
     kind: 'int',
     default: '4',
@@ -74,15 +82,6 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     valueName: 'BOOL',
     group: 'global',
     help: 'accept a PROXY protocol v1 line on HTTP listeners (same as --http-enable-proxy-protocol)',
-  },
-  {
-    name: 'cache2',
-    kind: 'string',
-    repeatable: true,
-    valueName: 'name=..,items=..',
-    group: 'global',
-    help: 'create a cache (keys: name, items, blocksize, keysize, expire settings, udp, nodes, ...)',
-    status: { refuse: 'the uWSGI cache is not implemented yet in uwrouter' },
   },
   // uwrouter's own
   {

@@ -4,6 +4,7 @@
  */
 
 import type { OptionSpec } from './config.ts';
+import { CACHE_OPTIONS } from './options-cache.ts';
 import {
   FASTROUTER_OPTIONS,
   HTTP_COMMON_OPTIONS,
@@ -25,6 +26,7 @@ export const OPTION_GROUPS: readonly { group: string; title: string }[] = [
   { group: 'subscription', title: 'subscription server (all routers)' },
   { group: 'subscribe', title: 'subscription client (announcing to other routers)' },
   { group: 'tls', title: 'TLS and SNI (https, sslrouter)' },
+  { group: 'cache', title: 'uWSGI cache' },
   { group: 'global', title: 'global' },
   { group: 'compat', title: 'uWSGI options accepted for compatibility (no effect)' },
 ];
@@ -39,6 +41,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   ...SUBSCRIPTION_SERVER_OPTIONS,
   ...SUBSCRIPTION_CLIENT_OPTIONS,
   ...TLS_OPTIONS,
+  ...CACHE_OPTIONS,
   ...GLOBAL_OPTIONS.filter((o) => o.group !== 'uwrouter'),
   ...COMPAT_OPTIONS,
 ];

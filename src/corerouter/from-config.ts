@@ -7,7 +7,14 @@ import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RequestLog } from '../request-log.ts';
 import { parseBackendAddress } from './address.ts';
-import { baseMapper, chooseMapper, type MapperCandidates, patternMapper } from './mappers.ts';
+import {
+  baseMapper,
+  cacheMapper,
+  chooseMapper,
+  type MapperCandidates,
+  patternMapper,
+  type RouteCacheLookup,
+} from './mappers.ts';
 import { DISPLAY_NAME } from './names.ts';
 import type { CoreRouterOptions } from './router.ts';
 import { StaticMapper } from './static-nodes.ts';
@@ -33,6 +40,8 @@ export interface RouterExtras {
   version: string;
   /** the process's request log (`--log-requests`, `--req-logger`), when one is configured */
   requestLog?: RequestLog;
+  /** `X-use-cache NAME` ('' = the first cache): the cache, or why it cannot be used */
+  routeCache?: (name: string) => RouteCacheLookup | string;
 }
 
 export function coreOptionsFromConfig(
@@ -47,17 +56,19 @@ export function coreOptionsFromConfig(
   const staticMapper =
     statics.length > 0 ? new StaticMapper(statics, config.int(o('gracetime')), prefix, log) : null;
 
+  const candidates: MapperCandidates = {};
   if (config.has(o('use-cache'))) {
-    throw new ConfigError(
-      `option "--${o('use-cache')}": the uWSGI cache mapper is not implemented yet in uwrouter; use --${o('use-pattern')}, --${o('use-base')}, --${o('to')} or a subscription server`,
-    );
+    const name = config.str(o('use-cache')) ?? '';
+    const cache =
+      extras.routeCache?.(name) ?? 'no cache is configured (--cache N or --cache2 name=..,items=..)';
+    if (typeof cache === 'string') throw new ConfigError(`option "--${o('use-cache')}": ${cache}`);
+    candidates.cache = () => cacheMapper(cache);
   }
   if (config.has(o('use-code-string'))) {
     throw new ConfigError(
       `option "--${o('use-code-string')}": code-string mappers call uWSGI language plugins, which uwrouter does not embed`,
     );
   }
-  const candidates: MapperCandidates = {};
   const pattern = config.str(o('use-pattern'));
   if (pattern) candidates.pattern = () => patternMapper(pattern);
   if (extras.subscription) {

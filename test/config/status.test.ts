@@ -92,15 +92,16 @@ test('not-implemented listeners and features are refused, each named, all at onc
     ':0,a.crt,a.key',
     '--start-unsubscribed',
     '--subscriptions-use-credentials',
-    '--fastrouter-use-cache',
-    '--cache2',
-    'name=x,items=10',
+    '--fastrouter-use-code-string',
+    '0:x.py:f',
+    '--cache-sync',
+    '127.0.0.1:1',
   ]);
   assert.match(msg, /^5 options cannot be honoured:\n/);
   for (const o of [
     'https',
-    'fastrouter-use-cache',
-    'cache2',
+    'fastrouter-use-code-string',
+    'cache-sync',
     'start-unsubscribed',
     'subscriptions-use-credentials',
   ]) {

@@ -89,6 +89,19 @@ const ARGS = [
   ['--subscribe2', 'server=127.0.0.1:9,key=other.example'],
   ['--subscribe-with-modifier1', '5'],
   ['--subscriptions-sign-check', 'sha256:/nonexistent'],
+  // caches: the old-style one with UDP sync, a cache2, the mappers and the instance stats
+  ['--cache', '10'],
+  ['--cache-blocksize', '4096'],
+  ['--cache-udp-server', '127.0.0.1:0'],
+  ['--cache-udp-node', '127.0.0.1:9'],
+  ['--cache-use-last-modified'],
+  ['--cache-expire-freq', '5'],
+  ['--cache-report-freed-items'],
+  ['--cache-store-sync', '30'],
+  ['--cache2', 'name=routes,items=10'],
+  ['--add-cache-item', 'routes example.com=127.0.0.1:4'],
+  ['--http-use-cache=routes'],
+  ['--stats', '127.0.0.1:0'],
 ].flat();
 
 test('every implemented option is read when the routers and the subscriber start', async () => {

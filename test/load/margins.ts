@@ -89,3 +89,14 @@ export const SSL_HALF_DONE_NORMAL_REQUEST_MAX_MS = 1000;
  * beyond the bounded hello (or a TLS socket per partial hello) exceeds it.
  */
 export const SSL_HALF_DONE_RSS_GROWTH_MAX_BYTES = 48 * 1024 * 1024;
+
+// ---- cache-flood: 100k datagrams at a cache's UDP server (test/interop/cache-flood.ts)
+
+/**
+ * Growth of the router's RSS over the flood: the larger VmRSS of half-way and the end, minus
+ * VmRSS before. The cache holds at most 999 items of ≤ 512 bytes (~1 MiB); the rest is V8's
+ * young generation under 100k short-lived Buffers. 150 MiB, as for the subscription flood,
+ * leaves room for GC timing on a loaded machine, while anything kept per datagram (a queue,
+ * a map of senders; ≥ 1.5 KiB each over 100k) exceeds it.
+ */
+export const CACHE_FLOOD_RSS_GROWTH_MAX_BYTES = 150 * 1024 * 1024;

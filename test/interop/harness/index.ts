@@ -37,6 +37,7 @@ export {
   spawnManaged,
   stopAllProcesses,
 } from './process-registry.ts';
+export { REDIS_BIN, startRedis } from './redis.ts';
 export { type ServerHandle, ServerStartError } from './server-process.ts';
 export { REPO_ROOT, startUwrouter, type UwrouterOptions, uwrouterEntry } from './uwrouter.ts';
 export {
