@@ -4,9 +4,9 @@
  * - SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (code execution for any local
  *   user); here it logs one stats line per router, as uWSGI's master logs its stats.
  * - SIGHUP would kill the process (exit 129, no unsubscribe, UNIX socket files left);
- *   here it logs that reload is not implemented yet and keeps running.
- * - SIGUSR2 would kill the process; uWSGI workers print what they are doing, uwrouter has
- *   no workers: one line, nothing else.
+ *   here it reopens the log files (if any) and logs that reload is not implemented yet.
+ * - SIGUSR2 would kill the process; here it reopens the log files (`--logto`, logrotate's
+ *   postrotate), or logs one line when there are none.
  * - SIGINT/SIGTERM/SIGQUIT stop gracefully (a second one exits at once).
  * Left at their defaults, deliberately: SIGPIPE (Node ignores it), SIGWINCH (ignored unless a
  * terminal resizes), SIGTSTP/SIGTTIN/SIGTTOU (stop, as a job-control shell expects; catching
@@ -63,6 +63,8 @@ export function routerStatsLine(router: RouterStatsSource): string {
 }
 
 type Line = (text: string) => void;
+/** reopens log files; called with the signal's name (src/process/setup.ts) */
+export type LogReopener = (signal: 'SIGUSR2' | 'SIGHUP') => void;
 export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGQUIT';
 const STOP_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGQUIT'];
 
@@ -74,6 +76,7 @@ export class ProcessSignals {
   private info: Line = stderrLine;
   private warn: Line = stderrLine;
   private routers: readonly RouterStatsSource[] = [];
+  private reopenLogs: LogReopener | null = null;
   private stopHandler: ((signal: StopSignal) => void) | null = null;
   /** a stop signal that came before the routers ran */
   private pendingStop: StopSignal | null = null;
@@ -84,16 +87,21 @@ export class ProcessSignals {
     if (this.installed) return this;
     this.installed = true;
     process.on('SIGUSR1', () => this.logStats());
-    process.on('SIGUSR2', () =>
+    process.on('SIGUSR2', () => {
+      if (this.reopenLogs) {
+        this.reopenLogs('SIGUSR2');
+        return;
+      }
       this.info(
-        '[uwrouter] SIGUSR2 received: nothing to do (uWSGI workers print their current request; uwrouter has no workers; SIGUSR1 logs the stats)',
-      ),
-    );
-    process.on('SIGHUP', () =>
+        '[uwrouter] SIGUSR2 received: nothing to do (no log file to reopen; uWSGI workers print their current request; SIGUSR1 logs the stats)',
+      );
+    });
+    process.on('SIGHUP', () => {
+      this.reopenLogs?.('SIGHUP');
       this.warn(
-        '[uwrouter] SIGHUP received: graceful reload is not implemented yet; still running with the configuration it started with (logs go to stderr: no log file to reopen)',
-      ),
-    );
+        `[uwrouter] SIGHUP received: graceful reload is not implemented yet; still running with the configuration it started with${this.reopenLogs ? '' : ' (logs go to stderr: no log file to reopen)'}`,
+      );
+    });
     for (const s of STOP_SIGNALS) process.on(s, () => this.stop(s));
     return this;
   }
@@ -102,6 +110,11 @@ export class ProcessSignals {
   useLogger(log: { info(msg: string): void; warn(msg: string): void }): void {
     this.info = (t) => log.info(t);
     this.warn = (t) => log.warn(t);
+  }
+
+  /** SIGUSR2 and SIGHUP call `reopen` (log files: logrotate renames them, then signals). */
+  onReopenLogs(reopen: LogReopener): void {
+    this.reopenLogs = reopen;
   }
 
   /** The routers whose stats SIGUSR1 logs. */

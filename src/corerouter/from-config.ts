@@ -5,6 +5,7 @@
 import type { Config, RouterName } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { unixSocketSettingsFromConfig } from '../process/unix-socket-mode.ts';
 import { parseBackendAddress } from './address.ts';
 import { baseMapper, chooseMapper, type MapperCandidates, patternMapper } from './mappers.ts';
 import { DISPLAY_NAME } from './names.ts';
@@ -98,6 +99,7 @@ export function coreOptionsFromConfig(
     quiet: config.flag(o('quiet')),
     backlog: config.int('listen'),
     sharedSockets: config.all('shared-socket'),
+    unixSocket: unixSocketSettingsFromConfig(config),
     cheap: config.flag(o('cheap')),
     stats: config.str(o('stats')),
     statsHttp: config.flag('stats-http'),

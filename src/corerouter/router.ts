@@ -6,6 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../logger.ts';
+import type { UnixSocketSettings } from '../process/unix-socket-mode.ts';
 import type { RouteContext } from './connect.ts';
 import { type Listener, listen } from './listener.ts';
 import { OutgoingEndpoints } from './outgoing-endpoints.ts';
@@ -29,6 +30,8 @@ export interface CoreRouterOptions {
   quiet: boolean;
   backlog: number;
   sharedSockets: readonly string[];
+  /** `--chmod-socket` / `--chown-socket` for the UNIX sockets this router binds */
+  unixSocket?: UnixSocketSettings;
   cheap: boolean;
   stats?: string;
   statsHttp: boolean;
@@ -101,7 +104,11 @@ export class CoreRouter implements RouteContext {
   }
 
   async start(): Promise<void> {
-    const lo = { backlog: this.opts.backlog, sharedSockets: this.opts.sharedSockets };
+    const lo = {
+      backlog: this.opts.backlog,
+      sharedSockets: this.opts.sharedSockets,
+      unixSocket: this.opts.unixSocket,
+    };
     for (const addr of this.opts.listen) {
       const l = await listen(addr, lo, this.onConnection);
       this.listeners.push(l);
