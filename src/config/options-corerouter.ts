@@ -271,6 +271,18 @@ const COMMON: readonly CommonOption[] = [
       `run as this group (name or number) after binding; the group of the whole process, like --gid, so it ` +
       `must agree with --gid and the other routers' (the ${t} alone in uWSGI)`,
   },
+  {
+    suffix: 'max-connections',
+    kind: 'int',
+    default: '0',
+    min: 0,
+    max: 10_000_000,
+    valueName: 'N',
+    routers: ALL,
+    help: (t) =>
+      `at most N open ${t} client connections at once (0 = no limit); past it a client gets a 503 (HTTP) ` +
+      'or is closed, counted as UWR_ERR_MAX_CONNECTIONS (uwrouter; uWSGI has no such bound)',
+  },
 ];
 
 function commonOptionsFor(router: RouterName): OptionSpec[] {

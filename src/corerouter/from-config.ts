@@ -100,6 +100,7 @@ export function coreOptionsFromConfig(
     backlog: config.int('listen'),
     sharedSockets: config.all('shared-socket'),
     unixSocket: unixSocketSettingsFromConfig(config),
+    maxConnections: config.int(o('max-connections')),
     cheap: config.flag(o('cheap')),
     stats: config.str(o('stats')),
     statsHttp: config.flag('stats-http'),

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../logger.ts';
 import type { UnixSocketSettings } from '../process/unix-socket-mode.ts';
 import type { RouteContext } from './connect.ts';
+import { ConnectionLimit } from './connection-limit.ts';
 import { type Listener, listen } from './listener.ts';
 import { OutgoingEndpoints } from './outgoing-endpoints.ts';
 import { Roster } from './roster.ts';
@@ -32,6 +33,10 @@ export interface CoreRouterOptions {
   sharedSockets: readonly string[];
   /** `--chmod-socket` / `--chown-socket` for the UNIX sockets this router binds */
   unixSocket?: UnixSocketSettings;
+  /** `X-max-connections`: open client connections allowed at once (0 = no limit) */
+  maxConnections?: number;
+  /** what a client over `maxConnections` is sent before the close (HTTP: a 503); none = just close */
+  overLimitReply?: Buffer;
   cheap: boolean;
   stats?: string;
   statsHttp: boolean;
@@ -59,6 +64,7 @@ export class CoreRouter implements RouteContext {
   /** open node connections: a client that is one of them is this router talking to itself */
   readonly outgoing = new OutgoingEndpoints();
   private readonly handler: ConnectionHandler;
+  private readonly limit: ConnectionLimit;
   private statsListener: Listener | null = null;
   private cheapMode = false;
   /** connections accepted while cheap, served when a node appears (bounded by `listen`) */
@@ -69,6 +75,14 @@ export class CoreRouter implements RouteContext {
     this.opts = opts;
     this.log = opts.log;
     this.handler = handler;
+    this.limit = new ConnectionLimit({
+      max: opts.maxConnections ?? 0,
+      reply: opts.overLimitReply,
+      option: `--${opts.name}-max-connections`,
+      logPrefix: `uwsgi-${opts.name}`,
+      log: opts.log,
+      count: (code) => this.count(code),
+    });
   }
 
   get mapper(): KeyMapper | null {
@@ -147,6 +161,10 @@ export class CoreRouter implements RouteContext {
       client.destroy();
       return;
     }
+    if (!this.limit.admits(this.clients.size)) {
+      this.limit.refuse(client, this.clients.size);
+      return;
+    }
     this.clients.add(client);
     client.on('close', this.forgetClient);
     if (this.cheapMode) {
@@ -220,6 +238,7 @@ export class CoreRouter implements RouteContext {
   /** Stops accepting, ends every session, removes UNIX socket files. */
   async close(): Promise<void> {
     this.closing = true;
+    this.limit.close();
     const closing = this.listeners.map((l) => l.close());
     if (this.statsListener) closing.push(this.statsListener.close());
     for (const c of this.clients) c.destroy();

@@ -52,6 +52,7 @@ test('identity and process-file options are implemented: no refusal, no warning'
       '--chown-socket',
       'nobody',
     ],
+    ...['--http-max-connections', '100'],
   ]);
   assert.deepEqual(r, { refused: [], warnings: [] });
 });
