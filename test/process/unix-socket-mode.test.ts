@@ -14,7 +14,18 @@ import {
 } from '../../src/process/unix-socket-mode.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'uwr-sockmode-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const opened: Array<{ close(): Promise<void> }> = [];
+after(async () => {
+  for (const l of opened) await l.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A listener closed when the file ends, even when an assertion failed first. */
+async function bound(...args: Parameters<typeof listen>): ReturnType<typeof listen> {
+  const l = await listen(...args);
+  opened.push(l);
+  return l;
+}
 const isRoot = process.getuid?.() === 0;
 
 test("--chmod-socket: three octal digits; no value or 1 = 666 (uWSGI's rules)", () => {
@@ -58,7 +69,7 @@ test('a UNIX listener gets the asked mode (and owner, as root); the umask is res
   const path = join(dir, 'r.sock');
   const umaskBefore = process.umask(0o022);
   process.umask(umaskBefore);
-  const l = await listen(
+  const l = await bound(
     path,
     { backlog: 10, sharedSockets: [], unixSocket: { mode: 0o660, owner: { uid: www.uid, gid: www.gid } } },
     (s) => s.destroy(),
@@ -76,7 +87,7 @@ test('a UNIX listener gets the asked mode (and owner, as root); the umask is res
 
 test('a mode wider than the umask allows is still applied (666 for "lazy and brave users")', async () => {
   const path = join(dir, 'wide.sock');
-  const l = await listen(path, { backlog: 10, sharedSockets: [], unixSocket: { mode: 0o666 } }, (s) =>
+  const l = await bound(path, { backlog: 10, sharedSockets: [], unixSocket: { mode: 0o666 } }, (s) =>
     s.destroy(),
   );
   assert.equal(statSync(path).mode & 0o777, 0o666);
@@ -95,7 +106,7 @@ test('the socket file is created under a umask that never gives more than the mo
 });
 
 test('abstract sockets (@name) have no file: settings are not applied, no error', async () => {
-  const l = await listen(
+  const l = await bound(
     `@uwr-abstract-${process.pid}`,
     { backlog: 10, sharedSockets: [], unixSocket: { mode: 0o600 } },
     (s) => s.destroy(),
