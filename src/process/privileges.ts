@@ -215,9 +215,10 @@ export function resolvePrivilegeTarget(
         `option "${uidOpt}": uwrouter runs as uid ${current}, not as root, so it cannot become ${describeUser(target)}; start it as root (it drops privileges once bound) or as that user`,
       );
     }
-    if (gid !== calls.getgid()) {
+    // a group only when one was asked: --uid alone must not fail over the primary group
+    if (req.gid !== undefined && gid !== calls.getgid()) {
       throw new ConfigError(
-        `option "${req.gid !== undefined ? gidOpt : uidOpt}": uwrouter runs as gid ${calls.getgid()}, not as root, so it cannot switch to ${describeGroup(target)}`,
+        `option "${gidOpt}": uwrouter runs as gid ${calls.getgid()}, not as root, so it cannot switch to ${describeGroup(target)}`,
       );
     }
   }
@@ -288,9 +289,9 @@ export function dropPrivileges(
     return;
   }
   if (calls.getuid() !== 0) {
-    log.info(
-      `[uwrouter] already running as ${target.uid !== undefined ? `${describeUser(target)}, ` : ''}${describeGroup(target)}: no privileges to drop`,
-    );
+    const user = target.uid !== undefined ? `${describeUser(target)}, ` : '';
+    const group = request.gid !== undefined ? describeGroup(target) : `gid ${calls.getgid()}`;
+    log.info(`[uwrouter] already running as ${user}${group}: no privileges to drop`);
     return;
   }
   let step = 'setgroups()';

@@ -202,8 +202,16 @@ test('not root: asking for the identity it already has is fine; anything else is
   dropPrivileges({ uid: 'nobody' }, log, calls);
   assert.deepEqual(calls.calls, []);
   assert.deepEqual(log.lines, [
-    `info [uwrouter] already running as nobody (uid ${nobody.uid}), nogroup (gid ${nobody.gid}): no privileges to drop`,
+    `info [uwrouter] already running as nobody (uid ${nobody.uid}), gid ${nobody.gid}: no privileges to drop`,
   ]);
+  // --uid alone does not ask for the primary group: running with another gid is fine
+  const otherGroup = new FakeCalls(nobody.uid, 4242);
+  const quiet = recordingLog();
+  dropPrivileges({ uid: 'nobody' }, quiet, otherGroup);
+  assert.deepEqual(quiet.lines, [
+    `info [uwrouter] already running as nobody (uid ${nobody.uid}), gid 4242: no privileges to drop`,
+  ]);
+  dropPrivileges({ gid: 'nogroup' }, recordingLog(), calls);
   assert.match(
     configError(() => resolvePrivilegeTarget({ uid: 'www-data' }, calls)),
     /^option "--uid": uwrouter runs as uid 65534, not as root, so it cannot become www-data \(uid 33\)/,
