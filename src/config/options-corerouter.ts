@@ -280,8 +280,9 @@ const COMMON: readonly CommonOption[] = [
     valueName: 'N',
     routers: ALL,
     help: (t) =>
-      `at most N open ${t} client connections at once (0 = no limit); past it a client gets a 503 (HTTP) ` +
-      'or is closed, counted as UWR_ERR_MAX_CONNECTIONS (uwrouter; uWSGI has no such bound)',
+      `at most N open ${t} client connections at once (0 = no limit); past it a new client ` +
+      `${t === TITLE.http ? 'gets a 503 with Connection: close' : 'is closed'}, counted as ` +
+      'UWR_ERR_MAX_CONNECTIONS (uwrouter; uWSGI has no such bound)',
   },
 ];
 
