@@ -7,6 +7,7 @@
  *   stop:             pidfiles removed
  * main.ts (or the cluster primary) calls these four methods; each step lives in its own file.
  */
+import { resolve } from 'node:path';
 import type { Config } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import type { LogOutput, LogSink } from '../logger.ts';
@@ -81,6 +82,11 @@ export function processFileSettingsFromConfig(config: Config): ProcessFileSettin
   if (pidfile2 !== undefined && pidfile2 !== '') settings.pidfile2 = pidfile2;
   if (pidfile && pidfile2 && pidfile === pidfile2) {
     throw new ConfigError(`options "--pidfile" and "--pidfile2" name the same file "${pidfile}"; give one`);
+  }
+  // relative paths as uWSGI resolves them: these are used before its chdir, pidfile2 after
+  for (const k of ['pidfile', 'logto', 'logto2', 'daemonize'] as const) {
+    const v = settings[k];
+    if (v !== undefined) settings[k] = resolve(v);
   }
   return settings;
 }

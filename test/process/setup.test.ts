@@ -25,13 +25,14 @@ test('the options as read: daemonize logs like logto; daemonize2 is the same', (
     daemonize: '/var/log/u.log',
     logto: '/var/log/u.log',
   });
+  // relative paths are resolved now (before --chdir), where uWSGI uses them; pidfile2 after --chdir
   assert.deepEqual(
     settings(['--daemonize2', 'u.log', '--logto', 'u.log', '--pidfile', 'a', '--pidfile2', 'b']),
     {
       privileges: {},
-      daemonize: 'u.log',
-      logto: 'u.log',
-      pidfile: 'a',
+      daemonize: join(process.cwd(), 'u.log'),
+      logto: join(process.cwd(), 'u.log'),
+      pidfile: join(process.cwd(), 'a'),
       pidfile2: 'b',
     },
   );
@@ -51,7 +52,7 @@ test('contradictions and forms uwrouter cannot honour are refused', () => {
     () => settings(['--logto', '127.0.0.1:514']),
     /option "--logto": "127\.0\.0\.1:514" is uWSGI's UDP log form \(HOST:PORT\), which uwrouter does not implement/,
   );
-  assert.equal(settings(['--logto', './odd:name.log']).logto, './odd:name.log');
+  assert.equal(settings(['--logto', './odd:name.log']).logto, join(process.cwd(), 'odd:name.log'));
   assert.throws(() => settings(['--uid', 'nobdy']), /option "--uid": there is no user named "nobdy"/);
 });
 
