@@ -13,6 +13,41 @@ export interface LoggerOptions {
   write?: (text: string) => void;
   /** where JSON lines go (default: fd 2 through pino's destination, flushed at exit) */
   stream?: pino.DestinationStream;
+  /** where lines of either format go (takes precedence over `write` and `stream`) */
+  output?: LogOutput;
+}
+
+/** Something that takes whole log lines (each ends in "\n"). */
+export interface LogSink {
+  write(text: string): void;
+}
+
+/**
+ * The process's log destination: stderr until a log file takes over (`--logto` or
+ * `--daemonize` at start, `--logto2` after the privilege drop, a new file on SIGUSR2/SIGHUP;
+ * src/process/). Loggers write through it, so a switch is one reference change.
+ */
+export class LogOutput implements pino.DestinationStream {
+  private sink: LogSink;
+
+  constructor(sink: LogSink) {
+    this.sink = sink;
+  }
+
+  write(text: string): void {
+    this.sink.write(text);
+  }
+
+  /** Send the following lines to `sink`; returns the sink used until now. */
+  use(sink: LogSink): LogSink {
+    const previous = this.sink;
+    this.sink = sink;
+    return previous;
+  }
+
+  get current(): LogSink {
+    return this.sink;
+  }
 }
 
 /**
@@ -77,20 +112,32 @@ function stderrWrite(text: string): void {
   stderrSync.write(text);
 }
 
+/** JSON lines to fd 2: pino flushes this asynchronous destination synchronously at exit. */
+let stderrAsync: pino.DestinationStream | undefined;
+function stderrJson(): pino.DestinationStream {
+  stderrAsync ??= pino.destination({ fd: 2, sync: false });
+  return stderrAsync;
+}
+
+/** stderr as each format writes it: plain lines synchronously, JSON lines buffered. */
+export function stderrSink(format: LogFormat): LogSink {
+  return format === 'json' ? stderrJson() : { write: stderrWrite };
+}
+
 /**
  * The process logger. `uwsgi` format prints just the message (optionally after the
  * `--log-date` time), so operators see the same lines uWSGI prints (spec: corerouter.md §9);
  * plain lines are written directly, never serialised to JSON. `json` prints pino's JSON
  * with the structured fields (code, key, node, client_addr, client_port) for log shippers.
- * Logs go to stderr, as uWSGI's do.
+ * Logs go to stderr, as uWSGI's do, or through `opts.output` (a log file).
  */
 export function createLogger(format: LogFormat = 'uwsgi', level = 'info', opts: LoggerOptions = {}): Logger {
+  const output = opts.output;
   if (format === 'json') {
-    // pino flushes this asynchronous destination synchronously when the process exits
-    const stream = opts.stream ?? pino.destination({ fd: 2, sync: false });
+    const stream = output ?? opts.stream ?? stderrJson();
     return pino({ level, base: { pid: process.pid } }, stream);
   }
-  const write = opts.write ?? stderrWrite;
+  const write = output ? (text: string) => output.write(text) : (opts.write ?? stderrWrite);
   const prefix = opts.date === undefined ? null : logDatePrefix(opts.date);
   return pino(
     {

@@ -10,8 +10,10 @@ import type { Config } from './config/config.ts';
 import { loadConfig, parseBooleanWord, renderHelp } from './config/index.ts';
 import { ConfigError, UwrError } from './errors.ts';
 import { strftimeProblem } from './log-time.ts';
-import { createLogger, type LogFormat, type Logger } from './logger.ts';
+import { createLogger, type LogFormat, type Logger, LogOutput, stderrSink } from './logger.ts';
 import { checkNodeRuntime } from './node-runtime-check.ts';
+import { startInBackground, takeDaemonReadyChannel } from './process/daemon.ts';
+import { type ProcessFileSettings, ProcessSetup, processFileSettingsFromConfig } from './process/setup.ts';
 import type { ProcessSignals, StopSignal } from './signals.ts';
 import { type RunningRouters, startRouters } from './start.ts';
 
@@ -53,6 +55,8 @@ export interface ProcessSettings {
   /** `--log-date`: undefined = off, '' = uWSGI's ctime format, else strftime */
   logDate: string | undefined;
   chdir: string | undefined;
+  /** log files, pidfiles, privilege drop, background start (src/process/setup.ts) */
+  files: ProcessFileSettings;
 }
 
 /** `--log-date` as given: no value or a true word = ctime (uWSGI), a false word = off, else strftime. */
@@ -76,6 +80,7 @@ export function processSettingsFromConfig(config: Config): ProcessSettings {
     logLevel: config.str('log-level') ?? 'info',
     logDate,
     chdir: config.str('chdir'),
+    files: processFileSettingsFromConfig(config),
   };
 }
 
@@ -125,7 +130,10 @@ export async function runCli(
   }
   let loaded: ReturnType<typeof loadConfig>;
   let settings: ProcessSettings;
+  let daemonReady: ReturnType<typeof takeDaemonReadyChannel>;
   try {
+    // set when this process is the background one a --daemonize command started
+    daemonReady = takeDaemonReadyChannel(env);
     loaded = loadConfig(argv, env);
     settings = processSettingsFromConfig(loaded.config);
   } catch (err) {
@@ -147,8 +155,23 @@ export async function runCli(
     await writeOut(process.stdout, `uwrouter ${version} (node ${process.version})\n`);
     return 0;
   }
-  const log = createLogger(settings.logFormat, settings.logLevel, { date: settings.logDate });
+  if (settings.files.daemonize !== undefined && daemonReady === null) {
+    return await startInBackground({ logPath: settings.files.daemonize, argv, env }, (line) =>
+      process.stderr.write(`${line}\n`),
+    );
+  }
+  const output = new LogOutput(stderrSink(settings.logFormat));
+  const setup = new ProcessSetup(settings.files, output, daemonReady);
+  try {
+    setup.openStartLog();
+  } catch (err) {
+    if (!(err instanceof UwrError)) throw err;
+    await writeOut(process.stderr, `uwrouter: ${err.message}\n`);
+    return 2;
+  }
+  const log = createLogger(settings.logFormat, settings.logLevel, { date: settings.logDate, output });
   signals.useLogger(log);
+  if (setup.writesLogFile) signals.onReopenLogs((signal) => setup.reopenLogs(log, signal));
   if (!runtimeIsSafe(log)) return 2;
   let running: RunningRouters;
   try {
@@ -162,22 +185,45 @@ export async function runCli(
     }
     throw err;
   }
+  try {
+    setup.afterListenersBound(log);
+  } catch (err) {
+    await running.close();
+    if (err instanceof UwrError) {
+      log.error(`uwrouter: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
   signals.setRouters(running.routers);
   const requestLog = running.requestLog;
-  if (requestLog) signals.setLogReopener(() => (requestLog.reopen() ? requestLog.target : null));
+  // a request log written to a file is reopened with the log files (stderr is not)
+  if (requestLog?.reopenable) {
+    signals.onReopenLogs((signal) => {
+      if (requestLog.reopen())
+        log.info(`[uwrouter] ${signal} received: request log ${requestLog.target} reopened`);
+    });
+  }
   return await new Promise<number>((resolve) => {
     let stopping = false;
     signals.onStop((signal: StopSignal) => {
       if (stopping) {
         log.info(`uwrouter: ${signal} again, exiting now`);
+        setup.release(log);
         resolve(1);
         return;
       }
       stopping = true;
       log.info(`uwrouter: ${signal} received, shutting down`);
       running.close().then(
-        () => resolve(0),
-        () => resolve(1),
+        () => {
+          setup.release(log);
+          resolve(0);
+        },
+        () => {
+          setup.release(log);
+          resolve(1);
+        },
       );
     });
   });

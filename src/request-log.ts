@@ -178,6 +178,11 @@ export class RequestLog {
     );
   };
 
+  /** A file that SIGHUP/SIGUSR2 reopen (stderr and streams are not). */
+  get reopenable(): boolean {
+    return this.dest.reopen !== undefined;
+  }
+
   /** Reopens the file (after logrotate moved it: SIGHUP, SIGUSR2); false for stderr. */
   reopen(): boolean {
     return this.dest.reopen?.() ?? false;

@@ -4,10 +4,9 @@
  * - SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (code execution for any local
  *   user); here it logs one stats line per router, as uWSGI's master logs its stats.
  * - SIGHUP would kill the process (exit 129, no unsubscribe, UNIX socket files left);
- *   here it reopens the request log file (if any), logs that reload is not implemented
- *   yet and keeps running.
- * - SIGUSR2 would kill the process; uWSGI workers print what they are doing, uwrouter has
- *   no workers: it reopens the request log file (if any) and logs one line.
+ *   here it reopens the log files (if any) and logs that reload is not implemented yet.
+ * - SIGUSR2 would kill the process; here it reopens the log files (`--logto`, logrotate's
+ *   postrotate), or logs one line when there are none.
  * - SIGINT/SIGTERM/SIGQUIT stop gracefully (a second one exits at once).
  * Left at their defaults, deliberately: SIGPIPE (Node ignores it), SIGWINCH (ignored unless a
  * terminal resizes), SIGTSTP/SIGTTIN/SIGTTOU (stop, as a job-control shell expects; catching
@@ -64,6 +63,8 @@ export function routerStatsLine(router: RouterStatsSource): string {
 }
 
 type Line = (text: string) => void;
+/** reopens log files; called with the signal's name (src/process/setup.ts) */
+export type LogReopener = (signal: 'SIGUSR2' | 'SIGHUP') => void;
 export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGQUIT';
 const STOP_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGQUIT'];
 
@@ -75,8 +76,8 @@ export class ProcessSignals {
   private info: Line = stderrLine;
   private warn: Line = stderrLine;
   private routers: readonly RouterStatsSource[] = [];
+  private readonly reopeners: LogReopener[] = [];
   private stopHandler: ((signal: StopSignal) => void) | null = null;
-  private reopenLogs: (() => string | null) | null = null;
   /** a stop signal that came before the routers ran */
   private pendingStop: StopSignal | null = null;
   private installed = false;
@@ -87,17 +88,18 @@ export class ProcessSignals {
     this.installed = true;
     process.on('SIGUSR1', () => this.logStats());
     process.on('SIGUSR2', () => {
-      const reopened = this.reopenLogs?.() ?? null;
+      if (this.reopeners.length > 0) {
+        for (const r of this.reopeners) r('SIGUSR2');
+        return;
+      }
       this.info(
-        reopened !== null
-          ? `[uwrouter] SIGUSR2 received: request log ${reopened} reopened`
-          : '[uwrouter] SIGUSR2 received: nothing to do (uWSGI workers print their current request; uwrouter has no workers; SIGUSR1 logs the stats)',
+        '[uwrouter] SIGUSR2 received: nothing to do (no log file to reopen; uWSGI workers print their current request; SIGUSR1 logs the stats)',
       );
     });
     process.on('SIGHUP', () => {
-      const reopened = this.reopenLogs?.() ?? null;
+      for (const r of this.reopeners) r('SIGHUP');
       this.warn(
-        `[uwrouter] SIGHUP received: ${reopened !== null ? `request log ${reopened} reopened; ` : ''}graceful reload is not implemented yet; still running with the configuration it started with${reopened !== null ? '' : ' (logs go to stderr: no log file to reopen)'}`,
+        `[uwrouter] SIGHUP received: graceful reload is not implemented yet; still running with the configuration it started with${this.reopeners.length > 0 ? '' : ' (logs go to stderr: no log file to reopen)'}`,
       );
     });
     for (const s of STOP_SIGNALS) process.on(s, () => this.stop(s));
@@ -111,11 +113,11 @@ export class ProcessSignals {
   }
 
   /**
-   * What SIGHUP and SIGUSR2 reopen (logrotate): returns the file reopened, or null when
-   * there is none.
+   * SIGUSR2 and SIGHUP call every `reopen` (log files and the request log: logrotate renames
+   * them, then signals); each logs its own line.
    */
-  setLogReopener(reopen: () => string | null): void {
-    this.reopenLogs = reopen;
+  onReopenLogs(reopen: LogReopener): void {
+    this.reopeners.push(reopen);
   }
 
   /** The routers whose stats SIGUSR1 logs. */

@@ -1,6 +1,5 @@
 /**
- * The names of the process's user and group (for `%U`/`%G` and for `uid`/`gid` options that
- * name the identity the process already has).
+ * The names of the process's user and group (for the `%U`/`%G` magic variables).
  */
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';

@@ -35,10 +35,6 @@ interface CommonOption {
   help: (title: string) => string;
 }
 
-const NOT_AS_USER: OptionStatus = {
-  refuse: 'not implemented yet: start uwrouter as that user / under a supervisor',
-};
-
 const COMMON: readonly CommonOption[] = [
   {
     suffix: 'processes',
@@ -260,16 +256,31 @@ const COMMON: readonly CommonOption[] = [
     kind: 'string',
     valueName: 'USER',
     routers: FAST_HTTP,
-    status: () => NOT_AS_USER,
-    help: (t) => `drop the ${t} processes' privileges to this user (name or number) after binding`,
+    help: (t) =>
+      `run as this user (name or number) after binding; uwrouter's routers share their processes, so this ` +
+      `is --uid for all of them and must agree with --uid and the other routers' (the ${t} alone in uWSGI)`,
   },
   {
     suffix: 'gid',
     kind: 'string',
     valueName: 'GROUP',
     routers: FAST_HTTP,
-    status: () => NOT_AS_USER,
-    help: (t) => `drop the ${t} processes' privileges to this group (name or number) after binding`,
+    help: (t) =>
+      `run as this group (name or number) after binding; the group of the whole process, like --gid, so it ` +
+      `must agree with --gid and the other routers' (the ${t} alone in uWSGI)`,
+  },
+  {
+    suffix: 'max-connections',
+    kind: 'int',
+    default: '0',
+    min: 0,
+    max: 10_000_000,
+    valueName: 'N',
+    routers: ALL,
+    help: (t) =>
+      `at most N open ${t} client connections at once (0 = no limit); past it a new client ` +
+      `${t === TITLE.http ? 'gets a 503 with Connection: close' : 'is closed'}, counted as ` +
+      'UWR_ERR_MAX_CONNECTIONS (uwrouter; uWSGI has no such bound)',
   },
 ];
 

@@ -154,20 +154,16 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     valueName: 'FILE',
     group: 'uwrouter',
-    help: 'write logs to FILE (or a UDP address) instead of stderr',
-    status: {
-      refuse: 'not implemented yet: logs go to stderr; redirect it (systemd journal, a supervisor, 2>>FILE)',
-    },
+    help:
+      'append the log to FILE (created 0640) instead of stderr; SIGUSR2 or SIGHUP reopens it (logrotate). ' +
+      "uWSGI's UDP form (HOST:PORT) is refused",
   },
   {
     name: 'logto2',
     kind: 'string',
     valueName: 'FILE',
     group: 'uwrouter',
-    help: 'like --logto, opened after privileges are dropped',
-    status: {
-      refuse: 'not implemented yet: logs go to stderr; redirect it (systemd journal, a supervisor, 2>>FILE)',
-    },
+    help: 'like --logto, opened after privileges are dropped (stderr or --logto until then)',
   },
   {
     name: 'set',
@@ -210,6 +206,72 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     help: 'no request log (uWSGI: disable request logging): overrides --log-requests and --req-logger',
   },
   {
+    name: 'uid',
+    kind: 'string',
+    valueName: 'USER',
+    group: 'global',
+    help:
+      'once every listener is bound, run as USER (name or number) with its groups and, unless --gid, its ' +
+      'primary group; root (0) is refused',
+  },
+  {
+    name: 'gid',
+    kind: 'string',
+    valueName: 'GROUP',
+    group: 'global',
+    help: 'once every listener is bound, run as GROUP (name or number); the root group (0) is refused',
+  },
+  {
+    name: 'pidfile',
+    kind: 'string',
+    valueName: 'FILE',
+    group: 'global',
+    help:
+      'write the process id to FILE once the listeners are bound, before privileges are dropped; removed at ' +
+      'stop; a FILE naming another running process stops start-up',
+  },
+  {
+    name: 'pidfile2',
+    kind: 'string',
+    valueName: 'FILE',
+    group: 'global',
+    help: 'like --pidfile, written after privileges are dropped',
+  },
+  {
+    name: 'daemonize',
+    kind: 'string',
+    valueName: 'LOGFILE',
+    group: 'global',
+    help:
+      'run in the background (own session, stdin /dev/null) logging to LOGFILE as --logto does; the command ' +
+      'returns once uwrouter serves, or prints why it could not start',
+  },
+  {
+    name: 'daemonize2',
+    kind: 'string',
+    valueName: 'LOGFILE',
+    group: 'global',
+    help:
+      "the same as --daemonize (uWSGI's variant detaches after loading the apps; uwrouter has none, and its " +
+      'command always waits until the background process serves)',
+  },
+  {
+    name: 'chmod-socket',
+    aliases: ['chmod'],
+    kind: 'string',
+    implicit: '',
+    valueName: 'MODE',
+    group: 'global',
+    help: 'permissions of the UNIX sockets uwrouter binds, three octal digits (no value = 666)',
+  },
+  {
+    name: 'chown-socket',
+    kind: 'string',
+    valueName: 'USER[:GROUP]',
+    group: 'global',
+    help: 'owner (and group) of the UNIX sockets uwrouter binds, names or numbers',
+  },
+  {
     name: 'chdir',
     kind: 'string',
     valueName: 'DIR',
@@ -219,14 +281,6 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
       'key paths then resolve against DIR; ini files already read resolved theirs)',
   },
 ];
-
-/** Identity and process-management options: refused until they work (a silent no-op here
- * would leave a root process running as root, or a supervisor waiting for a pid file). */
-const SUPERVISOR = 'not implemented yet: start uwrouter as that user / under a supervisor';
-
-function refused(name: string, valueName: string, help: string, why = SUPERVISOR): OptionSpec {
-  return { name, kind: 'string', valueName, group: 'global', help, status: { refuse: why } };
-}
 
 /** `help` says what the option does in uWSGI, `why` why it is harmless to ignore here. */
 function compatFlag(name: string, help: string, why: string): OptionSpec {
@@ -267,13 +321,17 @@ export const COMPAT_OPTIONS: readonly OptionSpec[] = [
   compatFlag('thunder-lock', 'serialize accept() among workers', 'one process accepts'),
   compatFlag('no-orphans', 'exit when the master dies', 'there is no master process'),
   compatFlag('auto-procname', 'name processes after their role', NO_PROCNAME),
-  refused('uid', 'USER', 'run as this user (name or number) after binding'),
-  refused('gid', 'GROUP', 'run as this group (name or number) after binding'),
-  refused('chroot', 'DIR', 'chroot() to DIR after binding'),
-  refused('pidfile', 'FILE', 'write the process id to FILE'),
-  refused('pidfile2', 'FILE', 'write the process id to FILE after privileges are dropped'),
-  refused('daemonize', 'LOGFILE', 'detach from the terminal and log to LOGFILE'),
-  refused('daemonize2', 'LOGFILE', 'like --daemonize, after the apps are loaded'),
+  {
+    name: 'chroot',
+    kind: 'string',
+    valueName: 'DIR',
+    group: 'global',
+    help: 'chroot() to DIR after binding',
+    status: {
+      refuse:
+        'Node.js has no chroot(); confine uwrouter with a container or systemd (RootDirectory=, ProtectSystem=) instead',
+    },
+  },
   compatValue('procname', 'NAME', 'set the process names', NO_PROCNAME),
   compatValue('procname-prefix', 'PREFIX', 'prefix the process names', NO_PROCNAME),
   compatValue(

@@ -6,7 +6,6 @@
  */
 import { ConfigError } from '../errors.ts';
 import type { Config, OptionSpec, OptionStatus, RouterName } from './config.ts';
-import { currentUserName, groupNameOf } from './identity.ts';
 import { OPTIONS } from './registry.ts';
 
 /** The routers whose options are checked against their listeners. */
@@ -74,30 +73,6 @@ export function isSet(spec: OptionSpec, values: readonly string[]): boolean {
   return true;
 }
 
-/**
- * `uid`/`gid` asking for the identity the process already has are satisfied (a supervisor
- * started uwrouter as that user): nothing to drop, so nothing to refuse.
- */
-function alreadyRunningAs(kind: 'user' | 'group', value: string): boolean {
-  if (kind === 'user') {
-    const uid = process.getuid?.();
-    if (uid === undefined) return false;
-    return value === String(uid) || value === currentUserName();
-  }
-  const gid = process.getgid?.();
-  if (gid === undefined) return false;
-  return value === String(gid) || value === groupNameOf(gid);
-}
-
-const IDENTITY: ReadonlyMap<string, 'user' | 'group'> = new Map([
-  ['uid', 'user'],
-  ['fastrouter-uid', 'user'],
-  ['http-uid', 'user'],
-  ['gid', 'group'],
-  ['fastrouter-gid', 'group'],
-  ['http-gid', 'group'],
-]);
-
 export interface StatusReport {
   /** start-up errors, one line each */
   refused: string[];
@@ -110,7 +85,7 @@ function listenersOf(router: RouterName): OptionSpec[] {
   return OPTIONS.filter((o) => o.group === router && o.listener === true);
 }
 
-/** What the statuses of the given options mean for this configuration (pure but for uid/gid). */
+/** What the statuses of the given options mean for this configuration (pure). */
 export function checkOptionStatuses(config: Config): StatusReport {
   const refused: string[] = [];
   const warnings: string[] = [];
@@ -130,8 +105,6 @@ export function checkOptionStatuses(config: Config): StatusReport {
     const status = statusOf(spec);
     const shown = `--${spec.name}`;
     if (typeof status === 'object' && 'refuse' in status) {
-      const kind = IDENTITY.get(spec.name);
-      if (kind !== undefined && alreadyRunningAs(kind, values[values.length - 1])) continue;
       refused.push(`option "${shown}": ${status.refuse}`);
       continue;
     }

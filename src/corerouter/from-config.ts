@@ -5,6 +5,7 @@
 import type { Config, RouterName } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { unixSocketSettingsFromConfig } from '../process/unix-socket-mode.ts';
 import type { RequestLog } from '../request-log.ts';
 import { parseBackendAddress } from './address.ts';
 import {
@@ -112,6 +113,8 @@ export function coreOptionsFromConfig(
     quiet: config.flag(o('quiet')),
     backlog: config.int('listen'),
     sharedSockets: config.all('shared-socket'),
+    unixSocket: unixSocketSettingsFromConfig(config),
+    maxConnections: config.int(o('max-connections')),
     cheap: config.flag(o('cheap')),
     stats: config.str(o('stats')),
     statsHttp: config.flag('stats-http'),

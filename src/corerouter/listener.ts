@@ -6,6 +6,11 @@
 import { lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { ListenError } from '../errors.ts';
+import {
+  applyUnixSocketSettings,
+  type UnixSocketSettings,
+  withNarrowedUmask,
+} from '../process/unix-socket-mode.ts';
 import { boundName, type ListenAddress, parseListenAddress } from './address.ts';
 
 export interface Listener {
@@ -24,6 +29,8 @@ export interface ListenOptions {
   backlog: number;
   /** `--shared-socket` addresses, indexed by `=N` */
   sharedSockets: readonly string[];
+  /** mode and owner of UNIX socket files this listener binds (not abstract ones, not fd://N) */
+  unixSocket?: UnixSocketSettings;
 }
 
 /** Is something accepting on this UNIX socket path? (decides whether a file is stale) */
@@ -94,15 +101,28 @@ export async function listen(
   };
   server.on('connection', (s: Socket) => onConnection(s, listener));
   if (addr.kind === 'unix') await removeStaleSocket(addr.path);
+  const socketFile = addr.kind === 'unix' && !addr.path.startsWith('\0') ? opts.unixSocket : undefined;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new ListenError(`cannot listen on "${text}": ${err.message}`, { cause: err })),
     );
     if (addr.kind === 'tcp')
       server.listen({ host: addr.host, port: addr.port, backlog: opts.backlog }, resolve);
-    else if (addr.kind === 'unix') server.listen({ path: addr.path, backlog: opts.backlog }, resolve);
+    else if (addr.kind === 'unix')
+      // the bind inside listen() is synchronous: the socket file is created under the narrowed umask
+      withNarrowedUmask(socketFile?.mode, () =>
+        server.listen({ path: addr.path, backlog: opts.backlog }, resolve),
+      );
     else if (addr.kind === 'fd') server.listen({ fd: addr.fd, backlog: opts.backlog }, resolve);
   });
+  if (socketFile && addr.kind === 'unix') {
+    try {
+      applyUnixSocketSettings(addr.path, socketFile);
+    } catch (err) {
+      await listener.close();
+      throw new ListenError(`cannot listen on "${text}": ${(err as Error).message}`, { cause: err });
+    }
+  }
   server.removeAllListeners('error');
   server.on('error', () => {
     // accept errors (EMFILE…) are transient; the server keeps listening

@@ -7,7 +7,9 @@
 import type { Socket } from 'node:net';
 import { ConnectionLog } from '../connection-log.ts';
 import type { Logger } from '../logger.ts';
+import type { UnixSocketSettings } from '../process/unix-socket-mode.ts';
 import type { RouteContext } from './connect.ts';
+import { ConnectionLimit } from './connection-limit.ts';
 import { type Listener, listen } from './listener.ts';
 import { OutgoingEndpoints } from './outgoing-endpoints.ts';
 import { Roster } from './roster.ts';
@@ -30,6 +32,12 @@ export interface CoreRouterOptions {
   quiet: boolean;
   backlog: number;
   sharedSockets: readonly string[];
+  /** `--chmod-socket` / `--chown-socket` for the UNIX sockets this router binds */
+  unixSocket?: UnixSocketSettings;
+  /** `X-max-connections`: open client connections allowed at once (0 = no limit) */
+  maxConnections?: number;
+  /** what a client over `maxConnections` is sent before the close (HTTP: a 503); none = just close */
+  overLimitReply?: Buffer;
   cheap: boolean;
   stats?: string;
   statsHttp: boolean;
@@ -59,6 +67,7 @@ export class CoreRouter implements RouteContext {
   /** open node connections: a client that is one of them is this router talking to itself */
   readonly outgoing = new OutgoingEndpoints();
   private readonly handler: ConnectionHandler;
+  private readonly limit: ConnectionLimit;
   private statsListener: Listener | null = null;
   private cheapMode = false;
   /** connections accepted while cheap, served when a node appears (bounded by `listen`) */
@@ -70,6 +79,14 @@ export class CoreRouter implements RouteContext {
     this.log = opts.log;
     this.connectionLog = new ConnectionLog(opts.log, `uwsgi-${opts.name}`);
     this.handler = handler;
+    this.limit = new ConnectionLimit({
+      max: opts.maxConnections ?? 0,
+      reply: opts.overLimitReply,
+      option: `--${opts.name}-max-connections`,
+      logPrefix: `uwsgi-${opts.name}`,
+      log: opts.log,
+      count: (code) => this.count(code),
+    });
   }
 
   get mapper(): KeyMapper | null {
@@ -105,7 +122,11 @@ export class CoreRouter implements RouteContext {
   }
 
   async start(): Promise<void> {
-    const lo = { backlog: this.opts.backlog, sharedSockets: this.opts.sharedSockets };
+    const lo = {
+      backlog: this.opts.backlog,
+      sharedSockets: this.opts.sharedSockets,
+      unixSocket: this.opts.unixSocket,
+    };
     for (const addr of this.opts.listen) {
       const l = await listen(addr, lo, this.onConnection);
       this.listeners.push(l);
@@ -142,6 +163,10 @@ export class CoreRouter implements RouteContext {
   private readonly onConnection = (client: Socket, listener: Listener): void => {
     if (this.closing) {
       client.destroy();
+      return;
+    }
+    if (!this.limit.admits(this.clients.size)) {
+      this.limit.refuse(client, this.clients.size);
       return;
     }
     this.clients.add(client);
@@ -217,6 +242,7 @@ export class CoreRouter implements RouteContext {
   /** Stops accepting, ends every session, removes UNIX socket files. */
   async close(): Promise<void> {
     this.closing = true;
+    this.limit.close();
     const closing = this.listeners.map((l) => l.close());
     if (this.statsListener) closing.push(this.statsListener.close());
     for (const c of this.clients) c.destroy();

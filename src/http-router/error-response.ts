@@ -63,6 +63,12 @@ const PREBUILT = new Map<RouterErrorStatus, Buffer>(
 /** 502 once connected: the node closed without a byte of response. */
 export const NODE_CLOSED_502 = build(502, 'the node closed the connection without answering\n');
 
+/** 503 for a client over `--http-max-connections` (corerouter/connection-limit.ts) */
+export const TOO_MANY_CONNECTIONS_503 = build(
+  503,
+  'too many connections to this server; try again shortly\n',
+);
+
 /** 502 when a node was reached but its answer is not valid HTTP/1.x */
 const BAD_ANSWER_502 = build(502, 'the node for this host did not send a valid answer\n');
 

@@ -27,6 +27,7 @@ import { coreOptionsFromConfig, type RouterExtras } from '../corerouter/from-con
 import { CoreRouter } from '../corerouter/router.ts';
 import type { Logger } from '../logger.ts';
 import { HttpConnection } from './connection.ts';
+import { TOO_MANY_CONNECTIONS_503 } from './error-response.ts';
 import { HttpNodePool } from './http-node.ts';
 import { HttpRouterShared, HttpRouterStats } from './router-state.ts';
 import { httpListenAddresses, httpSettingsFromConfig } from './settings.ts';
@@ -45,7 +46,12 @@ export function createHttpRouter(
   const stats = new HttpRouterStats(pool);
   const shared = new HttpRouterShared(settings, pool, stats, extras.requestLog ?? null);
   return new CoreRouter(
-    { ...opts, statsSections: [...opts.statsSections, stats], onClose: () => pool.closeAll() },
+    {
+      ...opts,
+      statsSections: [...opts.statsSections, stats],
+      onClose: () => pool.closeAll(),
+      overLimitReply: TOO_MANY_CONNECTIONS_503,
+    },
     (client, listener, core) => {
       new HttpConnection(client, listener, core, shared);
     },

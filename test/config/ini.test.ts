@@ -239,13 +239,12 @@ test('ini: expansions that uWSGI would leave half-done are errors naming the lin
   }
 });
 
-test('ini: logto is known (refused at start-up with a pointer), not an unknown option', async () => {
+test('ini: logto is a known, implemented option (not an unknown key taken as a placeholder)', async () => {
   const { checkOptionStatuses } = await import('../../src/config/status.ts');
   const file = writeIni('logto.ini', '[uwsgi]\nfastrouter = :0\nlogto = /var/log/uwrouter.log\n');
-  const { refused } = checkOptionStatuses(loadConfig([file], {}).config);
-  assert.deepEqual(refused, [
-    'option "--logto": not implemented yet: logs go to stderr; redirect it (systemd journal, a supervisor, 2>>FILE)',
-  ]);
+  const { config } = loadConfig([file], {});
+  assert.deepEqual(checkOptionStatuses(config), { refused: [], warnings: [] });
+  assert.equal(config.str('logto'), '/var/log/uwrouter.log');
 });
 
 test("ini: %j is uWSGI's djb33x hash of the path (value from the real uWSGI)", async () => {

@@ -131,10 +131,13 @@ test('listeners, router-specific and named options from the brief', () => {
     const st = statusOf(findOption(name)!);
     assert.ok(typeof st === 'object' && 'noop' in st, name);
   }
-  for (const name of ['pidfile', 'daemonize', 'uid', 'gid', 'chroot', 'logto']) {
-    const st = statusOf(findOption(name)!);
-    assert.ok(typeof st === 'object' && 'refuse' in st, name);
+  for (const name of ['pidfile', 'pidfile2', 'daemonize', 'daemonize2', 'uid', 'gid', 'logto', 'logto2']) {
+    assert.equal(statusOf(findOption(name)!), 'implemented', name);
   }
+  const chroot = statusOf(findOption('chroot')!);
+  assert.ok(typeof chroot === 'object' && 'refuse' in chroot, 'chroot');
+  assert.equal(findOption('chmod')?.name, 'chmod-socket', "uWSGI's short alias");
+  assert.equal(findOption('chmod-socket')?.implicit, '', 'no value = 666');
   assert.equal(statusOf(findOption('chdir')!), 'implemented');
   // the PROXY-header deadline of trusted rawrouter peers
   assert.equal(statusOf(findOption('socket-timeout')!), 'implemented');

@@ -117,7 +117,7 @@ export async function runHalfDoneFlood(opts: { handshakeTimeoutS: number }): Pro
         ? s
         : undefined;
     },
-    { timeoutMs: 10_000 },
+    { timeoutMs: 20_000 },
   );
   const normalMs: number[] = [];
   for (let i = 0; i < 10; i++) normalMs.push(await normalRequest(port));

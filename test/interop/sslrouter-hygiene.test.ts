@@ -14,7 +14,8 @@ import { GARBAGE, HALF_DONE, normalRequest, runHalfDoneFlood, type TlsStats } fr
 test('500 half-done handshakes, garbage and a 300-byte name: served meanwhile, counted, closed at the deadline', {
   timeout: 60_000,
 }, async () => {
-  const run = await runHalfDoneFlood({ handshakeTimeoutS: 3 });
+  // the deadline must outlast setting up the crowd on a loaded 2-core machine (several s)
+  const run = await runHalfDoneFlood({ handshakeTimeoutS: 10 });
   assert.equal(run.normalMs.length, 10, 'every normal request was answered');
   assert.equal(run.during.tls.handshakes_in_progress, HALF_DONE);
   assert.deepEqual(run.during.tls.handshake_failures, {
@@ -28,7 +29,7 @@ test('500 half-done handshakes, garbage and a 300-byte name: served meanwhile, c
   const closedAt = Date.now();
   await Promise.all(run.crowd.map((s) => (s.destroyed ? undefined : once(s, 'close'))));
   const waited = Date.now() - closedAt;
-  assert.ok(waited < 6000, `the crowd was closed ${waited} ms after the normal requests`);
+  assert.ok(waited < 13_000, `the crowd was closed ${waited} ms after the normal requests`);
   const after = await readStatsJson<TlsStats>(run.statsPort);
   assert.equal(after.tls.handshakes_in_progress, 0);
   assert.equal(after.tls.handshake_failures.timeout, HALF_DONE);
