@@ -136,7 +136,14 @@ export function httpSettingsFromConfig(config: Config): HttpRouterSettings {
   };
 }
 
-/** The listening addresses: `http` plus the `http-to-https` redirect listeners. */
-export function httpListenAddresses(config: Config, settings: HttpRouterSettings): string[] {
-  return [...config.all('http'), ...settings.redirects.keys()];
+/**
+ * The listening addresses, in the order the router binds them: `http`, then the HTTPS
+ * listeners' addresses (`https`, `https2`: https.ts), then the `http-to-https` redirects.
+ */
+export function httpListenAddresses(
+  config: Config,
+  settings: HttpRouterSettings,
+  httpsAddresses: readonly string[] = [],
+): string[] {
+  return [...config.all('http'), ...httpsAddresses, ...settings.redirects.keys()];
 }
