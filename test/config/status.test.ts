@@ -157,7 +157,10 @@ test('--help and the README table mark every option that is not implemented', ()
   assert.doesNotMatch(help, /--uid USER\n[^\n]*\[refused/);
   assert.doesNotMatch(help, /--https ADDR,CRT,KEY\[,CIPHERS\[,CLIENT_CA\]\]\n[^\n]*\[refused/);
   assert.match(help, /--http-manage-rtsp\n[^\n]*\[refused at\n\s+start-up: RTSP routing is not implemented/);
-  assert.match(md, /\| `--http-stud-prefix` \|.*\[refused at start-up: the stud address prefix is not implemented/);
+  assert.match(
+    md,
+    /\| `--http-stud-prefix` \|.*\[refused at start-up: the stud address prefix is not implemented/,
+  );
   assert.match(md, /\| `--master` \|.*\[no effect: uwrouter is one process without a separate master\]/);
   assert.match(md, /\| `--fastrouter-harakiri` \|.*\[accepted with a warning at start-up: no effect/);
   for (const o of OPTIONS) {
