@@ -110,7 +110,7 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     this.https = https;
     // the TCP socket's peer (a TLS socket over a socket it did not open only forwards it)
     this.info = new PeerInfo(https?.raw ?? client);
-    const facts = shared.listenerFacts(listener);
+    const facts = shared.listenerFacts(listener, core.listeners);
     this.serverPort = facts.serverPort;
     this.redirectPort = facts.redirectPort;
     this.reader = new HttpRequestHeadReader(shared.settings.head);

@@ -44,22 +44,26 @@ export function createHttpRouter(
 ): CoreRouter {
   const settings = httpSettingsFromConfig(config);
   const https = httpsPartsFromConfig(config, log);
+  const httpsAddresses = https?.listeners.map((l) => l.spec.address) ?? [];
   const opts = coreOptionsFromConfig(config, 'http', log, {
     ...extras,
-    listen: httpListenAddresses(
-      config,
-      settings,
-      https?.listeners.map((l) => l.spec.address),
-    ),
+    listen: httpListenAddresses(config, settings, httpsAddresses),
   });
   const pool = new HttpNodePool(settings.nodePoolSize, settings.nodePoolIdleMs);
   const stats = new HttpRouterStats(pool);
-  const shared = new HttpRouterShared(settings, pool, stats, extras.requestLog ?? null);
+  const plainCount = config.all('http').length;
+  const shared = new HttpRouterShared(
+    settings,
+    pool,
+    stats,
+    extras.requestLog ?? null,
+    plainCount + httpsAddresses.length,
+  );
   const plain: ConnectionHandler = (client, listener, core) => {
     new HttpConnection(client, listener, core, shared, null);
   };
   const handler = https
-    ? httpsAwareHandler(https, config.all('http').length, plain, (tls, session, listener, core) => {
+    ? httpsAwareHandler(https, plainCount, plain, (tls, session, listener, core) => {
         new HttpConnection(tls, listener, core, shared, session);
       })
     : plain;
