@@ -69,12 +69,17 @@ export function createHttpRouter(
     : plain;
   const statsSections = [...opts.statsSections, stats];
   if (https) statsSections.push(tlsStatsSection(https.stats, https.runtime.store, https.runtime.registry));
-  const router = new CoreRouter(
+  const router: CoreRouter = new CoreRouter(
     {
       ...opts,
       statsSections,
       onClose: () => pool.closeAll(),
       overLimitReply: TOO_MANY_CONNECTIONS_503,
+      // an HTTPS listener's client is closed instead: the 503 would be plaintext to it
+      overLimitReplyOn: (l): boolean => {
+        const i: number = router.listeners.indexOf(l);
+        return i < plainCount || i >= plainCount + httpsAddresses.length;
+      },
     },
     handler,
   );

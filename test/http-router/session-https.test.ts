@@ -14,7 +14,17 @@ import { hostname } from 'node:os';
 import { test } from 'node:test';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { TestCerts } from '../tls/test-certs.ts';
-import { answer, bodyOf, noSessionsLeft, onCleanup, rawExchange, startRouter, uwsgiNode } from './fakes.ts';
+import {
+  answer,
+  bodyOf,
+  noSessionsLeft,
+  onCleanup,
+  RawClient,
+  rawExchange,
+  startRouter,
+  uwsgiNode,
+  waitFor,
+} from './fakes.ts';
 
 const certs = new TestCerts('https-session');
 const ca = certs.ca();
@@ -291,5 +301,24 @@ test('plain HTTP sent to the HTTPS port gets a 400 that says so; no node is aske
   assert.match(res, /^HTTP\/1\.1 400 Bad Request\r\n/);
   assert.match(bodyOf(res), /this port speaks HTTPS/);
   assert.equal(n.requests.length, 0);
+  await noSessionsLeft(r);
+});
+
+test('over --http-max-connections: a plain client gets the 503, a TLS client a close (never plaintext bytes)', async () => {
+  const r = await startRouter(
+    ['--http', '127.0.0.1:0', ...httpsArg(), '--http-to', '127.0.0.1:1', '--http-max-connections', '1'],
+    false,
+  );
+  const [plainPort, tlsPort] = r.ports;
+  const held = await RawClient.open(plainPort);
+  await waitFor(() => r.router.activeSessions === 1);
+  const plain = await rawExchange(plainPort, 'GET / HTTP/1.0\r\n\r\n');
+  assert.match(plain, /^HTTP\/1\.1 503 /);
+  const tls = await tlsExchange(tlsPort, ['GET / HTTP/1.0\r\n\r\n']);
+  assert.equal(tls.text, '');
+  // a plaintext 503 would reach the TLS client as a record it cannot parse
+  assert.doesNotMatch(tls.error ?? '', /wrong version number|packet length too long/i);
+  assert.notEqual(tls.error, null);
+  held.socket.destroy();
   await noSessionsLeft(r);
 });
