@@ -322,3 +322,16 @@ test('over --http-max-connections: a plain client gets the 503, a TLS client a c
   held.socket.destroy();
   await noSessionsLeft(r);
 });
+
+test('inline PEM in --https is accepted with --ssl-tmp-dir (as in uWSGI) and refused without it', async () => {
+  const n = await uwsgiNode(answer('ok'));
+  const pem = `127.0.0.1:0,${readFileSync(site.crt, 'latin1')},${readFileSync(site.key, 'latin1')}`;
+  const r = await startRouter(['--https', pem, '--ssl-tmp-dir', certs.dir, '--http-to', n.address], false);
+  const res = await tlsExchange(r.port, ['GET / HTTP/1.0\r\n\r\n']);
+  assert.equal(bodyOf(res.text), 'ok', res.error ?? '');
+  await assert.rejects(
+    startRouter(['--https', pem, '--http-to', n.address], false),
+    /inline PEM is only accepted with --ssl-tmp-dir/,
+  );
+  await noSessionsLeft(r);
+});
