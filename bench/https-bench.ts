@@ -9,8 +9,9 @@
  * 2. keepalive HTTPS requests per second: `wrk` over TLS (its connections stay open and do
  *    one handshake each), both routers with `--http-keepalive`, ECDSA certificate;
  * 3. memory with N names (default 10,000) in `--sni-dir` after asking for every name once,
- *    with uwrouter's default LRU bound (`--ssl-contexts-max 1000`) and, for reference,
- *    uWSGI's `--sni-dir` (which keeps every context it loads).
+ *    with uwrouter's default LRU bound (`--ssl-contexts-max 1000`), plain and with the V8
+ *    flags `npm start` uses, and, for reference, uWSGI's `--sni-dir` (which keeps every
+ *    context it loads).
  *
  *   node bench/https-bench.ts [--rounds 3] [--seconds 5] [--clients 4] [--threads 2]
  *                             [--conns 50] [--names 10000] [--entry src|dist] [--json FILE]
@@ -209,7 +210,8 @@ async function main(): Promise<number> {
   mkdirSync(dir);
   makeSniDir(dir, names);
   const sni: SniDirResult[] = [];
-  for (const role of ['uwrouter', 'uwsgi'] as const) {
+  const NPM_START_FLAGS = ['--single-threaded-gc', '--max-semi-space-size=8'];
+  for (const role of ['uwrouter', 'uwrouter-npm-start', 'uwsgi'] as const) {
     const port = await freePort();
     const f = files['ECDSA P-256'];
     const args = [
@@ -223,10 +225,17 @@ async function main(): Promise<number> {
     const label =
       role === 'uwsgi'
         ? 'uWSGI HTTPS router --sni-dir'
-        : `uwrouter HTTPS (${entry}) --sni-dir, --ssl-contexts-max 1000`;
+        : role === 'uwrouter'
+          ? `uwrouter HTTPS (${entry}) --sni-dir, --ssl-contexts-max 1000`
+          : `same, node ${NPM_START_FLAGS.join(' ')} (npm start's flags)`;
     try {
       const router =
-        role === 'uwsgi' ? await startUwsgiRouter('http', args) : await startUwrouter(args, { entry });
+        role === 'uwsgi'
+          ? await startUwsgiRouter('http', args)
+          : await startUwrouter(args, {
+              entry,
+              ...(role === 'uwrouter' ? {} : { nodeArgs: NPM_START_FLAGS }),
+            });
       const r = await sniDirMemory(label, router, port);
       sni.push(r);
       log(`${label}: RSS ${fmt(r.rssBeforeBytes / 1048576, 1)} → ${fmt(r.rssAfterBytes / 1048576, 1)} MiB`);
