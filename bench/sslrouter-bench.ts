@@ -11,7 +11,6 @@
  *   node bench/sslrouter-bench.ts [--rounds 3] [--seconds 5] [--clients 4] [--entry src|dist]
  *                                 [--json FILE]
  */
-import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/interop/harness/index.ts';
 import type { ServerHandle } from '../test/interop/harness/server-process.ts';
@@ -20,6 +19,7 @@ import { startUwsgiNode, startUwsgiRouter } from '../test/interop/harness/uwsgi.
 import { TestCerts } from '../test/tls/test-certs.ts';
 import { procCpuSeconds, procRssBytes } from './lib/proc.ts';
 import { defaultEntry, log, reportFailures, runBench, writeResultJson } from './lib/rounds.ts';
+import { sTime } from './lib/s-time.ts';
 import { fmt, markdownTable, median, ratio } from './lib/stats.ts';
 
 const { values } = parseArgs({
@@ -51,31 +51,6 @@ interface Target {
   router?: ServerHandle;
   failure?: string;
   runs: Run[];
-}
-
-/** One `openssl s_time` client; resolves with its connection count and bytes per connection. */
-function sTime(port: number, secs: number): Promise<{ connections: number; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(
-      'openssl',
-      ['s_time', '-connect', `127.0.0.1:${port}`, '-new', '-www', '/', '-time', String(secs)],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    p.stdout.on('data', (c: Buffer) => {
-      out += c.toString('latin1');
-    });
-    p.stderr.on('data', () => {});
-    const kill = setTimeout(() => p.kill('SIGKILL'), (secs + 20) * 1000);
-    p.on('close', () => {
-      clearTimeout(kill);
-      const m = /(\d+) connections in \d+ real seconds, (\d+) bytes read per connection/.exec(out);
-      if (!m) reject(new Error(`s_time printed no summary: ${out.slice(-300)}`));
-      else resolve({ connections: Number(m[1]), bytes: Number(m[2]) });
-    });
-  });
 }
 
 async function measure(t: Target, secs: number): Promise<Run> {

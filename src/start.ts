@@ -18,6 +18,7 @@ import { type RequestLog, requestLogFromConfig } from './request-log.ts';
 import { createSslrouter } from './sslrouter/index.ts';
 import { OwnAddresses } from './subscription/own-addresses.ts';
 import { createSubscriberFromConfig, createSubscriptionSystemFromConfig } from './subscription/system.ts';
+import { routerTlsRuntime } from './tls/router-runtime.ts';
 
 export interface RunningRouters {
   routers: CoreRouter[];
@@ -35,8 +36,22 @@ const FACTORIES: Array<[RouterName, RouterFactory, readonly string[]]> = [
   ['fastrouter', createFastrouter, ['fastrouter']],
   ['rawrouter', createRawrouter, ['rawrouter']],
   ['sslrouter', createSslrouter, ['sslrouter', 'sslrouter2']],
-  ['http', createHttpRouter, ['http', 'http-to-https']],
+  ['http', createHttpRouter, ['http', 'https', 'https2', 'http-to-https']],
 ];
+
+/** Listener options whose value carries certificates after the address (`ADDR,CRT,KEY`, `addr=..,cert=..`). */
+const TLS_LISTEN = new Set(['sslrouter', 'https']);
+const TLS_LISTEN2 = new Set(['sslrouter2', 'https2']);
+
+/** The listening address in a listener option's value (the router checks the rest). */
+function listenAddressOf(option: string, value: string): string {
+  if (TLS_LISTEN.has(option)) return value.split(',')[0];
+  if (TLS_LISTEN2.has(option)) return /(?:^|,)addr=([^,]*)/.exec(value)?.[1] ?? '';
+  return value;
+}
+
+/** Redirect-only listeners route nothing: a router made of them needs no node source. */
+const NO_NODES_NEEDED = new Set(['http-to-https']);
 
 /** Names every listener option uwrouter can run, from the registry. */
 function nothingToRunMessage(): string {
@@ -64,7 +79,8 @@ export async function startRouters(config: Config, log: Logger, version: string)
   // router's own listener is a request loop). Configured now, bound names once listening.
   const ownAddresses = new OwnAddresses();
   for (const [name, , listenOptions] of FACTORIES) {
-    for (const o of [...listenOptions, `${name}-stats`]) for (const a of config.all(o)) ownAddresses.add(a);
+    for (const o of [...listenOptions, `${name}-stats`])
+      for (const a of config.all(o)) ownAddresses.add(listenAddressOf(o, a));
   }
   requestLog = requestLogFromConfig(config, log);
   for (const a of config.all('stats')) ownAddresses.add(a);
@@ -80,7 +96,7 @@ export async function startRouters(config: Config, log: Logger, version: string)
       closers.push(() => instanceStats.close());
     }
     for (const [name, factory, listenOptions] of FACTORIES) {
-      const listen = listenOptions.flatMap((o) => config.all(o));
+      const listen = listenOptions.flatMap((o) => config.all(o).map((v) => listenAddressOf(o, v)));
       const subscription = createSubscriptionSystemFromConfig(config, name, log, {
         ownAddress: listen[0],
         ownAddresses,
@@ -110,12 +126,16 @@ export async function startRouters(config: Config, log: Logger, version: string)
       }
       const router = factory(config, log, extras);
       routers.push(router);
+      // subscription certificates (sni_key/sni_crt) go to the router's TLS contexts
+      const tls = routerTlsRuntime(router);
+      if (subscription && tls) subscription.bindSni(tls.registry);
       await router.start();
       for (const l of router.listeners) ownAddresses.add(l.name);
       if (router.statsName) ownAddresses.add(router.statsName);
       if (subscription) await subscription.listen();
       // a redirect-only HTTP router (http-to-https) needs no nodes
-      if (config.all(name).length > 0 && !router.mapper && router.opts.fallbacks.length === 0) {
+      const routes = listenOptions.some((o) => !NO_NODES_NEEDED.has(o) && config.all(o).length > 0);
+      if (routes && !router.mapper && router.opts.fallbacks.length === 0) {
         log.warn(
           `[uwrouter] ${name}: no node source configured (--${name}-to, a subscription server, …): every request will be closed`,
         );

@@ -190,9 +190,9 @@ test('start-up errors name what is wrong: port out of range, HTTPS, no listener'
   let r = runToExit(['--fastrouter', '127.0.0.1:99999', '--fastrouter-to', '127.0.0.1:1']);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /port 99999 is out of range \(0-65535\)/);
-  r = runToExit(['--https', '127.0.0.1:0,a.crt,a.key']);
+  r = runToExit(['--https', '127.0.0.1:0,/nonexistent/a.crt,a.key']);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /option "--https": HTTPS listeners are not implemented yet/);
+  assert.match(r.stderr, /--https 127\.0\.0\.1:0: \/nonexistent\/a\.crt: /);
   r = runToExit(['--http-keepalive']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /"--http-keepalive" configures the HTTP router, which has no listener here/);

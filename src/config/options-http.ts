@@ -4,7 +4,6 @@
  */
 
 import type { OptionSpec } from './config.ts';
-import { HTTPS_NOT_YET } from './options-listeners.ts';
 
 const FLAG = { kind: 'flag', valueName: 'BOOL', group: 'http' } as const;
 
@@ -136,14 +135,12 @@ export const HTTP_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     valueName: 'NAME',
     group: 'http',
-    help: 'TLS session id context (set the same on every router sharing sessions); default "http-ADDR"',
-    status: { warn: `no effect: ${HTTPS_NOT_YET}` },
+    help: 'TLS session id context of the --https listeners (set the same on every router sharing sessions); default "http-ADDR"',
   },
   {
     ...FLAG,
     name: 'https-export-cert',
-    help: 'also send the client certificate as PEM in HTTPS_CC',
-    status: { warn: `no effect: ${HTTPS_NOT_YET}` },
+    help: 'also send a client certificate as PEM in HTTPS_CC (HTTPS_CLIENT_CERTIFICATE, its DER, and HTTPS_DN, its subject, are always sent)',
   },
   // uwrouter extensions (not in uWSGI 2.0)
   {

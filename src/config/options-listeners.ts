@@ -6,9 +6,6 @@
 import type { OptionSpec } from './config.ts';
 
 const TLS_LISTEN = 'ADDR,CRT,KEY[,CIPHERS[,CLIENT_CA]]';
-/** exported for the HTTP options that only HTTPS listeners would use */
-export const HTTPS_NOT_YET =
-  'HTTPS listeners are not implemented yet in uwrouter (they come with TLS support)';
 
 /** Listening sockets of each router (all repeatable). spec: corerouter.md §2, §6 */
 export const LISTENERS: readonly OptionSpec[] = [
@@ -65,8 +62,7 @@ export const LISTENERS: readonly OptionSpec[] = [
     listener: true,
     valueName: TLS_LISTEN,
     group: 'http',
-    help: 'listen for HTTPS clients with this certificate chain and key (CLIENT_CA "!"-prefixed = required)',
-    status: { refuse: HTTPS_NOT_YET },
+    help: 'listen for HTTPS clients with this certificate chain and key; CLIENT_CA asks for client certificates ("!"-prefixed = required, else optional) and their subject reaches nodes as HTTPS_DN',
   },
   {
     name: 'https2',
@@ -75,8 +71,7 @@ export const LISTENERS: readonly OptionSpec[] = [
     listener: true,
     valueName: 'addr=..,cert=..,key=..',
     group: 'http',
-    help: 'like --https in key=value form: addr, cert|crt, key, ciphers, clientca|client_ca (spdy ignored)',
-    status: { refuse: HTTPS_NOT_YET },
+    help: 'like --https in key=value form: addr, cert|crt, key, ciphers, clientca|client_ca (spdy is accepted and ignored with a warning: SPDY is not implemented)',
   },
   {
     name: 'http-to-https',

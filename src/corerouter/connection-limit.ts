@@ -66,12 +66,15 @@ export class ConnectionLimit {
     return this.max === 0 || open < this.max;
   }
 
-  /** Refuse `socket` (over the limit): reply if the router has one, close, count, log. */
-  refuse(socket: Socket, open: number): void {
+  /**
+   * Refuse `socket` (over the limit): reply if the router has one and `withReply` (a TLS
+   * listener's client must not get plaintext), close, count, log.
+   */
+  refuse(socket: Socket, open: number, withReply = true): void {
     this.opts.count(MAX_CONNECTIONS_CODE);
     this.noteRefusal(open);
     socket.on('error', ignore);
-    const reply = this.opts.reply;
+    const reply = withReply ? this.opts.reply : undefined;
     if (!reply) {
       socket.destroy();
       return;

@@ -38,6 +38,8 @@ export interface CoreRouterOptions {
   maxConnections?: number;
   /** what a client over `maxConnections` is sent before the close (HTTP: a 503); none = just close */
   overLimitReply?: Buffer;
+  /** false for listeners whose clients must not get `overLimitReply` (TLS ones: it is plaintext) */
+  overLimitReplyOn?: (listener: Listener) => boolean;
   cheap: boolean;
   stats?: string;
   statsHttp: boolean;
@@ -166,7 +168,7 @@ export class CoreRouter implements RouteContext {
       return;
     }
     if (!this.limit.admits(this.clients.size)) {
-      this.limit.refuse(client, this.clients.size);
+      this.limit.refuse(client, this.clients.size, this.opts.overLimitReplyOn?.(listener) ?? true);
       return;
     }
     this.clients.add(client);

@@ -1,7 +1,9 @@
 /**
  * How an HTTP client connection ends once the router is done with it: at once when
  * nothing is left to flush or read (one close, no shutdown() first, as uWSGI), else after
- * the last write is out; a fixed answer (error page, redirect) lingers for the client to
+ * the last write is out — over TLS always after a close_notify (spec: http-router.md §9,
+ * "TLS shutdown is attempted before closing": the client can tell an answer cut by an
+ * attacker from a complete one); a fixed answer (error page, redirect) lingers for the client to
  * read it and close first, so unread request bytes do not turn the router's close into a
  * reset that loses the answer.
  */
@@ -14,17 +16,19 @@ export const LINGER_MS = 2000;
 export class ClientClose {
   private readonly client: Socket;
   private readonly timer: ClientTimer;
+  private readonly tls: boolean;
 
-  constructor(client: Socket, timer: ClientTimer) {
+  constructor(client: Socket, timer: ClientTimer, tls = false) {
     this.client = client;
     this.timer = timer;
+    this.tls = tls;
   }
 
   /** The response went out: close. */
   afterResponse(): void {
     const c = this.client;
     if (c.destroyed) return;
-    if (c.writableLength === 0 && c.readableLength === 0) {
+    if (!this.tls && c.writableLength === 0 && c.readableLength === 0) {
       c.destroy();
       return;
     }

@@ -31,6 +31,7 @@ import {
   type RouterErrorStatus,
   redirectToHttps,
 } from './error-response.ts';
+import type { HttpsSession } from './https.ts';
 import { type ExchangeOwner, NodeExchange } from './node-exchange.ts';
 import { NodeRoute, type RouteOwner } from './node-route.ts';
 import * as admission from './request-admission.ts';
@@ -63,6 +64,8 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
   readonly shared: HttpRouterShared;
   readonly info: PeerInfo;
   readonly serverPort: string;
+  /** the TLS side of an HTTPS connection (https.ts); null for plain HTTP */
+  readonly https: HttpsSession | null;
   /** `http-to-https` listener: the PORT for Location (null = none); undefined = normal */
   private readonly redirectPort: string | null | undefined;
   private readonly reader: HttpRequestHeadReader;
@@ -94,12 +97,20 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
   /** this connection's request-log lines (null: no request log) */
   private readonly record: RequestLine | null;
 
-  constructor(client: Socket, listener: Listener, core: CoreRouter, shared: HttpRouterShared) {
+  constructor(
+    client: Socket,
+    listener: Listener,
+    core: CoreRouter,
+    shared: HttpRouterShared,
+    https: HttpsSession | null,
+  ) {
     this.core = core;
     this.client = client;
     this.shared = shared;
-    this.info = new PeerInfo(client);
-    const facts = shared.listenerFacts(listener);
+    this.https = https;
+    // the TCP socket's peer (a TLS socket over a socket it did not open only forwards it)
+    this.info = new PeerInfo(https?.raw ?? client);
+    const facts = shared.listenerFacts(listener, core.listeners);
     this.serverPort = facts.serverPort;
     this.redirectPort = facts.redirectPort;
     this.reader = new HttpRequestHeadReader(shared.settings.head);
@@ -111,7 +122,7 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     this.body = new BodyStage(client, this, shared.settings);
     this.record = shared.requestLog ? new RequestLine(shared.requestLog, 'http') : null;
     this.timer = new ClientTimer(this.onHeadTimeout);
-    this.close = new ClientClose(client, this.timer);
+    this.close = new ClientClose(client, this.timer, https !== null);
     this.timer.arm(shared.settings.headersTimeoutMs);
   }
 
@@ -129,7 +140,7 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     if (state === S_HEAD) {
       if (!this.selfChecked) {
         this.selfChecked = true;
-        if (this.core.outgoing.isOwn(this.client)) {
+        if (this.core.outgoing.isOwn(this.https?.raw ?? this.client)) {
           this.client.pause();
           this.fail(508, 'UWR_ERR_LOOP_DETECTED', 'request loop: the router connected to its own listener');
           return;
@@ -244,9 +255,9 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
       this.info.port = proxy.srcPort;
     }
     // spec §4: Host (≤ 255, checked by the head reader; an absolute-form target's authority
-    // replaced it) > hostname; compared as every web server does: A-Z folded, trailing dot
-    // ignored (subscription keys are normalised the same way)
-    const host = head.host ?? s.hostname;
+    // replaced it) > the TLS server name > hostname; compared as every web server does: A-Z
+    // folded, trailing dot ignored (subscription keys are normalised the same way)
+    const host = head.host ?? this.https?.serverName ?? s.hostname;
     this.key = normalizeHostKey(host);
     if (this.redirectPort !== undefined) {
       this.shared.stats.redirects++;

@@ -69,6 +69,12 @@ export const TOO_MANY_CONNECTIONS_503 = build(
   'too many connections to this server; try again shortly\n',
 );
 
+/** 400 for plain HTTP sent to an HTTPS listener (nginx answers the same case with its 497) */
+export const PLAIN_HTTP_ON_HTTPS_400 = build(
+  400,
+  'this port speaks HTTPS: a plain HTTP request was sent to it (use an https:// URL)\n',
+);
+
 /** 502 when a node was reached but its answer is not valid HTTP/1.x */
 const BAD_ANSWER_502 = build(502, 'the node for this host did not send a valid answer\n');
 

@@ -24,6 +24,7 @@ import {
   type RouterErrorStatus,
   UWSGI_DEFAULT_BUFFER_SIZE,
 } from './error-response.ts';
+import type { HttpsSession } from './https.ts';
 import { nodeRequest } from './node-request.ts';
 import { joinTunnel } from './node-tunnel.ts';
 import { type BodyOwner, type BodySink, RequestBodyPump } from './request-body.ts';
@@ -37,6 +38,8 @@ export interface ExchangeOwner {
   readonly client: Socket;
   readonly info: PeerInfo;
   readonly serverPort: string;
+  /** the TLS side of an HTTPS connection: HTTPS vars, X-Forwarded-Proto (null: plain HTTP) */
+  readonly https: HttpsSession | null;
   readonly shared: HttpRouterShared;
   readonly head: HttpRequestHead | null;
   /** bytes that came with the head (body start, maybe the next request) */

@@ -32,6 +32,8 @@ function forUwsgiNode(o: ExchangeOwner, lease: NodeLease): NodeRequest {
   const r = buildRequestPacket(head, {
     serverName: s.hostname,
     serverPort: o.serverPort,
+    https: o.https !== null,
+    tlsVars: o.https?.vars,
     remoteAddr: o.info.address,
     remotePort: o.info.port,
     serverNameAsHttpHost: s.serverNameAsHttpHost,
@@ -63,12 +65,12 @@ function forUwsgiNode(o: ExchangeOwner, lease: NodeLease): NodeRequest {
 function forHttpNode(o: ExchangeOwner): NodeRequest {
   const s = o.shared.settings;
   const head = o.head!;
-  const peer = o.client.remoteAddress ?? '';
+  const peer = (o.https?.raw ?? o.client).remoteAddress ?? '';
   // the body framing the router declares and forwards (forward-head.ts)
   const framing = forwardFraming(head);
   const input = {
     clientAddress: o.info.address,
-    https: false,
+    https: o.https !== null,
     trusted: s.trusted.size > 0 && s.trusted.has(peer),
     websocket: o.websocket,
     via: o.shared.viaToken,

@@ -58,14 +58,18 @@ export class HttpRouterShared {
   /** the process's request log (`--log-requests`), or null */
   readonly requestLog: RequestLog | null;
   private readonly listeners = new WeakMap<Listener, ListenerFacts>();
+  /** how many listeners come before the `http-to-https` ones (`http`, then `https`/`https2`) */
+  private readonly redirectFrom: number;
 
   constructor(
     settings: HttpRouterSettings,
     pool: HttpNodePool,
     stats: HttpRouterStats,
-    requestLog: RequestLog | null = null,
+    requestLog: RequestLog | null,
+    redirectFrom: number,
   ) {
     this.settings = settings;
+    this.redirectFrom = redirectFrom;
     this.requestLog = requestLog;
     this.pool = pool;
     this.stats = stats;
@@ -73,10 +77,16 @@ export class HttpRouterShared {
     this.idleTicks = settings.timeoutMs > 0 ? this.sweep.ticksFor(settings.timeoutMs) : 0;
   }
 
-  listenerFacts(l: Listener): ListenerFacts {
+  /**
+   * The facts of listener `l` of `all` (the router's listeners, bound in httpListenAddresses'
+   * order, the redirect listeners from `redirectFrom` on: by position, since two listeners
+   * may have been given the same text, `127.0.0.1:0`).
+   */
+  listenerFacts(l: Listener, all: readonly Listener[]): ListenerFacts {
     let f = this.listeners.get(l);
     if (f === undefined) {
-      f = { serverPort: serverPortOf(l.name), redirectPort: this.settings.redirects.get(l.configured) };
+      const r = this.settings.redirects[all.indexOf(l) - this.redirectFrom];
+      f = { serverPort: serverPortOf(l.name), redirectPort: r === undefined ? undefined : r[1] };
       this.listeners.set(l, f);
     }
     return f;

@@ -46,8 +46,8 @@ export interface HttpRouterSettings {
   readonly modifier1: number;
   readonly modifier2: number;
   readonly trusted: TrustedProxies;
-  /** `http-to-https` listener text → PORT (null = none given) */
-  readonly redirects: ReadonlyMap<string, string | null>;
+  /** `http-to-https` listeners in option order: [ADDR, PORT (null = none given)] */
+  readonly redirects: ReadonlyArray<readonly [string, string | null]>;
   /** idle keep-alive connections kept per HTTP node, and how long */
   readonly nodePoolSize: number;
   readonly nodePoolIdleMs: number;
@@ -87,7 +87,7 @@ export function httpSettingsFromConfig(config: Config): HttpRouterSettings {
       `option "--http-trusted-proxy": "${trusted.entry}" is not an IP address or CIDR range`,
     );
   }
-  const redirects = new Map<string, string | null>();
+  const redirects: Array<readonly [string, string | null]> = [];
   for (const item of config.all('http-to-https')) {
     // ADDR[,PORT] (spec §9); a UNIX path has no comma either
     const comma = item.lastIndexOf(',');
@@ -96,7 +96,7 @@ export function httpSettingsFromConfig(config: Config): HttpRouterSettings {
     if (port !== null && !/^\d{1,5}$/.test(port)) {
       throw new ConfigError(`option "--http-to-https": "${item}": PORT must be a number`);
     }
-    redirects.set(addr, port);
+    redirects.push([addr, port]);
   }
   return {
     head: {
@@ -136,7 +136,14 @@ export function httpSettingsFromConfig(config: Config): HttpRouterSettings {
   };
 }
 
-/** The listening addresses: `http` plus the `http-to-https` redirect listeners. */
-export function httpListenAddresses(config: Config, settings: HttpRouterSettings): string[] {
-  return [...config.all('http'), ...settings.redirects.keys()];
+/**
+ * The listening addresses, in the order the router binds them: `http`, then the HTTPS
+ * listeners' addresses (`https`, `https2`: https.ts), then the `http-to-https` redirects.
+ */
+export function httpListenAddresses(
+  config: Config,
+  settings: HttpRouterSettings,
+  httpsAddresses: readonly string[] = [],
+): string[] {
+  return [...config.all('http'), ...httpsAddresses, ...settings.redirects.map(([addr]) => addr)];
 }

@@ -17,6 +17,7 @@ import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type TlsRuntime, tlsListenersFromConfig, tlsRuntimeFromConfig } from '../tls/from-config.ts';
 import type { ListenerTls } from '../tls/listener-tls.ts';
+import { routerTlsRuntime, setRouterTlsRuntime } from '../tls/router-runtime.ts';
 import { TlsFront, type TlsHandshakeResult } from '../tls/tls-front.ts';
 import { TlsFrontStats, tlsStatsSection } from '../tls/tls-front-stats.ts';
 import { SslrouterConnection, type SslrouterSettings, type SslrouterShared } from './connection.ts';
@@ -96,15 +97,13 @@ export function sslrouterHandler(parts: SslrouterParts, settings: SslrouterSetti
   };
 }
 
-const RUNTIMES = new WeakMap<CoreRouter, TlsRuntime>();
-
 /**
  * The TLS runtime (settings, context store, SNI registry) of a router made by createSslrouter:
  * what the subscription side feeds (`registry.attachSubscription` / `detachSubscription`,
  * `registry.hasSubscriptionContext` for stats `sni_enabled`).
  */
 export function sslrouterTlsRuntime(router: CoreRouter): TlsRuntime | undefined {
-  return RUNTIMES.get(router);
+  return routerTlsRuntime(router);
 }
 
 export function createSslrouter(
@@ -137,6 +136,6 @@ export function createSslrouter(
     },
     withProxyIntake(handler, { trusted, timeoutMs: headerTimeoutMs }),
   );
-  RUNTIMES.set(router, runtime);
+  setRouterTlsRuntime(router, runtime);
   return router;
 }

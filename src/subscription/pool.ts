@@ -28,7 +28,7 @@ export class SubscriptionPool {
   /** the public key loaded when the pool was created (§4: never re-read while it lives) */
   readonly publicKey: KeyObject | undefined;
   readonly digest: string | undefined;
-  /** SNI material announced for the key (ssl-sni-sessions.md §4), for the TLS layer */
+  /** the first SNI material announced for the key (ssl-sni-sessions.md §4; the TLS side gets every packet's) */
   sni: PoolSni | undefined;
 
   constructor(key: string, publicKey?: KeyObject, digest?: string) {
@@ -58,9 +58,5 @@ export class SubscriptionPool {
     }
     node.removed = true;
     return this.nodes.length === 0;
-  }
-
-  get sniEnabled(): number {
-    return this.sni ? 1 : 0;
   }
 }

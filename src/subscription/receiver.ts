@@ -302,9 +302,15 @@ export class SubscriptionReceiver {
     });
   }
 
-  /** sni_key + sni_crt enable SNI for the key (ssl-sni-sessions.md §4); refreshes may upgrade (#581) */
+  /**
+   * sni_key + sni_crt name the key's certificate (ssl-sni-sessions.md §4): every accepted
+   * packet carrying them goes to the TLS side (a refresh may bring the first one: #581);
+   * repeats cost it a map lookup (src/tls/subscription-contexts.ts).
+   */
   private updateSni(pool: SubscriptionPool, p: SubscriptionPacket): void {
-    if (!pool.sni && p.sniKey && p.sniCrt) pool.sni = { key: p.sniKey, crt: p.sniCrt, ca: p.sniCa };
+    if (!p.sniKey || !p.sniCrt) return;
+    if (!pool.sni) pool.sni = { key: p.sniKey, crt: p.sniCrt, ca: p.sniCa };
+    this.table.sni?.attachSubscription(pool.key, { key: p.sniKey, crt: p.sniCrt, ca: p.sniCa });
   }
 
   private unsubscribe(datagram: Buffer, packet: SubscriptionPacket): DatagramOutcome {

@@ -16,12 +16,12 @@ export interface SubscriptionStatsPool {
   nodes: Array<Record<string, number | string>>;
 }
 
-function poolStats(p: SubscriptionPool): SubscriptionStatsPool {
+function poolStats(table: SubscriptionTable, p: SubscriptionPool): SubscriptionStatsPool {
   return {
     key: p.key,
     hash: p.hash,
     hits: p.hits,
-    sni_enabled: p.sniEnabled,
+    sni_enabled: table.sniEnabled(p),
     nodes: p.nodes.map((n) => n.toStats()),
   };
 }
@@ -44,7 +44,8 @@ export class SubscriptionsStats implements StatsSection {
     this.table.sweep();
     const pools = [...this.table.pools.values()];
     pools.sort((a, b) => a.hash - b.hash || b.hits - a.hits);
-    return new LazyJsonArray(pools.length, (i) => poolStats(pools[i]));
+    const table = this.table;
+    return new LazyJsonArray(pools.length, (i) => poolStats(table, pools[i]));
   }
 }
 

@@ -16,7 +16,12 @@ import { SubscriptionReceiver } from './receiver.ts';
 import { type ResubscribeOptions, SubscriptionServer } from './server.ts';
 import { PublicKeyStore, parseSignCheck, type SignCheck } from './signatures.ts';
 import { SubscriptionCountersStats, SubscriptionsStats } from './stats.ts';
-import { type SubscriptionClock, SubscriptionTable, type SubscriptionTableHooks } from './table.ts';
+import {
+  type SubscriptionClock,
+  type SubscriptionSniSink,
+  SubscriptionTable,
+  type SubscriptionTableHooks,
+} from './table.ts';
 
 export interface SubscriptionSystemOptions {
   router: RouterName;
@@ -102,6 +107,11 @@ export class SubscriptionSystem {
         queue: server.queueDrops,
       })),
     ];
+  }
+
+  /** The router's TLS certificates by subscription (ssl-sni-sessions.md §4); bind before `listen()`. */
+  bindSni(sink: SubscriptionSniSink): void {
+    this.table.sni = sink;
   }
 
   listen(): Promise<void> {

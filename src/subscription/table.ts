@@ -26,6 +26,18 @@ export interface SubscriptionTableHooks {
   onNodeRemoved?(node: SubscriptionNode): void;
 }
 
+/**
+ * The TLS side's certificates by subscription (spec: ssl-sni-sessions.md §4), implemented by
+ * src/tls/sni-registry.ts: fed every accepted subscribe packet carrying `sni_key` + `sni_crt`
+ * (new pool, new node and refresh: uWSGI #581), told when a pool goes, and asked for stats
+ * `sni_enabled`. A router without TLS listeners has none: its pools report `sni_enabled` 0.
+ */
+export interface SubscriptionSniSink {
+  attachSubscription(poolKey: string, sni: { key: string; crt: string; ca?: string }): void;
+  detachSubscription(poolKey: string): void;
+  hasSubscriptionContext(poolKey: string): boolean;
+}
+
 export interface SubscriptionTableOptions {
   logger: Logger;
   /** whose table this is: names log lines (`[uWSGI fastrouter pid P]`, `[uwsgi-fastrouter]`) */
@@ -72,6 +84,8 @@ export class SubscriptionTable implements NodeTableEvents {
   private readonly firstNodeCbs: Array<() => void> = [];
   private readonly lastNodeCbs: Array<() => void> = [];
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** the router's TLS certificates by subscription (bound at start-up), or null */
+  sni: SubscriptionSniSink | null = null;
 
   constructor(opts: SubscriptionTableOptions) {
     this.logger = opts.logger;
@@ -163,6 +177,7 @@ export class SubscriptionTable implements NodeTableEvents {
     if (empty && this.pools.get(pool.key) === pool) {
       this.pools.delete(pool.key);
       this.rememberRemoved(pool.key);
+      this.sni?.detachSubscription(pool.key);
       this.hooks.onPoolRemoved?.(pool);
     }
     if (this.nodeCount === 0) for (const cb of this.lastNodeCbs) cb();
@@ -198,6 +213,11 @@ export class SubscriptionTable implements NodeTableEvents {
     node.deathMark = 1;
     node.failcnt++;
     if (node.ref <= 0) this.removeNode(node);
+  }
+
+  /** Stats `sni_enabled`: 1 when the pool's subscription certificate is in service. */
+  sniEnabled(pool: SubscriptionPool): number {
+    return this.sni?.hasSubscriptionContext(pool.key) ? 1 : 0;
   }
 
   /** uWSGI's tags for this router's lines */

@@ -90,6 +90,13 @@ export function tlsListenersFromConfig(
     ...config.all(plain).map((v) => parseTlsListen(plain, v, runtime.settings.inlinePem)),
     ...config.all(keyval).map((v) => parseTlsListen2(keyval, v, runtime.settings.inlinePem)),
   ];
+  for (const spec of specs) {
+    if (spec.spdy) {
+      log.warn(
+        `[uwrouter] --${spec.option} ${spec.address}: spdy ignored: SPDY is not implemented (clients speak HTTP/1.1 over TLS)`,
+      );
+    }
+  }
   return specs.map((spec) =>
     ListenerTls.create(spec, {
       settings: runtime.settings,

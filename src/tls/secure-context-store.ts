@@ -23,6 +23,18 @@ export interface SecureContextStoreOptions {
   now?: () => number;
 }
 
+/**
+ * Frees a context's OpenSSL SSL_CTX now instead of at V8's next major GC. V8 does not count
+ * a SecureContext's native memory (~30–50 KiB), so evicted contexts piled up between GCs:
+ * 10,000 --sni-dir names asked for once grew the process by ~320 MiB with 1,000 kept.
+ * Connections already made with the context are unaffected (each SSL holds its own reference
+ * to the SSL_CTX, and Node's TLS socket keeps the JS object): the store hands a context out
+ * only to a TLS socket created in the same tick.
+ */
+function freeNow(context: SecureContext): void {
+  (context as unknown as { context?: { close?: () => void } }).context?.close?.();
+}
+
 interface Held {
   context: SecureContext;
   bytes: number;
@@ -94,6 +106,7 @@ export class SecureContextStore {
     if (!h) return;
     this.held.delete(material);
     this.totalBytes -= h.bytes;
+    freeNow(h.context);
   }
 
   /** Evicts contexts unused for more than `idleMs`; returns how many. For a coarse sweep. */
@@ -121,5 +134,6 @@ export class SecureContextStore {
     this.held.delete(m);
     this.totalBytes -= h.bytes;
     this.stats.evictions++;
+    freeNow(h.context);
   }
 }

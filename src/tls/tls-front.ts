@@ -113,6 +113,9 @@ class TlsHandshake implements IdleWatched {
     this.raw = raw;
     this.front = front;
     this.idleTicks = front.idleTicks;
+    // net.Socket keeps the peer's address once read: read it now, so a failure logged after
+    // the client closed still names it (one getpeername per connection, beside a handshake)
+    remoteOf(raw);
     raw.on('data', this.onData);
     raw.on('end', this.onRawEnd);
     raw.on('error', noop);

@@ -21,6 +21,8 @@ export interface TlsListenerSpec {
   /** the listening address exactly as given (also the default session id context's suffix) */
   address: string;
   certificate: CertificateSpec;
+  /** `--https2 spdy=..` was given (uWSGI turns SPDY on for any value): ignored with a warning */
+  spdy?: boolean;
 }
 
 export interface SniItemSpec {
@@ -150,6 +152,7 @@ export function parseTlsListen2(option: string, value: string, inlinePem: boolea
   return {
     option,
     address,
+    ...(kv.has('spdy') ? { spdy: true } : {}),
     certificate: {
       label: address,
       pairs: [{ cert: pemSource(crt, inlinePem, what), key: pemSource(key, inlinePem, what) }],

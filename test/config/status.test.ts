@@ -68,8 +68,8 @@ test('options of a router without a listener are refused naming the listener', (
   ]);
   r = check(['--fastrouter', ':0', '--http-keepalive', '--http-websockets']);
   assert.deepEqual(r.refused, [
-    'option "--http-keepalive" configures the HTTP router, which has no listener here (give --http or --http-to-https)',
-    'option "--http-websockets" configures the HTTP router, which has no listener here (give --http or --http-to-https)',
+    'option "--http-keepalive" configures the HTTP router, which has no listener here (give --http or --https or --https2 or --http-to-https)',
+    'option "--http-websockets" configures the HTTP router, which has no listener here (give --http or --https or --https2 or --http-to-https)',
   ]);
   r = check(['--http', ':0', '--fastrouter-to', '127.0.0.1:1']);
   assert.match(r.refused[0], /"--fastrouter-to" configures the fastrouter, .*\(give --fastrouter\)/);
@@ -81,14 +81,14 @@ test('options of a router without a listener are refused naming the listener', (
 });
 
 test('not-implemented listeners and features are refused, each named, all at once', async () => {
-  assert.deepEqual(check(['--https', ':8443,a.crt,a.key']).refused, [
-    'option "--https": HTTPS listeners are not implemented yet in uwrouter (they come with TLS support)',
+  assert.deepEqual(check(['--http', ':8080', '--http-manage-rtsp']).refused, [
+    'option "--http-manage-rtsp": RTSP routing is not implemented yet in uwrouter',
   ]);
   const msg = await startError([
     '--fastrouter',
     ':0',
-    '--https',
-    ':0,a.crt,a.key',
+    '--http-stud-prefix',
+    '127.0.0.1',
     '--start-unsubscribed',
     '--subscriptions-use-credentials',
     '--fastrouter-use-code-string',
@@ -98,7 +98,7 @@ test('not-implemented listeners and features are refused, each named, all at onc
   ]);
   assert.match(msg, /^5 options cannot be honoured:\n/);
   for (const o of [
-    'https',
+    'http-stud-prefix',
     'fastrouter-use-code-string',
     'cache-sync',
     'start-unsubscribed',
@@ -143,7 +143,7 @@ test('accepted-with-a-warning options log one line each when set, none at their 
 test('no listener at all: the message lists the listener options that can run', async () => {
   assert.equal(
     await startError([]),
-    'nothing to run: no router listener is configured; give one of --fastrouter ADDR, --rawrouter ADDR, --sslrouter ADDR,CRT,KEY[,CIPHERS[,CLIENT_CA]], --sslrouter2 addr=..,cert=..,key=.., --http ADDR, --http-to-https ADDR[,PORT] (on the command line or in an ini file)',
+    'nothing to run: no router listener is configured; give one of --fastrouter ADDR, --rawrouter ADDR, --sslrouter ADDR,CRT,KEY[,CIPHERS[,CLIENT_CA]], --sslrouter2 addr=..,cert=..,key=.., --http ADDR, --https ADDR,CRT,KEY[,CIPHERS[,CLIENT_CA]], --https2 addr=..,cert=..,key=.., --http-to-https ADDR[,PORT] (on the command line or in an ini file)',
   );
 });
 
@@ -155,11 +155,12 @@ test('--help and the README table mark every option that is not implemented', ()
     /--chroot DIR\n\s+chroot\(\) to DIR after binding \[refused at start-up: Node\.js has no chroot/,
   );
   assert.doesNotMatch(help, /--uid USER\n[^\n]*\[refused/);
+  assert.doesNotMatch(help, /--https ADDR,CRT,KEY\[,CIPHERS\[,CLIENT_CA\]\]\n[^\n]*\[refused/);
+  assert.match(help, /--http-manage-rtsp\n[^\n]*\[refused at\n\s+start-up: RTSP routing is not implemented/);
   assert.match(
-    help,
-    /--https ADDR,CRT,KEY\[,CIPHERS\[,CLIENT_CA\]\]\n(.*\n)*?\s+.*\[refused at start-up: HTTPS listeners are not implemented/,
+    md,
+    /\| `--http-stud-prefix` \|.*\[refused at start-up: the stud address prefix is not implemented/,
   );
-  assert.match(md, /\| `--https` \|.*\[refused at start-up: HTTPS listeners are not implemented yet/);
   assert.match(md, /\| `--master` \|.*\[no effect: uwrouter is one process without a separate master\]/);
   assert.match(md, /\| `--fastrouter-harakiri` \|.*\[accepted with a warning at start-up: no effect/);
   for (const o of OPTIONS) {
@@ -194,8 +195,8 @@ test('subscription settings without a server, or announce settings without a tar
 
 test('TLS settings without a TLS listener warn; with one they are silent', () => {
   assert.deepEqual(check(['--fastrouter', ':0', '--ssl-verbose', '--ssl-handshake-timeout', '5']).warnings, [
-    '[uwrouter] --ssl-verbose: no effect: no TLS listener is configured (--sslrouter, --sslrouter2)',
-    '[uwrouter] --ssl-handshake-timeout: no effect: no TLS listener is configured (--sslrouter, --sslrouter2)',
+    '[uwrouter] --ssl-verbose: no effect: no TLS listener is configured (--sslrouter, --sslrouter2, --https, --https2)',
+    '[uwrouter] --ssl-handshake-timeout: no effect: no TLS listener is configured (--sslrouter, --sslrouter2, --https, --https2)',
   ]);
   assert.deepEqual(
     check(['--sslrouter', ':0,a.crt,a.key', '--ssl-verbose', '--ssl-handshake-timeout', '5']),

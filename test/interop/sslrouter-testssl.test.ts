@@ -7,22 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runTool, uwrouterSsl } from './sslrouter-peers.ts';
-
-/** testssl's sections of interest, as lines (`-p` protocols, `-s` categories, `-f` forward secrecy). */
-async function testssl(port: number, sections: string[]): Promise<{ lines: string[]; all: string }> {
-  const r = await runTool(
-    'testssl',
-    ['--quiet', '--color', '0', '--warnings', 'off', ...sections, '--ip', '127.0.0.1', `127.0.0.1:${port}`],
-    { timeoutMs: 150_000 },
-  );
-  assert.equal(r.timedOut, false, 'testssl finished in time');
-  const all = `${r.stdout}${r.stderr}`;
-  assert.match(all, /Testing protocols/, all);
-  return { lines: all.split('\n').map((l) => l.trim()), all };
-}
-
-const notOk = (lines: string[]) => lines.filter((l) => /NOT ok/i.test(l));
+import { uwrouterSsl } from './sslrouter-peers.ts';
+import { DEFAULT_LISTENER_LINES, notOk, testssl } from './testssl.ts';
 
 test('testssl: the default sslrouter listener has nothing NOT ok; TLS 1.2/1.3, AEAD and forward secrecy only', {
   timeout: 200_000,
@@ -30,19 +16,7 @@ test('testssl: the default sslrouter listener has nothing NOT ok; TLS 1.2/1.3, A
   const ours = await uwrouterSsl(['--sslrouter-to', '127.0.0.1:1']);
   const { lines, all } = await testssl(ours.port, ['-p', '-s', '-f']);
   assert.deepEqual(notOk(lines), [], all);
-  for (const want of [
-    /^SSLv2\s+not offered \(OK\)$/,
-    /^SSLv3\s+not offered \(OK\)$/,
-    /^TLS 1\s+not offered$/,
-    /^TLS 1\.1\s+not offered$/,
-    /^TLS 1\.2\s+offered \(OK\)$/,
-    /^TLS 1\.3\s+offered \(OK\)/,
-    /^NULL ciphers \(no encryption\)\s+not offered \(OK\)$/,
-    /^Triple DES Ciphers \/ IDEA\s+not offered$/,
-    /^Obsolete CBC ciphers \(AES, ARIA etc\.\)\s+not offered$/,
-    /^Strong encryption \(AEAD ciphers\)\s+offered \(OK\)$/,
-    /^PFS is offered \(OK\)/,
-  ]) {
+  for (const want of DEFAULT_LISTENER_LINES) {
     assert.ok(
       lines.some((l) => want.test(l)),
       `${want}\n${all}`,

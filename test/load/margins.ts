@@ -100,3 +100,14 @@ export const SSL_HALF_DONE_RSS_GROWTH_MAX_BYTES = 48 * 1024 * 1024;
  * a map of senders; ≥ 1.5 KiB each over 100k) exceeds it.
  */
 export const CACHE_FLOOD_RSS_GROWTH_MAX_BYTES = 150 * 1024 * 1024;
+
+// ---- https-sni-dir: 1,000 names in --sni-dir, each asked for once (test/interop/sni-dir-touch.ts)
+
+/**
+ * Router RSS growth once 1,000 --sni-dir names were each served once (a full handshake and a
+ * request each) with `--ssl-contexts-max 200`. Observed ~45–50 MiB on the 2-core machine,
+ * the same with 1,000 contexts kept: what remains is the allocator's high-water mark from
+ * 1,000 handshakes, not the contexts (~27 KiB each). 128 MiB leaves room for GC timing; a
+ * leak of ~100 KiB per name (a context or a socket kept per handshake) exceeds it.
+ */
+export const SNI_DIR_1000_RSS_GROWTH_MAX_BYTES = 128 * 1024 * 1024;

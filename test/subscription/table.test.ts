@@ -246,3 +246,56 @@ test('hooks see pools and SNI material', () => {
   t.receiver.handle(packet('unsubscribe', { key: 'sni.example.com', address: '127.0.0.1:9999' }));
   assert.deepEqual([created, removed], [['sni.example.com'], ['sni.example.com']]);
 });
+
+test('the TLS side gets every accepted packet with sni_key + sni_crt, and the pool when it goes; sni_enabled asks it', () => {
+  const t = makeTable();
+  const calls: string[] = [];
+  const enabled = new Set<string>();
+  t.table.sni = {
+    attachSubscription: (k, sni) => {
+      calls.push(`attach ${k} ${sni.key} ${sni.crt} ${sni.ca ?? '-'}`);
+      // the TLS side may refuse a certificate (outside --subscriptions-sni-dir, unreadable)
+      if (sni.crt !== 'refused.pem') enabled.add(k);
+    },
+    detachSubscription: (k) => {
+      calls.push(`detach ${k}`);
+      enabled.delete(k);
+    },
+    hasSubscriptionContext: (k) => enabled.has(k),
+  };
+  const sub = (address: string, sni: boolean) =>
+    packet('subscribe', {
+      key: 'Sni.Example.com',
+      address,
+      ...(sni ? { sniKey: 'k.pem', sniCrt: 'c.pem' } : {}),
+    });
+  t.receiver.handle(sub('127.0.0.1:1', false)); // new pool without SNI: nothing to attach
+  assert.deepEqual(calls, []);
+  assert.equal(new SubscriptionsStats(t.table).statsJson().toJSON()[0].sni_enabled, 0);
+  t.receiver.handle(sub('127.0.0.1:1', true)); // a refresh brings it (uWSGI #581)
+  t.receiver.handle(sub('127.0.0.1:1', true)); // and every repeat goes too (the TLS side dedups)
+  t.receiver.handle(sub('127.0.0.1:2', true)); // a new node
+  assert.deepEqual(calls, [
+    'attach sni.example.com k.pem c.pem -',
+    'attach sni.example.com k.pem c.pem -',
+    'attach sni.example.com k.pem c.pem -',
+  ]);
+  assert.equal(new SubscriptionsStats(t.table).statsJson().toJSON()[0].sni_enabled, 1);
+  // announced but refused by the TLS side: sni_enabled says 0 (uWSGI's says what it built, too)
+  t.receiver.handle(
+    packet('subscribe', { key: 'x.example', address: '127.0.0.1:9', sniKey: 'k', sniCrt: 'refused.pem' }),
+  );
+  const x = new SubscriptionsStats(t.table)
+    .statsJson()
+    .toJSON()
+    .find((p) => p.key === 'x.example');
+  assert.equal(x?.sni_enabled, 0);
+  calls.pop();
+  // a packet refused by the table (an empty key) attaches nothing
+  t.receiver.handle(packet('subscribe', { key: '', address: '127.0.0.1:3', sniKey: 'k', sniCrt: 'c' }));
+  assert.equal(calls.length, 3);
+  t.receiver.handle(packet('unsubscribe', { key: 'sni.example.com', address: '127.0.0.1:1' }));
+  assert.equal(calls.length, 3, 'a node left, the pool stays');
+  t.receiver.handle(packet('unsubscribe', { key: 'sni.example.com', address: '127.0.0.1:2' }));
+  assert.deepEqual(calls.slice(3), ['detach sni.example.com']);
+});

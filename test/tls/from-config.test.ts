@@ -206,3 +206,13 @@ test('inline PEM with --ssl-tmp-dir: in --sni values and in subscription packets
     /inline PEM is only accepted with --ssl-tmp-dir/,
   );
 });
+
+test('--https2 spdy=..: the listener runs, with one warning that SPDY is not implemented', () => {
+  const { log, lines } = captureLogger();
+  const c = config(['--https2', `addr=127.0.0.1:9443,cert=${a.crt},key=${a.key},spdy=1`]);
+  const listeners = tlsListenersFromConfig(tlsRuntimeFromConfig(c, log), c, 'http', log);
+  assert.equal(listeners.length, 1);
+  assert.deepEqual(lines, [
+    '[uwrouter] --https2 127.0.0.1:9443: spdy ignored: SPDY is not implemented (clients speak HTTP/1.1 over TLS)',
+  ]);
+});

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, normalize } from 'node:path';
 import { after, test } from 'node:test';
+import { loadConfig } from '../../src/config/index.ts';
 import { ListenerTls } from '../../src/tls/listener-tls.ts';
 import { parseTlsListen } from '../../src/tls/tls-option-specs.ts';
 import { DEFAULT_TLS_SETTINGS } from '../../src/tls/tls-settings.ts';
@@ -79,4 +80,20 @@ test('the directory works as an --sni-dir and as a listener certificate; clients
   assert.equal(byIp.ok, true, byIp.error);
   assert.equal(byIp.line, 'listener 127.0.0.1:0');
   assert.equal(byIp.keyType, 'rsa');
+});
+
+test('npm start makes the certificates first, and examples/default.ini serves HTTPS with them from any directory', () => {
+  const root = join(import.meta.dirname, '..', '..');
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  assert.match(pkg.scripts.start, /^bash certs\/make-dev-certs\.sh && node .* examples\/default\.ini$/);
+  const { config } = loadConfig([join(root, 'examples', 'default.ini')], {});
+  const [https, ...more] = config.all('https');
+  assert.deepEqual(more, []);
+  const spec = parseTlsListen('https', https, false);
+  assert.equal(spec.address, '127.0.0.1:8443');
+  const [pair] = spec.certificate.pairs;
+  assert.deepEqual(
+    [pair.cert, pair.key].map((p) => (p.kind === 'file' ? normalize(p.path) : p.kind)),
+    [join(root, 'certs', 'dev', 'localhost.crt'), join(root, 'certs', 'dev', 'localhost.key')],
+  );
 });

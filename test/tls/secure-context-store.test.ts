@@ -135,3 +135,27 @@ test('real contexts: the estimate follows the PEM size, the session id context i
   const ctx = buildSecureContext(r.material, DEFAULT_TLS_SETTINGS, 'x'.repeat(255));
   assert.ok(ctx.context);
 });
+
+test('a context evicted, idle-evicted or forgotten has its OpenSSL context freed at once; held ones do not', () => {
+  const closed: string[] = [];
+  const store = new SecureContextStore({
+    maxContexts: 2,
+    maxBytes: 1e9,
+    // a SecureContext's native handle is `.context`; its close() frees the SSL_CTX
+    build: (m) => ({ context: { close: () => closed.push(m.spec.label) } }) as unknown as SecureContext,
+    estimate: (m) => m.bytes,
+    now: () => 0,
+  });
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((l) => material(l));
+  store.get(a, 'a');
+  store.get(b, 'b');
+  store.get(c, 'c'); // evicts a
+  assert.deepEqual(closed, ['a']);
+  store.forget(b);
+  assert.deepEqual(closed, ['a', 'b']);
+  store.get(d, 'd');
+  assert.equal(store.evictIdle(-1), 2); // everything is idle
+  assert.deepEqual(closed.sort(), ['a', 'b', 'c', 'd']);
+  store.forget(b); // not held any more: nothing to close twice
+  assert.equal(closed.length, 4);
+});

@@ -277,3 +277,18 @@ test('the stats section: handshakes, failures by reason, SNI misses, the context
   });
   assert.ok(store.bytes > 20_000, `the one context counted (${store.bytes} bytes)`);
 });
+
+test('a client that resets mid-handshake is logged with its address (read at accept, not after the close)', async () => {
+  const f = await startFront({ listen: LISTEN });
+  const s = await rawHold(f.port, REAL_HELLO);
+  await waitUntil(() => f.front.inProgress === 1, 3000, 'the handshake started');
+  // wait for the ServerHello, so OpenSSL is mid-handshake when the reset comes
+  await new Promise<void>((r) => s.once('data', () => r()));
+  s.resetAndDestroy();
+  await waitUntil(() => f.front.inProgress === 0, 3000, 'settled');
+  assert.equal(f.lines.length, 1, f.lines.join('\n'));
+  assert.match(
+    f.lines[0],
+    /^\[uwsgi-sslrouter client_addr: 127\.0\.0\.1 client_port: [1-9]\d*\] TLS handshake failed: /,
+  );
+});

@@ -67,7 +67,9 @@ test('--https2 / --sslrouter2 key=value forms', () => {
   assert.equal(a.certificate.ciphers, 'HIGH');
   assert.deepEqual(a.certificate.clientCa, file('ca.pem'));
   assert.equal(a.certificate.clientCert, 'required');
+  assert.equal(a.spdy, true);
   const b = parseTlsListen2('sslrouter2', 'addr=:9443,crt=b.crt,key=b.key,client_ca=ca.pem', false);
+  assert.equal(b.spdy, undefined);
   assert.deepEqual(b.certificate.pairs[0].cert, file('b.crt'));
   assert.equal(b.certificate.clientCert, 'optional');
   // uWSGI's kvlist escapes: "\," is a comma inside a value
