@@ -11,16 +11,15 @@ import type { Socket } from 'node:net';
 import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
 import type { IdleSweep, IdleWatched } from '../corerouter/idle-sweep.ts';
 import { Join, type JoinHooks } from '../corerouter/join.ts';
-import { PeerInfo } from '../corerouter/peer-info.ts';
-import { receivedProxyHeader } from '../corerouter/proxy-intake.ts';
+import type { PeerInfo } from '../corerouter/peer-info.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
-import type { NodeLease } from '../corerouter/types.ts';
 import {
-  encodeProxyV1,
-  encodeProxyV2,
-  type ProxyEndpoints,
-  proxiedSource,
-} from '../protocol/proxy-protocol.ts';
+  dropNodeOfGoneClient,
+  relayEndpoints,
+  relayPeerInfo,
+  writeProxyHeader,
+} from '../corerouter/tcp-relay.ts';
+import type { NodeLease } from '../corerouter/types.ts';
 import { type GreetingResult, SmtpGreetingReader, xclientLine } from '../protocol/smtp-greeting.ts';
 
 export interface RawrouterSettings {
@@ -68,13 +67,7 @@ export class RawrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
     this.key = key;
     this.shared = shared;
     this.idleTicks = shared.idleTicks;
-    this.info = new PeerInfo(client);
-    const h = receivedProxyHeader(client);
-    const src = h ? proxiedSource(h) : null;
-    if (src) {
-      this.info.address = src.address;
-      this.info.port = src.port;
-    }
+    this.info = relayPeerInfo(client);
     // nothing is read from the client until the join: a fresh socket emits no data without a
     // 'data' listener, but one parked in cheap mode arrives resumed (flowing)
     if (client.readableFlowing === true) client.pause();
@@ -108,20 +101,13 @@ export class RawrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
 
   connected(backend: Socket, lease: NodeLease): void {
     this.attempt = null;
-    if (this.client.destroyed) {
-      backend.destroy();
-      lease.release(0, 0);
-      return;
-    }
+    if (dropNodeOfGoneClient(this.client, backend, lease)) return;
     this.backend = backend;
     this.lease = lease;
     if (this.shared.timeoutMs > 0) this.shared.sweep.watch(this);
-    if (this.shared.proxyProtocol !== 0) {
-      const header =
-        this.shared.proxyProtocol === 1 ? encodeProxyV1(this.endpoints()) : encodeProxyV2(this.endpoints());
-      backend.write(header);
-      this.sent += header.length;
-    }
+    const version = this.shared.proxyProtocol;
+    if (version !== 0)
+      this.sent += writeProxyHeader(backend, version, relayEndpoints(this.client, this.info));
     this.xclient = this.shared.xclient ? xclientLine(this.info.address) : null;
     if (this.xclient === null) {
       this.startJoin(null);
@@ -132,21 +118,6 @@ export class RawrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
     backend.on('end', this.onGreetingLost);
     backend.on('error', this.onGreetingLost);
     backend.on('close', this.onGreetingLost);
-  }
-
-  /**
-   * The relayed connection's ends for the node's PROXY header: the client (as a trusted
-   * peer's header named it, else the socket's peer) and the address it connected to.
-   */
-  private endpoints(): ProxyEndpoints {
-    const h = receivedProxyHeader(this.client);
-    const dst = h && proxiedSource(h) ? h : null;
-    return {
-      srcAddress: this.info.address,
-      srcPort: this.info.port,
-      dstAddress: dst ? dst.dstAddress : (this.client.localAddress ?? ''),
-      dstPort: dst ? dst.dstPort : (this.client.localPort ?? 0),
-    };
   }
 
   private readonly onGreetingData = (chunk: Buffer): void => {

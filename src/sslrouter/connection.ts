@@ -14,16 +14,15 @@ import type { TLSSocket } from 'node:tls';
 import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
 import type { IdleSweep, IdleWatched } from '../corerouter/idle-sweep.ts';
 import { Join, type JoinHooks } from '../corerouter/join.ts';
-import { PeerInfo } from '../corerouter/peer-info.ts';
-import { receivedProxyHeader } from '../corerouter/proxy-intake.ts';
+import type { PeerInfo } from '../corerouter/peer-info.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
-import type { NodeLease } from '../corerouter/types.ts';
 import {
-  encodeProxyV1,
-  encodeProxyV2,
-  type ProxyEndpoints,
-  proxiedSource,
-} from '../protocol/proxy-protocol.ts';
+  dropNodeOfGoneClient,
+  relayEndpoints,
+  relayPeerInfo,
+  writeProxyHeader,
+} from '../corerouter/tcp-relay.ts';
+import type { NodeLease } from '../corerouter/types.ts';
 import { tlsSessionTlvs } from '../protocol/proxy-tls-tlvs.ts';
 import type { TlsHandshakeResult } from '../tls/tls-front.ts';
 
@@ -76,13 +75,7 @@ export class SslrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
     this.key = key;
     this.shared = shared;
     this.idleTicks = shared.idleTicks;
-    this.info = new PeerInfo(handshake.raw);
-    const h = receivedProxyHeader(handshake.raw);
-    const src = h ? proxiedSource(h) : null;
-    if (src) {
-      this.info.address = src.address;
-      this.info.port = src.port;
-    }
+    this.info = relayPeerInfo(handshake.raw);
     client.on('error', noop);
     client.on('end', this.onClientEnd);
     client.on('close', this.onClientClose);
@@ -104,39 +97,17 @@ export class SslrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
 
   connected(backend: Socket, lease: NodeLease): void {
     this.attempt = null;
-    if (this.client.destroyed) {
-      backend.destroy();
-      lease.release(0, 0);
-      return;
-    }
+    if (dropNodeOfGoneClient(this.client, backend, lease)) return;
     this.lease = lease;
     if (this.shared.timeoutMs > 0) this.shared.sweep.watch(this);
-    if (this.shared.proxyProtocol !== 0) {
-      const header =
-        this.shared.proxyProtocol === 1
-          ? encodeProxyV1(this.endpoints())
-          : encodeProxyV2(this.endpoints(), { tlvs: tlsSessionTlvs(this.sessionFacts()) });
-      backend.write(header);
-      this.sent += header.length;
+    const version = this.shared.proxyProtocol;
+    if (version !== 0) {
+      // v2 carries the TLS session's facts as TLVs
+      const tlvs = version === 2 ? tlsSessionTlvs(this.sessionFacts()) : undefined;
+      this.sent += writeProxyHeader(backend, version, relayEndpoints(this.handshake.raw, this.info), tlvs);
     }
     this.join = new Join(this.client, backend, this, true);
     if (this.clientEnded) backend.end();
-  }
-
-  /**
-   * The relayed connection's ends for the node's PROXY header: the client (as a trusted
-   * peer's header named it, else the socket's peer) and the address it connected to.
-   */
-  private endpoints(): ProxyEndpoints {
-    const raw = this.handshake.raw;
-    const h = receivedProxyHeader(raw);
-    const dst = h && proxiedSource(h) ? h : null;
-    return {
-      srcAddress: this.info.address,
-      srcPort: this.info.port,
-      dstAddress: dst ? dst.dstAddress : (raw.localAddress ?? ''),
-      dstPort: dst ? dst.dstPort : (raw.localPort ?? 0),
-    };
   }
 
   private sessionFacts() {
