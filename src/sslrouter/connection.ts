@@ -11,15 +11,14 @@
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
-import type { IdleSweep, IdleWatched } from '../corerouter/idle-sweep.ts';
-import { Join, type JoinHooks } from '../corerouter/join.ts';
-import type { PeerInfo } from '../corerouter/peer-info.ts';
+import type { GiveUpCode } from '../corerouter/connect.ts';
+import type { IdleSweep } from '../corerouter/idle-sweep.ts';
+import { Join } from '../corerouter/join.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
 import {
   dropNodeOfGoneClient,
+  RelaySession,
   relayEndpoints,
-  relayPeerInfo,
   writeProxyHeader,
 } from '../corerouter/tcp-relay.ts';
 import type { NodeLease } from '../corerouter/types.ts';
@@ -43,24 +42,11 @@ export interface SslrouterShared extends SslrouterSettings {
 
 const noop = (): void => {};
 
-export class SslrouterConnection implements ConnectCallbacks, IdleWatched, JoinHooks {
-  private readonly core: CoreRouter;
+/** A session after its TLS handshake (clientEnded: its close_notify came before the join). */
+export class SslrouterConnection extends RelaySession {
   private readonly client: TLSSocket;
   private readonly handshake: TlsHandshakeResult;
   private readonly shared: SslrouterShared;
-  private readonly info: PeerInfo;
-  private readonly key: string;
-  /** IdleWatched: the sweep's bookkeeping */
-  seenProgress = 0;
-  lastTick = 0;
-  idleTicks: number;
-  private attempt: BackendAttempt | null = null;
-  private lease: NodeLease | null = null;
-  private join: Join | null = null;
-  /** bytes written to the node outside the join (the PROXY header) */
-  private sent = 0;
-  /** the client sent its close_notify before the join: passed on to the node once joined */
-  private clientEnded = false;
 
   constructor(
     client: TLSSocket,
@@ -69,30 +55,20 @@ export class SslrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
     core: CoreRouter,
     shared: SslrouterShared,
   ) {
-    this.core = core;
+    super(handshake.raw, key, core, shared);
     this.client = client;
     this.handshake = handshake;
-    this.key = key;
     this.shared = shared;
-    this.idleTicks = shared.idleTicks;
-    this.info = relayPeerInfo(handshake.raw);
     client.on('error', noop);
     client.on('end', this.onClientEnd);
     client.on('close', this.onClientClose);
-    this.attempt = new BackendAttempt(core, key, this.info, this, shared.sweep);
-    this.attempt.start();
+    this.startAttempt();
   }
 
   /** IdleWatched: bytes moved since the node connected (spec: corerouter.md §4). */
   get progress(): number {
     const j = this.join;
     return j ? j.tx + j.rx : 0;
-  }
-
-  /** One log line (rate-limited per code, connection-log.ts) and one counter. */
-  private note(code: string, why: string): void {
-    this.core.count(code);
-    this.core.connectionLog.about('warn', code, this.info, this.key, this.lease?.address.name ?? '', why);
   }
 
   connected(backend: Socket, lease: NodeLease): void {
@@ -147,16 +123,4 @@ export class SslrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
     this.note('UWR_ERR_TIMEOUT', 'timeout: closing');
     this.join.destroy();
   }
-
-  private readonly onClientEnd = (): void => {
-    if (this.join) return;
-    this.clientEnded = true;
-  };
-
-  private readonly onClientClose = (): void => {
-    this.shared.sweep.unwatch(this);
-    if (this.join) return;
-    this.attempt?.cancel();
-    this.attempt = null;
-  };
 }
