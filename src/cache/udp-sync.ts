@@ -15,6 +15,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { ListenError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type CacheDelta, decodeCacheSync, encodeCacheSync } from '../protocol/cache-sync.ts';
+import { closeUdpSockets } from '../udp/close-sockets.ts';
 import type { UwsgiCache } from './cache.ts';
 import type { SealedChannel } from './sealed-channel.ts';
 import {
@@ -235,21 +236,10 @@ export class CacheUdpSync {
   };
 
   async close(): Promise<void> {
-    const all = [...this.sockets, this.sender4, this.sender6].filter((s): s is Socket => s !== undefined);
+    const all = [...this.sockets, this.sender4, this.sender6];
     this.sockets.length = 0;
     this.sender4 = undefined;
     this.sender6 = undefined;
-    await Promise.all(
-      all.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            try {
-              s.close(() => resolve());
-            } catch {
-              resolve();
-            }
-          }),
-      ),
-    );
+    await closeUdpSockets(all);
   }
 }

@@ -12,6 +12,7 @@ import { Join, type JoinHooks } from '../corerouter/join.ts';
 import type { Listener } from '../corerouter/listener.ts';
 import { PeerInfo } from '../corerouter/peer-info.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
+import { dropNodeOfGoneClient } from '../corerouter/tcp-relay.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import { type ReaderResult, UwsgiHeadReader } from '../protocol/uwsgi-reader.ts';
 import { RequestLine } from '../request-line.ts';
@@ -148,11 +149,7 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
 
   connected(backend: Socket, lease: NodeLease): void {
     this.attempt = null;
-    if (this.client.destroyed) {
-      backend.destroy();
-      lease.release(0, 0);
-      return;
-    }
+    if (dropNodeOfGoneClient(this.client, backend, lease)) return;
     const head = this.head!;
     const rest = this.rest!;
     this.head = null;

@@ -8,19 +8,17 @@
  * node before the PROXY header or the XCLIENT line.
  */
 import type { Socket } from 'node:net';
-import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
-import type { IdleSweep, IdleWatched } from '../corerouter/idle-sweep.ts';
-import { Join, type JoinHooks } from '../corerouter/join.ts';
-import { PeerInfo } from '../corerouter/peer-info.ts';
-import { receivedProxyHeader } from '../corerouter/proxy-intake.ts';
+import type { GiveUpCode } from '../corerouter/connect.ts';
+import type { IdleSweep } from '../corerouter/idle-sweep.ts';
+import { Join } from '../corerouter/join.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
-import type { NodeLease } from '../corerouter/types.ts';
 import {
-  encodeProxyV1,
-  encodeProxyV2,
-  type ProxyEndpoints,
-  proxiedSource,
-} from '../protocol/proxy-protocol.ts';
+  dropNodeOfGoneClient,
+  RelaySession,
+  relayEndpoints,
+  writeProxyHeader,
+} from '../corerouter/tcp-relay.ts';
+import type { NodeLease } from '../corerouter/types.ts';
 import { type GreetingResult, SmtpGreetingReader, xclientLine } from '../protocol/smtp-greeting.ts';
 
 export interface RawrouterSettings {
@@ -40,41 +38,19 @@ export interface RawrouterShared extends RawrouterSettings {
   readonly idleTicks: number;
 }
 
-export class RawrouterConnection implements ConnectCallbacks, IdleWatched, JoinHooks {
-  private readonly core: CoreRouter;
+export class RawrouterConnection extends RelaySession {
   private readonly client: Socket;
   private readonly shared: RawrouterShared;
-  private readonly info: PeerInfo;
-  private readonly key: string;
-  /** IdleWatched: the sweep's bookkeeping */
-  seenProgress = 0;
-  lastTick = 0;
-  idleTicks: number;
-  private attempt: BackendAttempt | null = null;
   private backend: Socket | null = null;
-  private lease: NodeLease | null = null;
-  private join: Join | null = null;
   private greeting: SmtpGreetingReader | null = null;
   private xclient: Buffer | null = null;
-  /** bytes written to / read from the node outside the join (PROXY header, XCLIENT, greeting) */
-  private sent = 0;
+  /** bytes read from the node outside the join (its greeting, with XCLIENT) */
   private received = 0;
-  /** the client half-closed before the join: passed on to the node once joined */
-  private clientEnded = false;
 
   constructor(client: Socket, key: string, core: CoreRouter, shared: RawrouterShared) {
-    this.core = core;
+    super(client, key, core, shared);
     this.client = client;
-    this.key = key;
     this.shared = shared;
-    this.idleTicks = shared.idleTicks;
-    this.info = new PeerInfo(client);
-    const h = receivedProxyHeader(client);
-    const src = h ? proxiedSource(h) : null;
-    if (src) {
-      this.info.address = src.address;
-      this.info.port = src.port;
-    }
     // nothing is read from the client until the join: a fresh socket emits no data without a
     // 'data' listener, but one parked in cheap mode arrives resumed (flowing)
     if (client.readableFlowing === true) client.pause();
@@ -82,22 +58,13 @@ export class RawrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
     client.on('end', this.onClientEnd);
     client.on('close', this.onClientClose);
     // spec §10: the node is connected at accept, not on the first client byte
-    this.attempt = new BackendAttempt(core, key, this.info, this, shared.sweep);
-    this.attempt.start();
+    this.startAttempt();
   }
 
   /** IdleWatched: bytes moved since the node connected (spec §4: either side re-arms). */
   get progress(): number {
     const j = this.join;
     return j ? this.received + j.tx + j.rx : this.received;
-  }
-
-  /** One log line (rate-limited per code, connection-log.ts) and one counter. */
-  private note(code: string, why: string): void {
-    this.core.count(code);
-    // every way a raw session ends early is a node or routing failure (warn), a client
-    // that went away is not logged here
-    this.core.connectionLog.about('warn', code, this.info, this.key, this.lease?.address.name ?? '', why);
   }
 
   /** Ends the session before the join: one log line, one counter. */
@@ -108,20 +75,13 @@ export class RawrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
 
   connected(backend: Socket, lease: NodeLease): void {
     this.attempt = null;
-    if (this.client.destroyed) {
-      backend.destroy();
-      lease.release(0, 0);
-      return;
-    }
+    if (dropNodeOfGoneClient(this.client, backend, lease)) return;
     this.backend = backend;
     this.lease = lease;
     if (this.shared.timeoutMs > 0) this.shared.sweep.watch(this);
-    if (this.shared.proxyProtocol !== 0) {
-      const header =
-        this.shared.proxyProtocol === 1 ? encodeProxyV1(this.endpoints()) : encodeProxyV2(this.endpoints());
-      backend.write(header);
-      this.sent += header.length;
-    }
+    const version = this.shared.proxyProtocol;
+    if (version !== 0)
+      this.sent += writeProxyHeader(backend, version, relayEndpoints(this.client, this.info));
     this.xclient = this.shared.xclient ? xclientLine(this.info.address) : null;
     if (this.xclient === null) {
       this.startJoin(null);
@@ -132,21 +92,6 @@ export class RawrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
     backend.on('end', this.onGreetingLost);
     backend.on('error', this.onGreetingLost);
     backend.on('close', this.onGreetingLost);
-  }
-
-  /**
-   * The relayed connection's ends for the node's PROXY header: the client (as a trusted
-   * peer's header named it, else the socket's peer) and the address it connected to.
-   */
-  private endpoints(): ProxyEndpoints {
-    const h = receivedProxyHeader(this.client);
-    const dst = h && proxiedSource(h) ? h : null;
-    return {
-      srcAddress: this.info.address,
-      srcPort: this.info.port,
-      dstAddress: dst ? dst.dstAddress : (this.client.localAddress ?? ''),
-      dstPort: dst ? dst.dstPort : (this.client.localPort ?? 0),
-    };
   }
 
   private readonly onGreetingData = (chunk: Buffer): void => {
@@ -224,21 +169,12 @@ export class RawrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
     // ECONNRESET and friends: the close handler does the teardown
   };
 
-  private readonly onClientEnd = (): void => {
-    if (this.join) return;
-    this.clientEnded = true;
-  };
-
-  private readonly onClientClose = (): void => {
-    this.shared.sweep.unwatch(this);
-    if (this.join) return;
-    this.attempt?.cancel();
-    this.attempt = null;
+  protected override clientLeftBeforeJoin(): void {
     if (this.backend) {
       // the client left during the greeting: not the node's fault, nothing to log
       if (this.greeting) this.detachGreeting();
       this.backend.destroy();
       this.releaseLease(this.received, this.sent);
     }
-  };
+  }
 }

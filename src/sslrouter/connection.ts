@@ -11,19 +11,17 @@
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
-import type { IdleSweep, IdleWatched } from '../corerouter/idle-sweep.ts';
-import { Join, type JoinHooks } from '../corerouter/join.ts';
-import { PeerInfo } from '../corerouter/peer-info.ts';
-import { receivedProxyHeader } from '../corerouter/proxy-intake.ts';
+import type { GiveUpCode } from '../corerouter/connect.ts';
+import type { IdleSweep } from '../corerouter/idle-sweep.ts';
+import { Join } from '../corerouter/join.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
-import type { NodeLease } from '../corerouter/types.ts';
 import {
-  encodeProxyV1,
-  encodeProxyV2,
-  type ProxyEndpoints,
-  proxiedSource,
-} from '../protocol/proxy-protocol.ts';
+  dropNodeOfGoneClient,
+  RelaySession,
+  relayEndpoints,
+  writeProxyHeader,
+} from '../corerouter/tcp-relay.ts';
+import type { NodeLease } from '../corerouter/types.ts';
 import { tlsSessionTlvs } from '../protocol/proxy-tls-tlvs.ts';
 import type { TlsHandshakeResult } from '../tls/tls-front.ts';
 
@@ -44,24 +42,11 @@ export interface SslrouterShared extends SslrouterSettings {
 
 const noop = (): void => {};
 
-export class SslrouterConnection implements ConnectCallbacks, IdleWatched, JoinHooks {
-  private readonly core: CoreRouter;
+/** A session after its TLS handshake (clientEnded: its close_notify came before the join). */
+export class SslrouterConnection extends RelaySession {
   private readonly client: TLSSocket;
   private readonly handshake: TlsHandshakeResult;
   private readonly shared: SslrouterShared;
-  private readonly info: PeerInfo;
-  private readonly key: string;
-  /** IdleWatched: the sweep's bookkeeping */
-  seenProgress = 0;
-  lastTick = 0;
-  idleTicks: number;
-  private attempt: BackendAttempt | null = null;
-  private lease: NodeLease | null = null;
-  private join: Join | null = null;
-  /** bytes written to the node outside the join (the PROXY header) */
-  private sent = 0;
-  /** the client sent its close_notify before the join: passed on to the node once joined */
-  private clientEnded = false;
 
   constructor(
     client: TLSSocket,
@@ -70,24 +55,14 @@ export class SslrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
     core: CoreRouter,
     shared: SslrouterShared,
   ) {
-    this.core = core;
+    super(handshake.raw, key, core, shared);
     this.client = client;
     this.handshake = handshake;
-    this.key = key;
     this.shared = shared;
-    this.idleTicks = shared.idleTicks;
-    this.info = new PeerInfo(handshake.raw);
-    const h = receivedProxyHeader(handshake.raw);
-    const src = h ? proxiedSource(h) : null;
-    if (src) {
-      this.info.address = src.address;
-      this.info.port = src.port;
-    }
     client.on('error', noop);
     client.on('end', this.onClientEnd);
     client.on('close', this.onClientClose);
-    this.attempt = new BackendAttempt(core, key, this.info, this, shared.sweep);
-    this.attempt.start();
+    this.startAttempt();
   }
 
   /** IdleWatched: bytes moved since the node connected (spec: corerouter.md §4). */
@@ -96,47 +71,19 @@ export class SslrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
     return j ? j.tx + j.rx : 0;
   }
 
-  /** One log line (rate-limited per code, connection-log.ts) and one counter. */
-  private note(code: string, why: string): void {
-    this.core.count(code);
-    this.core.connectionLog.about('warn', code, this.info, this.key, this.lease?.address.name ?? '', why);
-  }
-
   connected(backend: Socket, lease: NodeLease): void {
     this.attempt = null;
-    if (this.client.destroyed) {
-      backend.destroy();
-      lease.release(0, 0);
-      return;
-    }
+    if (dropNodeOfGoneClient(this.client, backend, lease)) return;
     this.lease = lease;
     if (this.shared.timeoutMs > 0) this.shared.sweep.watch(this);
-    if (this.shared.proxyProtocol !== 0) {
-      const header =
-        this.shared.proxyProtocol === 1
-          ? encodeProxyV1(this.endpoints())
-          : encodeProxyV2(this.endpoints(), { tlvs: tlsSessionTlvs(this.sessionFacts()) });
-      backend.write(header);
-      this.sent += header.length;
+    const version = this.shared.proxyProtocol;
+    if (version !== 0) {
+      // v2 carries the TLS session's facts as TLVs
+      const tlvs = version === 2 ? tlsSessionTlvs(this.sessionFacts()) : undefined;
+      this.sent += writeProxyHeader(backend, version, relayEndpoints(this.handshake.raw, this.info), tlvs);
     }
     this.join = new Join(this.client, backend, this, true);
     if (this.clientEnded) backend.end();
-  }
-
-  /**
-   * The relayed connection's ends for the node's PROXY header: the client (as a trusted
-   * peer's header named it, else the socket's peer) and the address it connected to.
-   */
-  private endpoints(): ProxyEndpoints {
-    const raw = this.handshake.raw;
-    const h = receivedProxyHeader(raw);
-    const dst = h && proxiedSource(h) ? h : null;
-    return {
-      srcAddress: this.info.address,
-      srcPort: this.info.port,
-      dstAddress: dst ? dst.dstAddress : (raw.localAddress ?? ''),
-      dstPort: dst ? dst.dstPort : (raw.localPort ?? 0),
-    };
   }
 
   private sessionFacts() {
@@ -176,16 +123,4 @@ export class SslrouterConnection implements ConnectCallbacks, IdleWatched, JoinH
     this.note('UWR_ERR_TIMEOUT', 'timeout: closing');
     this.join.destroy();
   }
-
-  private readonly onClientEnd = (): void => {
-    if (this.join) return;
-    this.clientEnded = true;
-  };
-
-  private readonly onClientClose = (): void => {
-    this.shared.sweep.unwatch(this);
-    if (this.join) return;
-    this.attempt?.cancel();
-    this.attempt = null;
-  };
 }

@@ -8,6 +8,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { ConfigError, ListenError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { encodeSubscription } from '../protocol/subscription.ts';
+import { closeUdpSockets } from '../udp/close-sockets.ts';
 import { DatagramQueue } from './datagram-queue.ts';
 import type { DatagramOutcome, SubscriptionReceiver } from './receiver.ts';
 import { kernelDrops, readRmemMax } from './udp-socket-info.ts';
@@ -265,22 +266,11 @@ export class SubscriptionServer {
   }
 
   async close(): Promise<void> {
-    const all = [...this.sockets, this.resubSocket, this.resubSocket6].filter((s): s is Socket => !!s);
+    const all = [...this.sockets, this.resubSocket, this.resubSocket6];
     this.sockets.length = 0;
     this.queue.clear();
     this.resubSocket = undefined;
     this.resubSocket6 = undefined;
-    await Promise.all(
-      all.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            try {
-              s.close(() => resolve());
-            } catch {
-              resolve();
-            }
-          }),
-      ),
-    );
+    await closeUdpSockets(all);
   }
 }

@@ -111,7 +111,8 @@ test('HTTP router: a refused client still sending its body is not reset: it fini
   idle.socket.destroy();
 });
 
-test('fastrouter: a connection past --fastrouter-max-connections is closed without a byte', async () => {
+/** A fastrouter with --fastrouter-max-connections 1 and its one slot taken by an idle client. */
+async function fullFastrouter(): Promise<{ r: Started; idle: RawClient }> {
   const r = await start('fastrouter', [
     '--fastrouter-to',
     '127.0.0.1:1',
@@ -120,6 +121,11 @@ test('fastrouter: a connection past --fastrouter-max-connections is closed witho
   ]);
   const idle = await RawClient.open(r.port);
   await waitFor(() => r.router.activeSessions === 1);
+  return { r, idle };
+}
+
+test('fastrouter: a connection past --fastrouter-max-connections is closed without a byte', async () => {
+  const { r, idle } = await fullFastrouter();
   const refused = await exchange(r.port, Buffer.from([0, 0, 0, 0]));
   assert.equal(refused.text, '');
   assert.equal(counted(r), 1);
@@ -130,14 +136,7 @@ test('fastrouter: a connection past --fastrouter-max-connections is closed witho
 });
 
 test('refusals are logged once, then one summary line a second; the counter counts each', async () => {
-  const r = await start('fastrouter', [
-    '--fastrouter-to',
-    '127.0.0.1:1',
-    '--fastrouter-max-connections',
-    '1',
-  ]);
-  const idle = await RawClient.open(r.port);
-  await waitFor(() => r.router.activeSessions === 1);
+  const { r, idle } = await fullFastrouter();
   await Promise.all(Array.from({ length: 30 }, () => exchange(r.port, 'x', 1000)));
   assert.equal(counted(r), 30);
   assert.equal(r.warnings.length, 1, r.warnings.join('\n'));

@@ -4,14 +4,29 @@ import { connect, createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { OutgoingEndpoints } from '../../src/corerouter/outgoing-endpoints.ts';
 
-test('a connection to our own listener is recognised from the accepting side; others are not', async () => {
+/**
+ * A listener on `host` (port 0) standing for one of ours, and an empty OutgoingEndpoints:
+ * `body` connects to it; every accepted socket and the listener are closed after.
+ */
+async function withOwnListener(
+  host: string,
+  body: (port: number, accepted: Socket[], own: OutgoingEndpoints) => Promise<void>,
+): Promise<void> {
   const accepted: Socket[] = [];
   const server = createServer((s) => accepted.push(s));
-  server.listen(0, '127.0.0.1');
+  server.listen(0, host);
   await once(server, 'listening');
   const port = (server.address() as { port: number }).port;
-  const own = new OutgoingEndpoints();
   try {
+    await body(port, accepted, new OutgoingEndpoints());
+  } finally {
+    for (const s of accepted) s.destroy();
+    server.close();
+  }
+}
+
+test('a connection to our own listener is recognised from the accepting side; others are not', async () => {
+  await withOwnListener('127.0.0.1', async (port, accepted, own) => {
     const out = connect(port, '127.0.0.1');
     await once(out, 'connect');
     own.add(out);
@@ -31,20 +46,11 @@ test('a connection to our own listener is recognised from the accepting side; ot
     assert.equal(own.size, 0);
     assert.equal(own.isOwn(ofOut), false);
     stranger.destroy();
-  } finally {
-    for (const s of accepted) s.destroy();
-    server.close();
-  }
+  });
 });
 
 test('a dual-stack listener (::ffff:127.0.0.1) matches an IPv4 connection', async () => {
-  const accepted: Socket[] = [];
-  const server = createServer((s) => accepted.push(s));
-  server.listen(0, '::');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  const own = new OutgoingEndpoints();
-  try {
+  await withOwnListener('::', async (port, accepted, own) => {
     const out = connect(port, '127.0.0.1');
     await once(out, 'connect');
     own.add(out);
@@ -52,8 +58,5 @@ test('a dual-stack listener (::ffff:127.0.0.1) matches an IPv4 connection', asyn
     assert.match(accepted[0].remoteAddress ?? '', /^::ffff:127\.0\.0\.1$/);
     assert.equal(own.isOwn(accepted[0]), true);
     out.destroy();
-  } finally {
-    for (const s of accepted) s.destroy();
-    server.close();
-  }
+  });
 });

@@ -89,7 +89,8 @@ const poolsOf = (router: CoreRouter) =>
     router.statsDocument().subscriptions as { toJSON(): Array<{ key: string; sni_enabled: number }> }
   ).toJSON();
 
-test('HTTPS: a subscribed certificate is served for its name while its node lives; sni_enabled follows', async () => {
+/** An HTTPS listener with a subscription server and --subscriptions-sni-dir; a node behind. */
+async function httpsWithSubscriptions() {
   const node = await uwsgiNode(answer('from the node'));
   const udp = await freeUdpPort();
   const { running, lines } = await start([
@@ -100,15 +101,28 @@ test('HTTPS: a subscribed certificate is served for its name while its node live
     '--subscriptions-sni-dir',
     sniDir,
   ]);
-  const router = running.routers[0];
-  const port = portOf(router);
+  return { node, udp, router: running.routers[0], lines };
+}
+
+/** Subscribes app.example with its certificate from --subscriptions-sni-dir; waits for its pool. */
+async function subscribeAppWithSniDirCert(
+  udp: number,
+  nodeAddress: string,
+  router: CoreRouter,
+): Promise<void> {
   await send(udp, 'subscribe', {
     key: 'app.example',
-    address: node.address,
+    address: nodeAddress,
     sniKey: join(sniDir, 'app.key'),
     sniCrt: join(sniDir, 'app.crt'),
   });
   await waitFor(() => poolsOf(router).length === 1);
+}
+
+test('HTTPS: a subscribed certificate is served for its name while its node lives; sni_enabled follows', async () => {
+  const { node, udp, router, lines } = await httpsWithSubscriptions();
+  const port = portOf(router);
+  await subscribeAppWithSniDirCert(udp, node.address, router);
   assert.deepEqual(
     poolsOf(router).map((p) => [p.key, p.sni_enabled]),
     [['app.example', 1]],
@@ -132,17 +146,7 @@ test('HTTPS: a subscribed certificate is served for its name while its node live
 });
 
 test('HTTPS: a certificate outside --subscriptions-sni-dir is refused; the node is still routed', async () => {
-  const node = await uwsgiNode(answer('from the node'));
-  const udp = await freeUdpPort();
-  const { running, lines } = await start([
-    '--https',
-    `127.0.0.1:0,${listenerCert.crt},${listenerCert.key}`,
-    '--http-subscription-server',
-    `127.0.0.1:${udp}`,
-    '--subscriptions-sni-dir',
-    sniDir,
-  ]);
-  const router = running.routers[0];
+  const { node, udp, router, lines } = await httpsWithSubscriptions();
   await send(udp, 'subscribe', {
     key: 'app.example',
     address: node.address,
@@ -174,13 +178,7 @@ test('sslrouter: the same binding serves the subscribed certificate', async () =
     sniDir,
   ]);
   const router = running.routers[0];
-  await send(udp, 'subscribe', {
-    key: 'app.example',
-    address: node.address,
-    sniKey: join(sniDir, 'app.key'),
-    sniCrt: join(sniDir, 'app.crt'),
-  });
-  await waitFor(() => poolsOf(router).length === 1);
+  await subscribeAppWithSniDirCert(udp, node.address, router);
   assert.equal(poolsOf(router)[0].sni_enabled, 1);
   assert.equal((await fetchOver(portOf(router), 'app.example')).cn, 'app.example');
 });

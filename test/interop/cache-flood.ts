@@ -8,24 +8,21 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
-import { createSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { UdpSyncCounters } from '../../src/cache/udp-sync.ts';
 import { encodeCacheSync } from '../../src/protocol/cache-sync.ts';
-import { freePort, httpGet, readStatsJson, startUwrouter, startUwsgiNode } from './harness/index.ts';
+import { type FloodCategory, sendPacedFlood, startRequestTrickle, vmRssBytes } from './harness/flood.ts';
+import { freePort, readStatsJson, startUwrouter, startUwsgiNode } from './harness/index.ts';
 
 export const FLOOD_DATAGRAMS = 100_000;
 export const ITEMS = 1000;
 export const KEY = 'flood.example';
 
-export interface SyncCounters {
-  received: number;
-  applied: number;
-  deleted: number;
-  deleted_absent: number;
-  refused: Record<string, number>;
-  not_stored: Record<string, number>;
-}
+/** the counters of the stats document's `caches[].uwrouter.sync` these tests read */
+export type SyncCounters = Pick<
+  UdpSyncCounters,
+  'received' | 'applied' | 'deleted' | 'deleted_absent' | 'refused' | 'not_stored'
+>;
 export interface CacheFloodStats {
   caches: Array<{ name: string; items: number; uwrouter: { sync: SyncCounters } }>;
 }
@@ -41,12 +38,6 @@ export interface CacheFloodRun {
   rssMid: number;
   rssAfter: number;
   info: string;
-}
-
-function vmRssBytes(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-  assert.ok(m, 'VmRSS in /proc');
-  return Number(m[1]) * 1024;
 }
 
 function packet(delta: Parameters<typeof encodeCacheSync>[0]): Buffer {
@@ -75,7 +66,7 @@ export async function runCacheFlood(): Promise<CacheFloodRun> {
   const rssBefore = vmRssBytes(router.pid);
 
   const valid = packet({ op: 'set', key: Buffer.from('k'), value: Buffer.from('127.0.0.1:1'), expires: 0 });
-  const categories: Array<{ count: number; make: () => Buffer }> = [
+  const categories: FloodCategory[] = [
     { count: 20000, make: () => randomBytes(randomInt(0, 300)) },
     { count: 15000, make: () => valid.subarray(0, randomInt(0, valid.length - 1)) },
     {
@@ -104,54 +95,16 @@ export async function runCacheFlood(): Promise<CacheFloodRun> {
   const total = categories.reduce((a, c) => a + c.count, 0);
   assert.equal(total, FLOOD_DATAGRAMS);
 
-  let flooding = true;
-  let requests = 0;
-  const failures: string[] = [];
-  const requestLoop = (async () => {
-    while (flooding || requests < 50) {
-      const res = await httpGet(url, { headers: { host: KEY }, timeoutMs: 5000 }).catch((e: Error) => ({
-        status: 0,
-        text: e.message,
-      }));
-      requests++;
-      if (res.status !== 200 || res.text !== 'flood-node')
-        failures.push(`${res.status} ${res.text.slice(0, 80)}`);
-      await sleep(5);
-    }
-  })();
-
-  const udp = createSocket('udp4');
-  await new Promise<void>((r) => udp.connect(udpPort, '127.0.0.1', r));
-  const left = categories.map((c) => c.count);
-  let sent = 0;
+  const trickle = startRequestTrickle(url, KEY, 'flood-node');
   let rssMid = 0;
-  const t0 = Date.now();
-  while (sent < total) {
-    const batch: Promise<void>[] = [];
-    for (let j = 0; j < 300 && sent < total; j++) {
-      let ci = sent % categories.length;
-      while (left[ci] === 0) ci = (ci + 1) % categories.length;
-      left[ci]!--;
-      const b = categories[ci]!.make();
-      batch.push(new Promise<void>((r) => udp.send(b, () => r())));
-      sent++;
-    }
-    await Promise.all(batch);
-    if (rssMid === 0 && sent >= total / 2) rssMid = vmRssBytes(router.pid);
-    // pace on what the router has read, as the subscription flood does
-    let seen = -1;
-    let still = 0;
-    for (;;) {
-      const got = (await sync()).uwrouter.sync.received - before.received;
-      if (got >= sent - 50) break;
-      still = got === seen ? still + 1 : 0;
-      if (still >= 10) break;
-      seen = got;
-      await sleep(5);
-    }
-  }
-  udp.close();
-  const floodMs = Date.now() - t0;
+  const floodMs = await sendPacedFlood({
+    port: udpPort,
+    categories,
+    readReceived: async () => (await sync()).uwrouter.sync.received - before.received,
+    atHalf: () => {
+      rssMid = vmRssBytes(router.pid);
+    },
+  });
   let last = -1;
   let after = await sync();
   while (after.uwrouter.sync.received !== last) {
@@ -159,8 +112,7 @@ export async function runCacheFlood(): Promise<CacheFloodRun> {
     await sleep(200);
     after = await sync();
   }
-  flooding = false;
-  await requestLoop;
+  const { requests, failures } = await trickle.stop();
   const rssAfter = vmRssBytes(router.pid);
   const routerRunning = router.isRunning();
   await router.stop();

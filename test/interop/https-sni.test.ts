@@ -11,6 +11,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { freePort, pollUntil, readStatsJson, startUwsgiNode } from './harness/index.ts';
+import { assertSniArgsServed } from './harness/sni-args-served.ts';
 import { both, tlsRequest, uwrouterHttps, uwsgiHttps } from './https-peers.ts';
 import { makeSniDir, sniDirName } from './sni-dir-certs.ts';
 import { certs, curlHttps, nameA, SNI_ARGS, sClient, servedName } from './sslrouter-peers.ts';
@@ -25,32 +26,7 @@ describe('HTTPS: certificates by server name, uwrouter and uWSGI alike', () => {
     const node = await startUwsgiNode({ app: 'hello.py' });
     const ours = await uwrouterHttps(['--http-to', node.address, ...SNI_ARGS]);
     const theirs = await uwsgiHttps(['--http-to', node.address, ...SNI_ARGS]);
-    const cases: Array<[string | null, string]> = [
-      ['a.example', 'a.example'],
-      ['b.example', 'b.example'],
-      ['c.example', 'c.example'],
-      ['shop42.example', 'shop.example'],
-      ['unknown.example', 'default.example'],
-      [null, 'default.example'],
-    ];
-    for (const [label, r] of both(ours, theirs)) {
-      for (const [name, cn] of cases) {
-        const covered = name !== null && cn !== 'default.example';
-        const args =
-          name === null
-            ? ['-noservername']
-            : ['-servername', name, ...(covered ? ['-verify_hostname', name] : [])];
-        const res = await sClient(r.port, [...args, '-verify_return_error'], 'GET / HTTP/1.0\r\n\r\n');
-        assert.equal(servedName(res), cn, `${label} ${name}: ${res.stderr}`);
-        assert.match(res.stdout, /Verify return code: 0 \(ok\)/, `${label} ${name}`);
-        assert.match(res.stdout, /Hello World/, `${label} ${name}`);
-      }
-    }
-    for (const name of ['a.example', 'b.example', 'c.example', 'shop1.example']) {
-      const res = await curlHttps(ours.port, { name });
-      assert.equal(res.code, 0, `${name}: ${res.stderr}`);
-      assert.equal(res.stdout, 'Hello World');
-    }
+    await assertSniArgsServed(ours, theirs);
   });
 
   test('--sni-dir of 1,000 names: a name is loaded when first asked for, the others never', async () => {

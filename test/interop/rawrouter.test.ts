@@ -19,6 +19,7 @@ import {
   startUwsgiNode,
   startUwsgiRouter,
 } from './harness/index.ts';
+import { startSmtpd } from './harness/smtpd.ts';
 import { httpVia, type RawStats, uwrouterRaw, uwsgiRaw } from './rawrouter-peers.ts';
 
 describe('rawrouter: uwrouter and uWSGI in front of real uWSGI --http-socket nodes', () => {
@@ -209,30 +210,7 @@ describe('rawrouter: server-speaks-first nodes', () => {
   });
 
   test('a real SMTP server (Python smtpd) and client (smtplib) through uwrouter and uWSGI: the mail arrives', async () => {
-    const smtpPort = await freePort();
-    const smtpd = spawnManaged('smtpd', '/usr/bin/python3', [
-      '-u',
-      '-W',
-      'ignore',
-      '-m',
-      'smtpd',
-      '-n',
-      '-c',
-      'DebuggingServer',
-      `127.0.0.1:${smtpPort}`,
-    ]);
-    await pollUntil(
-      'smtpd listening',
-      () =>
-        new Promise<true | undefined>((resolve) => {
-          const c = connect(smtpPort, '127.0.0.1');
-          c.once('connect', () => {
-            c.destroy();
-            resolve(true);
-          });
-          c.once('error', () => resolve(undefined));
-        }),
-    );
+    const { port: smtpPort, smtpd } = await startSmtpd();
     const ours = await uwrouterRaw(['--rawrouter-to', `127.0.0.1:${smtpPort}`]);
     const theirs = await uwsgiRaw(['--rawrouter-to', `127.0.0.1:${smtpPort}`]);
     for (const [label, port] of [

@@ -8,11 +8,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { freePort, pollUntil, readStatsJson, startUwsgiNode } from './harness/index.ts';
+import { assertSniArgsServed } from './harness/sni-args-served.ts';
 import {
   ca,
   client,
   curlHttps,
-  type Router,
   SNI_ARGS,
   sClient,
   servedName,
@@ -26,37 +26,7 @@ describe('sslrouter: SNI certificates, uwrouter and uWSGI alike', () => {
     const node = await startUwsgiNode({ app: 'hello.py', protocol: 'http' });
     const ours = await uwrouterSsl(['--sslrouter-to', node.address, ...SNI_ARGS]);
     const theirs = await uwsgiSsl(['--sslrouter-to', node.address, ...SNI_ARGS]);
-    const cases: Array<[string | null, string]> = [
-      ['a.example', 'a.example'],
-      ['b.example', 'b.example'],
-      ['c.example', 'c.example'],
-      ['shop42.example', 'shop.example'],
-      ['unknown.example', 'default.example'],
-      [null, 'default.example'],
-    ];
-    for (const [label, r] of [
-      ['uwrouter', ours],
-      ['uwsgi', theirs],
-    ] as [string, Router][]) {
-      for (const [name, cn] of cases) {
-        // the host name is verified where the served certificate is meant to cover it
-        const covered = name !== null && cn !== 'default.example';
-        const args =
-          name === null
-            ? ['-noservername']
-            : ['-servername', name, ...(covered ? ['-verify_hostname', name] : [])];
-        const res = await sClient(r.port, [...args, '-verify_return_error'], 'GET / HTTP/1.0\r\n\r\n');
-        assert.equal(servedName(res), cn, `${label} ${name}: ${res.stderr}`);
-        assert.match(res.stdout, /Verify return code: 0 \(ok\)/, `${label} ${name}`);
-        assert.match(res.stdout, /Hello World/, `${label} ${name}`);
-      }
-    }
-    // curl verifies the name itself
-    for (const name of ['a.example', 'b.example', 'c.example', 'shop1.example']) {
-      const res = await curlHttps(ours.port, { name });
-      assert.equal(res.code, 0, `${name}: ${res.stderr}`);
-      assert.equal(res.stdout, 'Hello World');
-    }
+    await assertSniArgsServed(ours, theirs);
   });
 
   test('b.example has an RSA certificate, a.example an ECDSA one: each handshake is signed accordingly', async () => {

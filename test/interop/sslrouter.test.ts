@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { describe, test } from 'node:test';
-import { freePort, pollUntil, readStatsJson, spawnManaged, startUwsgiNode } from './harness/index.ts';
+import { freePort, pollUntil, readStatsJson, startUwsgiNode } from './harness/index.ts';
+import { startSmtpd } from './harness/smtpd.ts';
 import {
   ca,
   certs,
@@ -126,30 +126,7 @@ describe('sslrouter: uwrouter and uWSGI in front of a real uWSGI --http-socket n
 
 describe('sslrouter: a server-speaks-first node (SMTP over implicit TLS)', () => {
   test('Python smtpd behind the routers, smtplib.SMTP_SSL in front: uwrouter delivers, uWSGI never greets', async () => {
-    const smtpPort = await freePort();
-    const smtpd = spawnManaged('smtpd', '/usr/bin/python3', [
-      '-u',
-      '-W',
-      'ignore',
-      '-m',
-      'smtpd',
-      '-n',
-      '-c',
-      'DebuggingServer',
-      `127.0.0.1:${smtpPort}`,
-    ]);
-    await pollUntil(
-      'smtpd listening',
-      () =>
-        new Promise<true | undefined>((resolve) => {
-          const c = connect(smtpPort, '127.0.0.1');
-          c.once('connect', () => {
-            c.destroy();
-            resolve(true);
-          });
-          c.once('error', () => resolve(undefined));
-        }),
-    );
+    const { port: smtpPort, smtpd } = await startSmtpd();
     const ours = await uwrouterSsl(['--sslrouter-to', `127.0.0.1:${smtpPort}`]);
     const theirs = await uwsgiSsl(['--sslrouter-to', `127.0.0.1:${smtpPort}`]);
     const send = (port: number, label: string) =>

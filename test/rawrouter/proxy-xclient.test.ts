@@ -202,25 +202,22 @@ test('--rawrouter-xclient: IPv6 clients get ADDR=IPV6:…, bad greetings close t
   assert.equal(n.conns[0].received.toString('latin1'), 'XCLIENT ADDR=IPV6:::1\r\n');
   c.socket.destroy();
 
-  const bareCr = await node({ greeting: '220 x\rY' });
-  const r = await startRaw([
-    '--rawrouter-to',
-    bareCr.address,
-    '--rawrouter-xclient',
-    '--rawrouter-buffer-size',
-    '64',
-  ]);
+  // a node greeting `greeting` behind an xclient rawrouter reading at most 64 bytes of it
+  const behindXclient64 = async (greeting: string) => {
+    const greeter = await node({ greeting });
+    return startRaw([
+      '--rawrouter-to',
+      greeter.address,
+      '--rawrouter-xclient',
+      '--rawrouter-buffer-size',
+      '64',
+    ]);
+  };
+  const r = await behindXclient64('220 x\rY');
   const b = await talk(r.port);
   await b.closed;
   assert.equal(b.received(), '');
-  const long = await node({ greeting: `220 ${'x'.repeat(100)}\r\n` });
-  const r2 = await startRaw([
-    '--rawrouter-to',
-    long.address,
-    '--rawrouter-xclient',
-    '--rawrouter-buffer-size',
-    '64',
-  ]);
+  const r2 = await behindXclient64(`220 ${'x'.repeat(100)}\r\n`);
   const l = await talk(r2.port);
   await l.closed;
   assert.equal(r.router.counters.get('UWR_ERR_XCLIENT'), 1);

@@ -97,15 +97,22 @@ export async function talk(port: number, opts: { host?: string; localAddress?: s
     socket,
     received,
     closed,
-    until: async (pattern, timeoutMs = 3000) => {
-      const end = Date.now() + timeoutMs;
-      while (!pattern.test(received())) {
-        if (Date.now() > end) throw new Error(`no ${pattern} in ${JSON.stringify(received())}`);
-        await sleep(5);
-      }
-      return received();
-    },
+    until: (pattern, timeoutMs) => untilReceived(received, pattern, timeoutMs),
   };
+}
+
+/** Resolves with `received()` once it matches `pattern`; throws, showing it, after `timeoutMs`. */
+export async function untilReceived(
+  received: () => string,
+  pattern: RegExp,
+  timeoutMs = 3000,
+): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  while (!pattern.test(received())) {
+    if (Date.now() > end) throw new Error(`no ${pattern} in ${JSON.stringify(received())}`);
+    await sleep(5);
+  }
+  return received();
 }
 
 export async function waitFor(cond: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
@@ -123,6 +130,11 @@ after(async () => {
   for (const c of cleanup.reverse()) await c();
 });
 
+/** Runs `c` after the test file, the latest first. */
+export function afterFile(c: () => Promise<void>): void {
+  cleanup.push(c);
+}
+
 export interface Started {
   router: CoreRouter;
   port: number;
@@ -131,12 +143,21 @@ export interface Started {
 }
 
 /** `--rawrouter LISTEN ARGS…` through startRouters (as the CLI builds it), stopped after the file. */
-export async function startRaw(args: string[], listen = '127.0.0.1:0'): Promise<Started> {
-  const { config } = loadConfig(['--rawrouter', listen, ...args], {});
+export function startRaw(args: string[], listen = '127.0.0.1:0'): Promise<Started> {
+  return startInProcess(['--rawrouter', listen, ...args]);
+}
+
+/**
+ * `ARGS…` through startRouters (as the CLI builds it), stopped after the file: the router
+ * named `name` (default the first started) and the port of its first listener.
+ */
+export async function startInProcess(args: string[], name?: string): Promise<Started> {
+  const { config } = loadConfig(args, {});
   const { log, lines } = captureLogger();
   const running = await startRouters(config, log, 'test');
   cleanup.push(() => running.close());
-  const router = running.routers[0];
+  const router = name === undefined ? running.routers[0] : running.routers.find((r) => r.opts.name === name);
+  if (!router) throw new Error(`no ${name} started`);
   const a = router.listeners[0].server.address();
   return { router, port: typeof a === 'object' && a ? a.port : 0, lines };
 }

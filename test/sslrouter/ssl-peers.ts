@@ -5,13 +5,9 @@
  */
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { after } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { loadConfig } from '../../src/config/index.ts';
 import type { CoreRouter } from '../../src/corerouter/router.ts';
-import { startRouters } from '../../src/start.ts';
-import { captureLogger } from '../log-capture.ts';
+import { afterFile, startInProcess, untilReceived } from '../rawrouter/raw-peers.ts';
 import { TestCerts } from '../tls/test-certs.ts';
 
 export const certs = new TestCerts('sslrouter');
@@ -21,11 +17,6 @@ export const caPem = readFileSync(ca.crt);
 export const own = certs.leaf(ca, 'ssl.example', { names: ['127.0.0.1'] });
 export const ownListen = (addr = '127.0.0.1:0', extra = ''): string =>
   `${addr},${own.crt},${own.key}${extra}`;
-
-const cleanup: Array<() => Promise<void>> = [];
-after(async () => {
-  for (const c of cleanup.reverse()) await c();
-});
 
 export interface StartedSsl {
   router: CoreRouter;
@@ -37,19 +28,8 @@ export interface StartedSsl {
 
 /** `ARGS…` (with at least one --sslrouter/--sslrouter2) through startRouters, stopped after the file. */
 export async function startSsl(args: string[]): Promise<StartedSsl> {
-  const { config } = loadConfig(args, {});
-  const { log, lines } = captureLogger();
-  const running = await startRouters(config, log, 'test');
-  cleanup.push(() => running.close());
-  const router = running.routers.find((r) => r.opts.name === 'sslrouter');
-  if (!router) throw new Error('no sslrouter started');
-  const a = router.listeners[0].server.address();
-  return {
-    router,
-    port: typeof a === 'object' && a ? a.port : 0,
-    lines,
-    stats: () => router.statsDocument(),
-  };
+  const started = await startInProcess(args, 'sslrouter');
+  return { ...started, stats: () => started.router.statsDocument() };
 }
 
 export interface TlsTalk {
@@ -82,20 +62,13 @@ export async function tlsTalk(port: number, options: ConnectionOptions = {}): Pr
     }),
   ]);
   const received = () => Buffer.concat(chunks).toString('latin1');
-  cleanup.push(async () => {
+  afterFile(async () => {
     socket.destroy();
   });
   return {
     socket,
     received,
     closed,
-    until: async (pattern, timeoutMs = 3000) => {
-      const end = Date.now() + timeoutMs;
-      while (!pattern.test(received())) {
-        if (Date.now() > end) throw new Error(`no ${pattern} in ${JSON.stringify(received())}`);
-        await sleep(5);
-      }
-      return received();
-    },
+    until: (pattern, timeoutMs) => untilReceived(received, pattern, timeoutMs),
   };
 }

@@ -27,7 +27,8 @@ function sslSubTlvs(value: Buffer): Map<number, string> {
   return out;
 }
 
-test('--sslrouter-proxy-protocol 1: the node reads a v1 line naming the client, then the plaintext', async () => {
+/** A silent node behind an sslrouter that sends it a PROXY v1 line, with `extra` options. */
+async function behindProxyV1(extra: string[] = []) {
   const n = await node({ echo: false });
   const r = await startSsl([
     '--sslrouter',
@@ -36,7 +37,13 @@ test('--sslrouter-proxy-protocol 1: the node reads a v1 line naming the client, 
     n.address,
     '--sslrouter-proxy-protocol',
     '1',
+    ...extra,
   ]);
+  return { n, r };
+}
+
+test('--sslrouter-proxy-protocol 1: the node reads a v1 line naming the client, then the plaintext', async () => {
+  const { n, r } = await behindProxyV1();
   const t = await tlsTalk(r.port);
   t.socket.write('after the header');
   await waitFor(() => n.conns[0]?.received.includes('after the header'), 3000, 'data at the node');
@@ -104,14 +111,7 @@ test('--sslrouter-proxy-protocol 2: v2 with AUTHORITY (SNI) and SSL (version, ci
 });
 
 test('PROXY headers from a trusted front come before the handshake; the node learns their source', async () => {
-  const n = await node({ echo: false });
-  const r = await startSsl([
-    '--sslrouter',
-    ownListen(),
-    '--sslrouter-to',
-    n.address,
-    '--sslrouter-proxy-protocol',
-    '1',
+  const { n, r } = await behindProxyV1([
     '--sslrouter-enable-proxy-protocol',
     '--sslrouter-trusted-proxy',
     '127.0.0.1',
