@@ -33,7 +33,19 @@ export async function pollUntil<T>(
   }
 }
 
-/** The JSON document a uwrouter or uWSGI stats server writes on connect. */
+/**
+ * The JSON document a uwrouter or uWSGI stats server writes on connect. A refused connection
+ * is tried again for up to 2 s: routers bind their stats socket after their listeners, and
+ * tests start reading as soon as a listener accepts (a loaded machine widened that gap).
+ */
 export async function readStatsJson<T>(port: number, timeoutMs = 5000): Promise<T> {
-  return JSON.parse((await rawRequest(port, '', { timeoutMs })).toString('utf8')) as T;
+  const refusedUntil = Date.now() + 2000;
+  for (;;) {
+    try {
+      return JSON.parse((await rawRequest(port, '', { timeoutMs })).toString('utf8')) as T;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || Date.now() > refusedUntil) throw err;
+      await sleep(25);
+    }
+  }
 }
