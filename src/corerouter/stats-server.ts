@@ -28,8 +28,11 @@ export interface StatsServerOptions {
   /** the router's short name for the log line (`fastrouter`, `http`, …) */
   routerName: string;
   http: boolean;
-  /** the document, built when a client connects (sections may hold LazyJsonArray lists) */
-  document: () => Record<string, unknown>;
+  /**
+   * the document, built when a client connects (sections may hold LazyJsonArray lists); a
+   * cluster primary's is a promise (it asks its workers for their figures first)
+   */
+  document: () => Record<string, unknown> | Promise<Record<string, unknown>>;
   minified: boolean;
   log: Logger;
   backlog: number;
@@ -63,7 +66,10 @@ function streamDocument(s: Socket, head: string, chunks: Iterator<string>): void
 export async function startStatsServer(o: StatsServerOptions): Promise<Listener> {
   let streams = 0;
   let lastBusyLog = 0;
+  const open = new Set<Socket>();
   const serve = (s: Socket): void => {
+    open.add(s);
+    s.once('close', () => open.delete(s));
     s.on('error', () => s.destroy());
     s.setTimeout(STATS_IDLE_MS, () => s.destroy());
     if (streams >= MAX_STATS_STREAMS) {
@@ -83,9 +89,23 @@ export async function startStatsServer(o: StatsServerOptions): Promise<Listener>
       streams--;
     });
     const send = (): void => {
-      streamDocument(s, o.http ? HTTP_HEAD : '', statsJsonChunks(o.document(), o.minified));
+      const doc = o.document();
+      if (!(doc instanceof Promise)) {
+        streamDocument(s, o.http ? HTTP_HEAD : '', statsJsonChunks(doc, o.minified));
+        return;
+      }
+      doc.then(
+        (d) => streamDocument(s, o.http ? HTTP_HEAD : '', statsJsonChunks(d, o.minified)),
+        (e: unknown) => {
+          o.log.warn(`${o.routerName} stats server: the document could not be built: ${String(e)}`);
+          s.destroy();
+        },
+      );
     };
     if (!o.http) {
+      // whatever the client sends is read and dropped: a socket never read never sees the
+      // client leave, and stayed counted by the server (its close() waited for it)
+      s.on('data', () => {});
       send();
       return;
     }
@@ -102,5 +122,11 @@ export async function startStatsServer(o: StatsServerOptions): Promise<Listener>
   };
   const l = await listen(o.address, { backlog: o.backlog, sharedSockets: o.sharedSockets }, serve);
   o.log.info(`*** ${o.routerName} stats server enabled on ${l.name} fd: ${l.fd} ***`);
+  const closeListener = l.close;
+  // a stop or reload does not wait for a client that does not read its document
+  l.close = () => {
+    for (const s of open) s.destroy();
+    return closeListener();
+  };
   return l;
 }
