@@ -87,13 +87,14 @@ test('SIGUSR1 logs one stats line per router and never opens the inspector', asy
   assert.deepEqual(await router.stop('SIGTERM'), { code: 0, signal: null });
 });
 
-test('SIGHUP and SIGUSR2 do not kill the router: one line each, still serving', async () => {
+test('SIGHUP reloads and SIGUSR2 is one line: neither kills the router, which keeps serving', async () => {
   const router = await startHttpRouter();
   process.kill(router.pid, 'SIGHUP');
   process.kill(router.pid, 'SIGUSR2');
   const logged = (re: RegExp) => () => (re.test(router.logs()) ? true : undefined);
-  await pollUntil('the SIGHUP line', logged(/SIGHUP received: graceful reload is not implemented yet/));
-  await pollUntil('the SIGUSR2 line', logged(/SIGUSR2 received: nothing to do/));
+  await pollUntil('the SIGHUP line', logged(/SIGHUP received: reloading the configuration/));
+  await pollUntil('the reload', logged(/generation 2 serving: uWSGI http ×1/), { timeoutMs: 20_000 });
+  await pollUntil('the SIGUSR2 line', logged(/SIGUSR2 received: logs go to stderr, no log file to reopen/));
   assert.ok(router.isRunning(), router.logs());
   await serves(router);
   assert.deepEqual(await router.stop('SIGINT'), { code: 0, signal: null });

@@ -30,6 +30,11 @@ export interface RouterExtras {
     socketNames: () => string[];
   };
   version: string;
+  /**
+   * A cluster worker: listening sockets come from the primary (see CoreRouterOptions), which
+   * also serves the stats socket for all workers.
+   */
+  openListener?: CoreRouterOptions['openListener'];
 }
 
 export function coreOptionsFromConfig(
@@ -99,7 +104,7 @@ export function coreOptionsFromConfig(
     backlog: config.int('listen'),
     sharedSockets: config.all('shared-socket'),
     cheap: config.flag(o('cheap')),
-    stats: config.str(o('stats')),
+    stats: extras.openListener ? undefined : config.str(o('stats')),
     statsHttp: config.flag('stats-http'),
     statsMinified: config.flag('stats-minified'),
     statsSections,
@@ -107,5 +112,6 @@ export function coreOptionsFromConfig(
     extraSocketNames: extras.subscription?.socketNames,
     log,
     version: extras.version,
+    openListener: extras.openListener,
   };
 }

@@ -41,9 +41,27 @@ export interface CoreRouterOptions {
   version: string;
   /** run by `close()` after the sessions are ended (a router's own resources: node pools) */
   onClose?: () => void;
+  /**
+   * Listening sockets come from elsewhere (a cluster worker adopts the primary's): called
+   * for each `listen` address instead of binding here; the "bound on" line is the binder's.
+   */
+  openListener?: (
+    address: string,
+    onConnection: (socket: Socket, listener: Listener) => void,
+  ) => Promise<Listener>;
 }
 
 export type ConnectionHandler = (client: Socket, listener: Listener, core: CoreRouter) => void;
+
+/**
+ * A session that can wind down when the router drains (reload, graceful stop): it sets itself
+ * on its client socket under this symbol. Sessions without one just run to their end.
+ */
+export const DRAIN = Symbol('uwrouter drain');
+export interface DrainableSession {
+  /** the router stopped accepting: finish the current exchange, then close (no keepalive) */
+  drain(): void;
+}
 
 export class CoreRouter implements RouteContext {
   readonly opts: CoreRouterOptions;
@@ -61,6 +79,9 @@ export class CoreRouter implements RouteContext {
   /** connections accepted while cheap, served when a node appears (bounded by `listen`) */
   private readonly parked: Array<[Socket, Listener]> = [];
   private closing = false;
+  private drainingNow = false;
+  /** connections accepted since start (each worker's share: the accept balance) */
+  accepted = 0;
 
   constructor(opts: CoreRouterOptions, handler: ConnectionHandler) {
     this.opts = opts;
@@ -95,6 +116,10 @@ export class CoreRouter implements RouteContext {
   get cheap(): boolean {
     return this.cheapMode;
   }
+  /** stopped accepting; sessions finish their current exchange and close (DrainableSession) */
+  get draining(): boolean {
+    return this.drainingNow;
+  }
 
   count(code: string): void {
     this.counters.set(code, (this.counters.get(code) ?? 0) + 1);
@@ -102,7 +127,12 @@ export class CoreRouter implements RouteContext {
 
   async start(): Promise<void> {
     const lo = { backlog: this.opts.backlog, sharedSockets: this.opts.sharedSockets };
+    const open = this.opts.openListener;
     for (const addr of this.opts.listen) {
+      if (open) {
+        this.listeners.push(await open(addr, this.onConnection));
+        continue;
+      }
       const l = await listen(addr, lo, this.onConnection);
       this.listeners.push(l);
       this.log.info(`${this.opts.displayName} bound on ${l.name} fd ${l.fd}`);
@@ -140,6 +170,7 @@ export class CoreRouter implements RouteContext {
       client.destroy();
       return;
     }
+    this.accepted++;
     this.clients.add(client);
     client.on('close', this.forgetClient);
     if (this.cheapMode) {
@@ -208,6 +239,31 @@ export class CoreRouter implements RouteContext {
 
   renderStats(): string {
     return renderStatsJson(this.statsDocument(), this.opts.statsMinified);
+  }
+
+  /**
+   * Stops accepting (closes the listeners and the stats socket) and asks every session to
+   * finish what it is doing and close; connections accepted meanwhile are still served.
+   * `idle()` tells when the last one ended; `close()` ends what is left.
+   */
+  async drain(): Promise<void> {
+    if (this.drainingNow || this.closing) return;
+    this.drainingNow = true;
+    const closing = this.listeners.map((l) => l.close());
+    if (this.statsListener) closing.push(this.statsListener.close());
+    for (const c of this.clients) (c as Socket & { [DRAIN]?: DrainableSession })[DRAIN]?.drain();
+    await Promise.all(closing);
+  }
+
+  /** Resolves once no client connection is open (polled: only used while draining). */
+  idle(pollMs = 50): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.clients.size === 0) resolve();
+        else setTimeout(check, pollMs);
+      };
+      check();
+    });
   }
 
   /** Stops accepting, ends every session, removes UNIX socket files. */

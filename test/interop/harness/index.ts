@@ -38,7 +38,7 @@ export {
   stopAllProcesses,
 } from './process-registry.ts';
 export { type ServerHandle, ServerStartError } from './server-process.ts';
-export { REPO_ROOT, startUwrouter, type UwrouterOptions, uwrouterEntry } from './uwrouter.ts';
+export { childPids, REPO_ROOT, startUwrouter, type UwrouterOptions, uwrouterEntry } from './uwrouter.ts';
 export {
   APPS_DIR,
   listenPortFromArgs,
