@@ -228,7 +228,7 @@ export class Worker {
     }
     const router = this.router;
     if (router) {
-      await router.drain();
+      router.drain();
       let timer: NodeJS.Timeout | undefined;
       const left = await Promise.race([
         router.idle().then(() => 0),

@@ -246,13 +246,13 @@ export class CoreRouter implements RouteContext {
    * finish what it is doing and close; connections accepted meanwhile are still served.
    * `idle()` tells when the last one ended; `close()` ends what is left.
    */
-  async drain(): Promise<void> {
+  drain(): void {
     if (this.drainingNow || this.closing) return;
     this.drainingNow = true;
-    const closing = this.listeners.map((l) => l.close());
-    if (this.statsListener) closing.push(this.statsListener.close());
+    // a server's close() completes only once its connections are gone: not waited for here
+    for (const l of this.listeners) void l.close();
+    void this.statsListener?.close();
     for (const c of this.clients) (c as Socket & { [DRAIN]?: DrainableSession })[DRAIN]?.drain();
-    await Promise.all(closing);
   }
 
   /** Resolves once no client connection is open (polled: only used while draining). */

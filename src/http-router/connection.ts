@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import { BackendAttempt, type ConnectCallbacks, type GiveUpCode } from '../corerouter/connect.ts';
 import type { Listener } from '../corerouter/listener.ts';
 import { PeerInfo } from '../corerouter/peer-info.ts';
-import type { CoreRouter } from '../corerouter/router.ts';
+import { type CoreRouter, DRAIN, type DrainableSession } from '../corerouter/router.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import type { UwrErrorCode } from '../errors.ts';
 import { normalizeHostKey } from '../protocol/host-key.ts';
@@ -51,9 +51,14 @@ const S_STORING = 6;
 
 /** How long an error answer waits for the client to close before the socket is dropped. */
 const LINGER_MS = 2000;
+/**
+ * While the router drains (reload, stop), how long a keepalive connection may stay idle: its
+ * next request is still answered (with `Connection: close`), a silent one is closed.
+ */
+const DRAIN_IDLE_MS = 1000;
 const EMPTY = Buffer.alloc(0);
 
-export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBodyOwner {
+export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBodyOwner, DrainableSession {
   readonly core: CoreRouter;
   readonly client: Socket;
   readonly shared: HttpRouterShared;
@@ -104,7 +109,16 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
     client.on('error', this.onClientError);
     client.on('close', this.onClientClose);
     client.on('drain', this.onClientDrain);
+    (client as Socket & { [DRAIN]?: DrainableSession })[DRAIN] = this;
     this.arm(shared.settings.headersTimeoutMs);
+  }
+
+  /** The router stopped accepting: this connection ends after its current request. */
+  drain(): void {
+    // a request in progress: its answer says Connection: close (unless its head went out)
+    if (this.facts) this.facts.keepaliveEnabled = false;
+    // an idle keepalive connection gets a short while for a request already on its way
+    if (this.state === S_HEAD && this.requests > 0 && this.reader.buffered === 0) this.arm(DRAIN_IDLE_MS);
   }
 
   private where(): string {
@@ -303,7 +317,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
     if (verdict & admission.CONTINUE_NOW) this.client.write(CONTINUE_100);
     this.continueDue = (verdict & admission.CONTINUE_WHEN_WANTED) !== 0;
     this.facts = {
-      keepaliveEnabled: s.keepalive,
+      keepaliveEnabled: s.keepalive && !this.core.draining,
       protocol: head.protocol,
       method: head.method,
       connectionClose: head.connectionClose,
@@ -444,7 +458,7 @@ export class HttpConnection implements ConnectCallbacks, ExchangeOwner, StoredBo
     this.facts = null;
     this.reader.reset();
     this.headStarted = false;
-    this.arm(this.shared.settings.keepaliveIdleMs);
+    this.arm(this.core.draining ? DRAIN_IDLE_MS : this.shared.settings.keepaliveIdleMs);
     const early = this.pending;
     this.pending = null;
     if (early) this.headData(early);
