@@ -145,11 +145,18 @@ export async function bindConfiguredSockets(
   const next = new Map<string, BoundSocket>();
   const byRouter: RouterSockets = new Map();
   const fresh: BoundSocket[] = [];
+  // `:0` (any free port) names a new socket each time: the n-th one is kept as the n-th
+  const anyPort = new Map<string, number>();
   try {
     for (const { router, addresses } of routers) {
       const list: Array<{ configured: string; socket: BoundSocket }> = [];
       for (const text of addresses) {
-        const key = socketKey(text, opts);
+        let key = socketKey(text, opts);
+        if (key.startsWith('tcp:') && key.endsWith(':0')) {
+          const n = (anyPort.get(key) ?? 0) + 1;
+          anyPort.set(key, n);
+          key = `${key}#${n}`;
+        }
         if (next.has(key)) throw new ListenError(`cannot listen on "${text}": configured twice`);
         let socket = current.get(key);
         if (!socket) {

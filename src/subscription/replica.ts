@@ -16,7 +16,7 @@ import {
   type SubscriptionReport,
   subscriptionTableName,
 } from './replication.ts';
-import { type RouterTag, SubscriptionTable } from './table.ts';
+import { type RouterTag, type SubscriptionClock, SubscriptionTable } from './table.ts';
 
 export interface SubscriptionReplicaOptions {
   router: RouterTag;
@@ -25,6 +25,7 @@ export interface SubscriptionReplicaOptions {
   tolerance?: number;
   dotsplit?: boolean;
   fallbackKey?: string;
+  clock?: SubscriptionClock;
   /** sends one report to the primary (batched by the caller) */
   report: (item: SubscriptionReport) => void;
 }
@@ -45,6 +46,7 @@ export class SubscriptionReplica {
       router: opts.router,
       algo: opts.algo,
       tolerance: opts.tolerance,
+      clock: opts.clock,
       // the primary sweeps and expires; lookups here still skip expired nodes (lazily)
       sweepIntervalMs: 0,
       logExpiry: false,
