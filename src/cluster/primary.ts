@@ -355,15 +355,16 @@ export class Primary {
     this.touch?.close();
     const unsubscribed = this.subscriber?.stop();
     const retiring: Array<Promise<void>> = [];
-    for (const rt of this.runtimes.values()) {
+    // every group drains, the serving ones and those still draining from a reload; they stay
+    // in `draining` so that a second stop signal finds them to kill
+    for (const rt of [...this.runtimes.values()]) {
       const g = rt.group;
       rt.group = null;
-      if (g) retiring.push(g.retire(this.checked.mercyMs));
+      if (g) rt.draining.add(g);
+      for (const d of rt.draining) retiring.push(d.retire(this.checked.mercyMs));
     }
     // the workers close their copies as they drain: once this one goes, connections are refused
     for (const s of this.sockets.values()) s.close();
-    for (const rt of this.runtimes.values())
-      for (const g of rt.draining) retiring.push(g.retire(this.checked.mercyMs));
     await Promise.all([...retiring, unsubscribed]);
     await this.closeEverything();
   }
