@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +17,7 @@ import { runWrk } from '../../bench/lib/wrk.ts';
 import {
   freePort,
   httpGet,
+  isProcessGone,
   pollUntil,
   REPO_ROOT,
   readStatsJson,
@@ -217,4 +219,45 @@ test('harakiri: a worker whose event loop stops is killed and replaced; its clie
     /respawned uWSGI http 1 \(pid: \d+\)/.test(router.logs()) ? true : undefined,
   );
   assert.equal(await get(port, 'x'), '200 h');
+});
+
+test('--http-processes auto runs one worker per core; a worker sent SIGTERM drains and is replaced at once', {
+  timeout: 90_000,
+}, async () => {
+  const node = await startUwsgiNode({ app: 'whoami.py', name: 'a' });
+  after(() => node.stop());
+  const [port, stats] = await Promise.all([freePort(), freePort()]);
+  const router = await startUwrouter(
+    [
+      '--http',
+      `127.0.0.1:${port}`,
+      '--http-to',
+      node.address,
+      '--http-processes',
+      'auto',
+      '--http-stats',
+      `127.0.0.1:${stats}`,
+    ],
+    SERVING,
+  );
+  after(() => router.stop());
+  const first = (await readStatsJson<Stats>(stats)).uwrouter.processes;
+  assert.equal(first.length, availableParallelism());
+  assert.match(router.logs(), new RegExp(`generation 1 serving: uWSGI http ×${availableParallelism()}`));
+  const victim = first[0].pid;
+  process.kill(victim, 'SIGTERM');
+  await pollUntil('replaced', () =>
+    new RegExp(
+      `uWSGI http 1 \\(pid: ${victim}\\) drains \\(SIGTERM received\\): starting a replacement`,
+    ).test(router.logs()) && /respawned uWSGI http 1 \(pid: \d+\)/.test(router.logs())
+      ? true
+      : undefined,
+  );
+  await pollUntil('the drained worker exited', () => (isProcessGone(victim) ? true : undefined));
+  assert.equal(await get(port, 'x'), '200 a');
+  const now = await pollUntil('all serving again', async () => {
+    const ps = (await readStatsJson<Stats>(stats)).uwrouter.processes;
+    return ps.filter((p) => p.state === 'ready').length === availableParallelism() ? ps : undefined;
+  });
+  assert.ok(!now.some((p) => p.pid === victim));
 });
