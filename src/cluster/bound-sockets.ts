@@ -58,12 +58,16 @@ export function socketKey(text: string, opts: ListenOptions): string {
   return a.kind === 'fd' ? `fd:${a.fd}` : a.text;
 }
 
-function errnoText(err: number): string {
+function bindError(text: string, err: number): ListenError {
+  let why: string;
   try {
-    return getSystemErrorName(err);
+    why = getSystemErrorName(err);
   } catch {
-    return `error ${err}`;
+    why = `error ${err}`;
   }
+  const hint =
+    why === 'EADDRINUSE' ? ': address already in use' : why === 'EACCES' ? ': permission denied' : '';
+  return new ListenError(`cannot listen on "${text}": ${why}${hint}`);
 }
 
 async function createFor(a: ListenAddress, text: string): Promise<NativeServerHandle | number> {
@@ -90,17 +94,18 @@ export async function bindSocket(text: string, opts: ListenOptions): Promise<Bou
   if (!parsed.ok) throw new ListenError(parsed.error);
   const a = resolveShared(parsed.value, opts);
   const h = await createFor(a, text);
-  if (typeof h === 'number') {
-    const why = errnoText(h);
-    const hint =
-      why === 'EADDRINUSE' ? ': address already in use' : why === 'EACCES' ? ': permission denied' : '';
-    throw new ListenError(`cannot listen on "${text}": ${why}${hint}`);
-  }
+  if (typeof h === 'number') throw bindError(text, h);
   let name: string;
   if (a.kind === 'unix') name = boundName(a.path);
   else {
+    // libuv defers a TCP bind's EADDRINUSE to the next getsockname/listen: ask now, or the
+    // error would stay with this handle and a worker's listen() would bind a random port
     const out: { address?: string; port?: number } = {};
-    h.getsockname?.(out);
+    const err = h.getsockname?.(out) ?? 0;
+    if (err !== 0) {
+      h.close();
+      throw bindError(text, err);
+    }
     name =
       out.address !== undefined && out.port !== undefined
         ? boundName({ address: out.address, port: out.port })

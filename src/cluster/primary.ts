@@ -13,9 +13,12 @@
  * subscription tables survive (nodes need not re-announce).
  * spec: corerouter.md §1 (process model), §6 (shared sockets); README item 10
  */
+
+import { statSync } from 'node:fs';
 import type { Config, RouterName } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
 import { DISPLAY_NAME } from '../corerouter/names.ts';
+import { ConfigError } from '../errors.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import type { ProcessSignals, StopSignal } from '../signals.ts';
 import type { Subscriber } from '../subscription/client.ts';
@@ -40,6 +43,14 @@ export interface PrimaryOptions {
   version: string;
   log: Logger;
   signals: ProcessSignals;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function configEntries(config: Config): ConfigEntries {
@@ -173,6 +184,7 @@ export class Primary {
               version: this.opts.version,
               sockets: byRouter.get(plan.name) ?? [],
               feeds: sub ? [sub.feed] : [],
+              cwd: checked.settings.chdir ?? process.cwd(),
             },
             count: checked.processes.get(plan.name) ?? 1,
             harakiriMs: checked.harakiriMs.get(plan.name) ?? 0,
@@ -288,6 +300,10 @@ export class Primary {
       try {
         const loaded = loadConfig(this.opts.argv, this.opts.env, { cwd: this.opts.cwd });
         checked = checkConfig(loaded.config, this.log);
+        const dir = checked.settings.chdir;
+        if (dir !== undefined && !isDirectory(dir)) {
+          throw new ConfigError(`option "--chdir": cannot change to "${dir}": not a directory`);
+        }
       } catch (e) {
         this.log.error(
           `[uwrouter] reload refused, still running the previous configuration: ${oneLine((e as Error).message)}`,
@@ -296,7 +312,6 @@ export class Primary {
       }
       for (const w of checked.warnings) this.log.warn(w);
       const s = checked.settings;
-      if (s.chdir !== undefined) process.chdir(s.chdir);
       const log = createLogger(s.logFormat, s.logLevel, { date: s.logDate });
       try {
         await this.apply(checked);
@@ -306,6 +321,8 @@ export class Primary {
         );
         return;
       }
+      // the new workers started there already; relative paths read later resolve there too
+      if (s.chdir !== undefined) process.chdir(s.chdir);
       this.log = log;
       this.opts.signals.useLogger(log);
     } finally {

@@ -38,6 +38,8 @@ export interface WorkerSpec {
   /** the router's listening sockets, with the address each was configured as */
   sockets: Array<{ configured: string; socket: BoundSocket }>;
   feeds: readonly TableFeed[];
+  /** the working directory (`chdir` of the configuration the worker runs) */
+  cwd: string;
 }
 
 export interface WorkerEvents {
@@ -74,6 +76,7 @@ export class WorkerProcess implements ReplicaPeer {
       execArgv: workerExecArgv(),
       env: { ...process.env, [WORKER_ENV]: '1' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      cwd: spec.cwd,
     });
     this.pid = this.child.pid ?? -1;
     this.child.on('message', (m: unknown) => this.onMessage(m));

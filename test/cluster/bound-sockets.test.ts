@@ -119,3 +119,15 @@ test('a new configuration keeps the sockets it names again (=N resolved), binds 
   for (const s of again.next.values()) s.close();
   for (const s of first.next.values()) s.close();
 });
+
+test('a port another process listens on is refused when binding (libuv would report it only at listen)', async () => {
+  const other = await bindSocket('127.0.0.1:0', opts);
+  const c = await adopter(other);
+  await assert.rejects(
+    bindSocket(other.name, opts),
+    (e: unknown) => e instanceof ListenError && /EADDRINUSE: address already in use/.test(e.message),
+  );
+  c.kill('SIGKILL');
+  await once(c, 'exit');
+  other.close();
+});

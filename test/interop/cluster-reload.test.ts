@@ -165,6 +165,21 @@ test('reload: kept listener, removed listener refused, new listener bound; the s
       `uWSGI http bound on 127.0.0.1:${c}`,
     ],
   );
+  // a listener that cannot be bound (another process has the port): the reload fails, nothing changes
+  const busy = added.port as number;
+  writeFileSync(file, ini([`http = 127.0.0.1:${a}`, `http = 127.0.0.1:${busy}`, ...common]));
+  utimesSync(file, new Date(), new Date(Date.now() + 4000));
+  await pollUntil('the failed reload', () => (/reload failed/.test(r.logs()) ? true : undefined), {
+    timeoutMs: 10_000,
+  });
+  assert.match(
+    r.logs(),
+    new RegExp(
+      `\\[uwrouter\\] reload failed, still running the previous configuration: cannot listen on "127\\.0\\.0\\.1:${busy}": EADDRINUSE`,
+    ),
+  );
+  assert.doesNotMatch(r.logs(), /generation 3/);
+  assert.equal(await body(c, 'kept.example'), '200 added', 'the previous configuration still serves');
 });
 
 test('with --http-keepalive, two reloads under wrk lose nothing: keepalive connections move to the new workers', {
