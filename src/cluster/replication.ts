@@ -5,15 +5,25 @@
  * content as deltas, and what to do with the reports workers send back (a failed node, usage
  * counters, a cache write made through a worker).
  *
- * Deltas are keyed by what they change (`id`) and coalesced until the event loop turns: a
- * burst of 50,000 announces in one turn is one message per worker (sliced at `CHUNK` deltas),
- * and a key changed twice in a turn travels once, in its last state. Deltas are idempotent
+ * Deltas are keyed by what they change (`id`) and sent once the changes pause for QUIET_MS
+ * (a lone announce reaches the workers within ~10 ms), or MAX_WAIT_MS after the first of a
+ * burst: a burst of 50,000 announces is a few messages per worker (sliced at CHUNK deltas),
+ * and a key changed twice meanwhile travels once, in its last state. Not "once per event-loop
+ * turn": under a burst the subscription server processes one datagram per turn
+ * (datagram-queue.ts), which made every announce an IPC message per worker; and workers
+ * applying deltas while the burst lasts took the CPU the primary needed to read it (on 2
+ * cores with a sender, 1 run in 2 lost 1,000–6,000 of 20,000 datagrams in the kernel;
+ * deferred to the burst's end, none in 5 runs). Deltas are idempotent
  * (upsert, remove), so a snapshot sent in slices while the table keeps changing converges:
  * every later change follows on the same ordered channel.
  */
 
-/** deltas per IPC message (≈ 0.5 MB of JSON for subscription nodes) */
+/** deltas per IPC message (≈ 0.5 MB of JSON for subscription nodes, ~2 ms to serialise) */
 export const CHUNK = 5000;
+/** deltas go out once no new one came for this long… */
+export const QUIET_MS = 10;
+/** …or once the oldest waiting one is this old (a long burst) */
+export const MAX_WAIT_MS = 250;
 
 /** A worker as a table feed sees it. */
 export interface ReplicaPeer {
@@ -35,7 +45,10 @@ export class TableFeed<D = unknown, R = unknown> {
   readonly table: ReplicatedTable<D, R>;
   private readonly peers = new Set<ReplicaPeer>();
   private pending = new Map<string, D>();
-  private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
+  /** Date.now() of the first pending delta, and of the last one */
+  private firstPending = 0;
+  private lastPublish = 0;
 
   constructor(table: ReplicatedTable<D, R>) {
     this.table = table;
@@ -51,15 +64,26 @@ export class TableFeed<D = unknown, R = unknown> {
     // delete + set moves the id to the end: the batch keeps the order of last changes
     this.pending.delete(id);
     this.pending.set(id, delta);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flush);
-    }
+    const now = Date.now();
+    if (this.pending.size === 1) this.firstPending = now;
+    this.lastPublish = now;
+    this.timer ??= setTimeout(this.due, QUIET_MS);
   }
 
-  /** Sends what is pending now (also run once per event-loop turn). */
+  /** Flushes once the changes paused or the oldest waited long enough; else waits on. */
+  private readonly due = (): void => {
+    this.timer = null;
+    const now = Date.now();
+    const quietIn = this.lastPublish + QUIET_MS - now;
+    const maxIn = this.firstPending + MAX_WAIT_MS - now;
+    if (quietIn <= 0 || maxIn <= 0) this.flush();
+    else this.timer = setTimeout(this.due, Math.min(quietIn, maxIn));
+  };
+
+  /** Sends what is pending now. */
   readonly flush = (): void => {
-    this.scheduled = false;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
     if (this.pending.size === 0) return;
     const items = [...this.pending.values()];
     this.pending = new Map();
