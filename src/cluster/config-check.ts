@@ -4,6 +4,7 @@
  * statuses, the router set, process counts, subscription settings, and a dry build of every
  * router (the same factories the workers run, with nothing bound).
  */
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Config, RouterName } from '../config/config.ts';
 import { checkOptionStatuses } from '../config/status.ts';
@@ -14,6 +15,7 @@ import { checkRouterSet, type RouterPlan, warnIfNoNodeSource } from '../start.ts
 import { SubscriptionMapper } from '../subscription/mapper.ts';
 import { type SubscriptionSystemOptions, subscriptionSettingsFromConfig } from '../subscription/system.ts';
 import { SubscriptionTable } from '../subscription/table.ts';
+import type { ConfigEntries } from './messages.ts';
 
 export interface CheckedConfig {
   config: Config;
@@ -91,4 +93,17 @@ function dryBuild(config: Config, plan: RouterPlan, subscribed: boolean, log: Lo
   warnIfNoNodeSource(config, router, log);
   void router.close();
   return router.opts.listen;
+}
+
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The values the primary sends a worker (its Config is rebuilt from them). */
+export function configEntries(config: Config): ConfigEntries {
+  return config.given().map((name) => [name, [...config.peek(name)]]);
 }

@@ -14,7 +14,6 @@
  * spec: corerouter.md §1 (process model), §6 (shared sockets); README item 10
  */
 
-import { statSync } from 'node:fs';
 import type { Config, RouterName } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
 import { DISPLAY_NAME } from '../corerouter/names.ts';
@@ -29,8 +28,7 @@ import {
   subscriptionFingerprint,
 } from '../subscription/system.ts';
 import { type BoundSocket, bindConfiguredSockets } from './bound-sockets.ts';
-import { type CheckedConfig, checkConfig } from './config-check.ts';
-import type { ConfigEntries } from './messages.ts';
+import { type CheckedConfig, checkConfig, configEntries, isDirectory } from './config-check.ts';
 import { RouterGroup } from './router-group.ts';
 import { buildSubscribed, oneLine, RouterRuntime, type Subscribed } from './router-runtime.ts';
 import { TouchReload } from './touch-reload.ts';
@@ -43,18 +41,6 @@ export interface PrimaryOptions {
   version: string;
   log: Logger;
   signals: ProcessSignals;
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function configEntries(config: Config): ConfigEntries {
-  return config.given().map((name) => [name, [...config.peek(name)]]);
 }
 
 /** What the subscriber announces depends on these (and on the listener names). */
@@ -116,6 +102,14 @@ export class Primary {
     return p;
   }
 
+  /**
+   * The one place root is given up (procfiles: call their dropPrivileges(…) with the
+   * configuration's uid/gid here): at the first start, once every socket is bound and before
+   * any worker is forked, so workers start as the dropped identity. A reload can then only
+   * bind what that identity may (as in uWSGI).
+   */
+  private dropPrivileges(_config: Config): void {}
+
   private checkHarakiri(): void {
     const now = Date.now();
     // a primary that was itself blocked has beats waiting unread: judge nobody this round
@@ -170,7 +164,7 @@ export class Primary {
       subscriberPrint = JSON.stringify([names, ...SUBSCRIBER_OPTIONS.map((o) => config.peek(o))]);
       if (subscriberPrint !== this.subscriberPrint)
         subscriber = createSubscriberFromConfig(config, this.log, { sockets: names });
-      // procfiles: dropPrivileges() goes here, on the first start only: every socket is bound
+      if (this.generation === 0) this.dropPrivileges(config);
       const entries = configEntries(config);
       for (const plan of checked.plans) {
         const sub = feeds.get(plan.name);
@@ -237,6 +231,12 @@ export class Primary {
       rt.group = groups.get(name) ?? null;
       rt.version = `${this.opts.version}-uwrouter`;
       if (old) this.retire(rt, old, mercyMs);
+      if (rt.group && rt.subscribed && !checked.subscriptions.has(name)) {
+        // the router stays, its subscription server is gone from the configuration
+        const sub = rt.subscribed;
+        rt.subscribed = null;
+        await sub.system.close();
+      }
       if (!rt.group) {
         // the router is gone from the configuration
         await rt.stopStats();

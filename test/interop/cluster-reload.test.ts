@@ -180,6 +180,16 @@ test('reload: kept listener, removed listener refused, new listener bound; the s
   );
   assert.doesNotMatch(r.logs(), /generation 3/);
   assert.equal(await body(c, 'kept.example'), '200 added', 'the previous configuration still serves');
+  // the subscription server leaves the configuration: its UDP socket is closed
+  writeFileSync(file, ini([`http = 127.0.0.1:${a}`, `http-to = ${added.address}`]));
+  utimesSync(file, new Date(), new Date(Date.now() + 6000));
+  await served(r, 3);
+  const probe = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.bind(sub, '127.0.0.1', () => resolve());
+  });
+  probe.close();
 });
 
 test('with --http-keepalive, two reloads under wrk lose nothing: keepalive connections move to the new workers', {
