@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  childPids,
   freePort,
   httpGet,
   pollUntil,
@@ -78,6 +79,21 @@ test('SIGUSR1 logs one stats line per router and never opens the inspector', asy
   assert.match(
     router.logs(),
     /\[uwrouter\] SIGUSR1 stats: http pid \d+ on [^:]+:\d+: \d+ active sessions, 1 requests sent to nodes, 1 nodes \(1 static, 0 subscribed under 0 keys\), errors: none/,
+  );
+  // a worker takes over SIGUSR1 too: it logs its own line, no inspector opens
+  const worker = childPids(router.pid)[0];
+  assert.ok(worker, 'the router runs a worker');
+  process.kill(worker, 'SIGUSR1');
+  await pollUntil('the worker’s line', () =>
+    /SIGUSR1 stats: http pid \d+ on [^:]+:\d+: /.test(
+      router
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes(`pid ${worker} `))
+        .join('\n'),
+    )
+      ? true
+      : undefined,
   );
   await sleep(300);
   assert.equal(await canConnect(inspectorPort), false, 'the inspector must not listen');
