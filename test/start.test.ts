@@ -10,12 +10,13 @@ import { silentLogger } from '../src/logger.ts';
 import { startRouters } from '../src/start.ts';
 
 test('worker processes, harakiri and --touch-reload are refused for embedded routers', async () => {
-  for (const extra of [
+  const extras: Array<Record<string, string>> = [
     { 'http-processes': '2' },
     { 'http-processes': 'auto' },
     { 'http-harakiri': '5' },
     { 'touch-reload': '/tmp/x' },
-  ]) {
+  ];
+  for (const extra of extras) {
     await assert.rejects(
       startRouters(
         configFromValues({ http: '127.0.0.1:0', 'http-to': '127.0.0.1:1', ...extra }),
