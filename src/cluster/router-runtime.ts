@@ -157,6 +157,9 @@ export class RouterRuntime {
 
   /** The router's stats document: the workers' figures merged with the primary's parts. */
   async statsDocument(): Promise<Record<string, unknown>> {
+    // what the document shows, the workers have: pending table changes go out first (the
+    // stats question follows them on each worker's channel)
+    for (const f of this.feeds()) f.flush();
     const groups = [...(this.group ? [this.group] : []), ...this.draining];
     const figures: WorkerFigures[] = [];
     const asked: Array<Promise<void>> = [];
@@ -179,6 +182,8 @@ export class RouterRuntime {
       }
     }
     await Promise.all(asked);
+    // and what changed while they answered goes out before the document does
+    for (const f of this.feeds()) f.flush();
     const s = this.subscribed;
     const sections = s ? s.system.stats : [];
     if (s) {
