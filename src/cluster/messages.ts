@@ -60,6 +60,9 @@ export type FromWorker =
   | WorkerStatsAnswer
   | { t: 'draining'; why: string };
 
+/** a worker's heartbeat period: harakiri judges silences longer than X-harakiri + this */
+export const BEAT_MS = 1000;
+
 /** The environment variable that makes `src/cli.ts` run as a worker (set by the primary). */
 export const WORKER_ENV = 'UWROUTER_CLUSTER_WORKER';
 

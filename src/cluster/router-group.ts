@@ -7,6 +7,7 @@
  * spec: corerouter.md §1 (gateways respawned by the master; harakiri)
  */
 import type { Logger } from '../logger.ts';
+import { BEAT_MS } from './messages.ts';
 import { type WorkerEvents, WorkerProcess, type WorkerSpec } from './worker-process.ts';
 
 /** how long a worker may take from fork to ready */
@@ -136,7 +137,9 @@ export class RouterGroup {
     const limit = this.opts.harakiriMs;
     if (limit <= 0 || this.retired) return;
     for (const w of this.slots) {
-      if (w === null || w.state !== 'ready' || now - w.lastBeat <= limit) continue;
+      // a worker beats every BEAT_MS: its loop may have stopped up to that long after the
+      // last beat, so only a silence of limit + BEAT_MS proves it stuck for `limit`
+      if (w === null || w.state !== 'ready' || now - w.lastBeat <= limit + BEAT_MS) continue;
       const lost = w.sessions > 0 ? `, closing its ${w.sessions} client connection(s)` : '';
       this.opts.log.error(
         `*** HARAKIRI ON GATEWAY ${w.title} (pid: ${w.pid}): its event loop is stuck for more than ${limit / 1000} s${lost} ***`,

@@ -16,10 +16,9 @@ import type { ProcessSignals, StopSignal } from '../signals.ts';
 import { routerPlans } from '../start.ts';
 import { SubscriptionReplica } from '../subscription/replica.ts';
 import { subscriptionSettingsFromConfig } from '../subscription/system.ts';
-import { type FromWorker, isToWorker, type ToWorker } from './messages.ts';
+import { BEAT_MS, type FromWorker, isToWorker, type ToWorker } from './messages.ts';
 import { ReplicaSet } from './replication.ts';
 
-const BEAT_MS = 1000;
 /** usage counters go to the primary this often (and before every stats answer) */
 const USAGE_MS = 1000;
 
