@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionLogLevel } from '../connection-log.ts';
 import type { Listener } from '../corerouter/listener.ts';
 import { PeerInfo } from '../corerouter/peer-info.ts';
-import type { CoreRouter } from '../corerouter/router.ts';
+import { type CoreRouter, DRAIN, type DrainableSession } from '../corerouter/router.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import type { UwrErrorCode } from '../errors.ts';
 import { normalizeHostKey } from '../protocol/host-key.ts';
@@ -56,9 +56,14 @@ const S_DONE = 5;
 /** storing a chunked body before routing (stored-body.ts) */
 const S_STORING = 6;
 
+/**
+ * While the router drains (reload, stop), how long a keepalive connection may stay idle: its
+ * next request is still answered (with `Connection: close`), a silent one is closed.
+ */
+const DRAIN_IDLE_MS = 1000;
 const EMPTY = Buffer.alloc(0);
 
-export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwner {
+export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwner, DrainableSession {
   readonly core: CoreRouter;
   readonly client: Socket;
   readonly shared: HttpRouterShared;
@@ -123,7 +128,17 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     this.record = shared.requestLog ? new RequestLine(shared.requestLog, 'http') : null;
     this.timer = new ClientTimer(this.onHeadTimeout);
     this.close = new ClientClose(client, this.timer, https !== null);
+    (client as Socket & { [DRAIN]?: DrainableSession })[DRAIN] = this;
     this.timer.arm(shared.settings.headersTimeoutMs);
+  }
+
+  /** The router stopped accepting: this connection ends after its current request. */
+  drain(): void {
+    // a request in progress: its answer says Connection: close (unless its head went out)
+    if (this.facts) this.facts.keepaliveEnabled = false;
+    // an idle keepalive connection gets a short while for a request already on its way
+    if (this.state === S_HEAD && this.requests > 0 && this.reader.buffered === 0)
+      this.timer.arm(DRAIN_IDLE_MS);
   }
 
   /** One log line (rate-limited per code, connection-log.ts) and one counter. */
@@ -283,6 +298,7 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     if (verdict & admission.CONTINUE_NOW) this.client.write(CONTINUE_100);
     this.body.expect((verdict & admission.CONTINUE_WHEN_WANTED) !== 0);
     this.facts = admission.keepaliveFacts(head, s, this.raw, this.websocket);
+    if (this.core.draining) this.facts.keepaliveEnabled = false;
     if (verdict & admission.STORE_BODY) this.storeBody();
     else this.startRoute();
   }
@@ -389,7 +405,7 @@ export class HttpConnection implements RouteOwner, ExchangeOwner, StoredBodyOwne
     this.key = '';
     this.node = '';
     this.headStarted = false;
-    this.timer.arm(this.shared.settings.keepaliveIdleMs);
+    this.timer.arm(this.core.draining ? DRAIN_IDLE_MS : this.shared.settings.keepaliveIdleMs);
     const early = this.pending;
     this.pending = null;
     if (early) this.headData(early);
