@@ -317,8 +317,13 @@ export class SubscriptionReceiver {
    */
   private updateSni(pool: SubscriptionPool, p: SubscriptionPacket): void {
     if (!p.sniKey || !p.sniCrt) return;
-    if (!pool.sni) pool.sni = { key: p.sniKey, crt: p.sniCrt, ca: p.sniCa };
-    this.table.sni?.attachSubscription(pool.key, { key: p.sniKey, crt: p.sniCrt, ca: p.sniCa });
+    // the last one accepted: what a cluster primary replicates to its workers' TLS sides
+    let sni = pool.sni;
+    if (!sni || sni.key !== p.sniKey || sni.crt !== p.sniCrt || sni.ca !== p.sniCa) {
+      sni = { key: p.sniKey, crt: p.sniCrt, ca: p.sniCa };
+      pool.sni = sni;
+    }
+    this.table.sni?.attachSubscription(pool.key, sni);
   }
 
   private unsubscribe(datagram: Buffer, packet: SubscriptionPacket): DatagramOutcome {

@@ -16,7 +16,12 @@ import {
   type SubscriptionReport,
   subscriptionTableName,
 } from './replication.ts';
-import { type RouterTag, type SubscriptionClock, SubscriptionTable } from './table.ts';
+import {
+  type RouterTag,
+  type SubscriptionClock,
+  type SubscriptionSniSink,
+  SubscriptionTable,
+} from './table.ts';
 
 export interface SubscriptionReplicaOptions {
   router: RouterTag;
@@ -112,7 +117,21 @@ export class SubscriptionReplica {
     }
     node.deathMark = deathMark;
     node.failcnt = failcnt;
-    if (!pool.sni && sk !== null && sc !== null) pool.sni = { key: sk, crt: sc, ca: sca ?? undefined };
+    if (sk !== null && sc !== null) {
+      // every announce with a certificate reaches the TLS side, as it does in one process
+      // (receiver.ts updateSni): the primary's table keeps the last one it accepted
+      pool.sni = { key: sk, crt: sc, ca: sca ?? undefined };
+      table.sni?.attachSubscription(key, pool.sni);
+    }
+  }
+
+  /**
+   * This worker's TLS contexts (sslrouter, HTTPS listeners): the certificates of the pools
+   * held now are attached, later ones as they come; a pool that goes is detached (table.ts).
+   */
+  bindSni(sink: SubscriptionSniSink): void {
+    this.table.sni = sink;
+    for (const pool of this.table.pools.values()) if (pool.sni) sink.attachSubscription(pool.key, pool.sni);
   }
 
   private remove(key: string, name: string): void {

@@ -178,3 +178,27 @@ test('copyTable (a reload rebuilding the subscription system) keeps nodes, keys,
   assert.equal(copy?.nodes[0].lastCheck, node.lastCheck);
   assert.equal(to.size, 1);
 });
+
+test("a replica gives the worker's TLS side every certificate announced (the last one wins) and takes it back with the pool", () => {
+  const c = cluster();
+  const calls: string[] = [];
+  const sink = {
+    attachSubscription: (key: string, sni: { key: string; crt: string; ca?: string }) =>
+      calls.push(`attach ${key} ${sni.crt}`),
+    detachSubscription: (key: string) => calls.push(`detach ${key}`),
+    hasSubscriptionContext: () => false,
+  };
+  // announced before the worker's router (and its TLS side) exists: attached when bound
+  c.receiver.handle(
+    packet('subscribe', { key: 'sni.example', address: '127.0.0.1:7', sniKey: '/k.pem', sniCrt: '/c1.pem' }),
+  );
+  c.replica.bindSni(sink);
+  assert.deepEqual(calls, ['attach sni.example /c1.pem']);
+  // a renewed certificate on a re-announce reaches it, as every packet does in one process
+  c.receiver.handle(
+    packet('subscribe', { key: 'sni.example', address: '127.0.0.1:7', sniKey: '/k.pem', sniCrt: '/c2.pem' }),
+  );
+  assert.deepEqual(calls.slice(1), ['attach sni.example /c2.pem']);
+  c.receiver.handle(packet('unsubscribe', { key: 'sni.example', address: '127.0.0.1:7' }));
+  assert.deepEqual(calls.slice(2), ['detach sni.example']);
+});
