@@ -181,7 +181,7 @@ export async function runCli(
   try {
     if (settings.chdir !== undefined) changeDirectory(settings.chdir);
     if (signals.stopRequested) return 0;
-    const checked = checkConfig(loaded.config, log);
+    const checked = checkConfig(loaded.config, log, { atStart: true });
     for (const w of checked.warnings) log.warn(w);
     primary = await Primary.start(checked, {
       argv,

@@ -105,12 +105,19 @@ export function checkRouterSet(config: Config): RouterPlan[] {
  */
 export function configuredOwnAddresses(config: Config): OwnAddresses {
   const own = new OwnAddresses();
+  for (const a of ownAddressTexts(config)) own.add(a);
+  return own;
+}
+
+/** The addresses configuredOwnAddresses holds, as configured. */
+export function ownAddressTexts(config: Config): string[] {
+  const out: string[] = [];
   for (const [name, , listenOptions] of FACTORIES) {
     for (const o of [...listenOptions, `${name}-stats`])
-      for (const a of config.all(o)) own.add(listenAddressOf(o, a));
+      for (const a of config.all(o)) out.push(listenAddressOf(o, a));
   }
-  for (const a of config.all('stats')) own.add(a);
-  return own;
+  out.push(...config.all('stats'));
+  return out;
 }
 
 /** A router with no way to find a node closes every request: say so once. */

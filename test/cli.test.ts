@@ -113,7 +113,7 @@ test('SIGHUP reloads and SIGUSR2 is one line: neither kills the router, which ke
   const logged = (re: RegExp) => () => (re.test(router.logs()) ? true : undefined);
   await pollUntil('the SIGHUP line', logged(/SIGHUP received: reloading the configuration/));
   await pollUntil('the reload', logged(/generation 2 serving: uWSGI http ×1/), { timeoutMs: 20_000 });
-  await pollUntil('the SIGUSR2 line', logged(/SIGUSR2 received: logs go to stderr, no log file to reopen/));
+  await pollUntil('the SIGUSR2 line', logged(/SIGUSR2 received: nothing to do \(no log file to reopen;/));
   assert.ok(router.isRunning(), router.logs());
   await serves(router);
   assert.deepEqual(await router.stop('SIGINT'), { code: 0, signal: null });
@@ -144,16 +144,21 @@ test('--req-logger file:PATH: a line per request in the file, reopened on SIGHUP
   const logged = (re: RegExp) => () => (re.test(router.logs()) ? true : undefined);
   renameSync(path, `${path}.1`);
   process.kill(router.pid, 'SIGHUP');
-  await pollUntil(
-    'the SIGHUP line',
-    logged(
-      /SIGHUP received: request log \S+requests\.log reopened\n(.*\n)*.*SIGHUP received: graceful reload/,
-    ),
+  // the primary reopens its copy for the workers it starts next and tells the running ones,
+  // then reloads
+  await pollUntil('the SIGHUP lines', () =>
+    /SIGHUP received by worker \d+: reopened request log \S+requests\.log/.test(router.logs()) &&
+    /generation 2 serving/.test(router.logs())
+      ? true
+      : undefined,
   );
   await served(path, 1);
   renameSync(path, `${path}.2`);
   process.kill(router.pid, 'SIGUSR2');
-  await pollUntil('the SIGUSR2 line', logged(/SIGUSR2 received: request log \S+requests\.log reopened/));
+  await pollUntil(
+    'the SIGUSR2 line',
+    logged(/SIGUSR2 received by worker \d+: reopened request log \S+requests\.log/),
+  );
   await served(path, 1);
   for (const f of [`${path}.1`, `${path}.2`, path]) {
     const lines = fileLines(f);

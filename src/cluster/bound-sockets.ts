@@ -18,6 +18,7 @@ import { getSystemErrorName } from 'node:util';
 import { boundName, type ListenAddress, parseListenAddress } from '../corerouter/address.ts';
 import { type ListenOptions, removeStaleSocket, resolveShared } from '../corerouter/listener.ts';
 import { ListenError } from '../errors.ts';
+import { applyUnixSocketSettings, withNarrowedUmask } from '../process/unix-socket-mode.ts';
 
 /** A native TCP or Pipe handle (what `child_process` passes with `send(message, handle)`). */
 export interface NativeServerHandle {
@@ -70,10 +71,16 @@ function bindError(text: string, err: number): ListenError {
   return new ListenError(`cannot listen on "${text}": ${why}${hint}`);
 }
 
-async function createFor(a: ListenAddress, text: string): Promise<NativeServerHandle | number> {
+async function createFor(
+  a: ListenAddress,
+  text: string,
+  opts: ListenOptions,
+): Promise<NativeServerHandle | number> {
   if (a.kind === 'unix') {
     await removeStaleSocket(a.path);
-    return createServerHandle(a.path, -1, -1);
+    // the bind is synchronous: the file is created under the narrowed umask (--chmod-socket)
+    const mode = a.path.startsWith('\0') ? undefined : opts.unixSocket?.mode;
+    return withNarrowedUmask(mode, () => createServerHandle(a.path, -1, -1));
   }
   if (a.kind === 'fd') return createServerHandle(null, -1, -1, a.fd);
   if (a.kind !== 'tcp') throw new ListenError(`cannot listen on "${text}": unexpected address`);
@@ -93,11 +100,26 @@ export async function bindSocket(text: string, opts: ListenOptions): Promise<Bou
   const parsed = parseListenAddress(text);
   if (!parsed.ok) throw new ListenError(parsed.error);
   const a = resolveShared(parsed.value, opts);
-  const h = await createFor(a, text);
+  const h = await createFor(a, text, opts);
   if (typeof h === 'number') throw bindError(text, h);
   let name: string;
-  if (a.kind === 'unix') name = boundName(a.path);
-  else {
+  if (a.kind === 'unix') {
+    name = boundName(a.path);
+    const settings = opts.unixSocket;
+    if (settings && !a.path.startsWith('\0')) {
+      try {
+        applyUnixSocketSettings(a.path, settings);
+      } catch (err) {
+        h.close();
+        try {
+          unlinkSync(a.path);
+        } catch {
+          // already gone
+        }
+        throw new ListenError(`cannot listen on "${text}": ${(err as Error).message}`, { cause: err });
+      }
+    }
+  } else {
     // libuv defers a TCP bind's EADDRINUSE to the next getsockname/listen: ask now, or the
     // error would stay with this handle and a worker's listen() would bind a random port
     const out: { address?: string; port?: number } = {};

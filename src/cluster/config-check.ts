@@ -6,8 +6,11 @@
  */
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { cacheConfigFromConfig } from '../cache/from-config.ts';
+import { routeCacheName } from '../cache/system.ts';
 import type { Config, RouterName } from '../config/config.ts';
 import { checkOptionStatuses } from '../config/status.ts';
+import type { RouterExtras } from '../corerouter/from-config.ts';
 import { ConfigError } from '../errors.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { type ProcessSettings, processSettingsFromConfig } from '../main.ts';
@@ -15,6 +18,7 @@ import { checkRouterSet, type RouterPlan, warnIfNoNodeSource } from '../start.ts
 import { SubscriptionMapper } from '../subscription/mapper.ts';
 import { type SubscriptionSystemOptions, subscriptionSettingsFromConfig } from '../subscription/system.ts';
 import { SubscriptionTable } from '../subscription/table.ts';
+import { recordPemReads } from '../tls/pem-files.ts';
 import type { ConfigEntries } from './messages.ts';
 
 export interface CheckedConfig {
@@ -35,7 +39,14 @@ export interface CheckedConfig {
    * listens on ADDR): the texts the primary binds and the workers ask for
    */
   listen: Map<RouterName, readonly string[]>;
+  /** the certificate files the check read, by path: what the workers are given (pem-files.ts) */
+  pem: Array<[string, string]>;
+  /** files the check could not read any more (after the privilege drop) and took as read at start */
+  pemDenied: string[];
 }
+
+/** Stands for a cache in the dry build (nothing is looked up in it). */
+const NO_ROUTES = { lookupRoute: () => undefined, has: () => false };
 
 /** `X-processes`: a number 1..64 (checked at load) or `auto`. */
 export function processCount(config: Config, router: RouterName): number {
@@ -44,8 +55,12 @@ export function processCount(config: Config, router: RouterName): number {
   return Number(v);
 }
 
-/** Throws ConfigError with every problem; `log` becomes the subscription systems' logger. */
-export function checkConfig(config: Config, log: Logger): CheckedConfig {
+/**
+ * Throws ConfigError with every problem; `log` becomes the subscription systems' logger.
+ * `atStart`: the first start's check (before the privilege drop): the certificate files it
+ * reads are what a later check falls back to when it may not read them any more.
+ */
+export function checkConfig(config: Config, log: Logger, opts: { atStart?: boolean } = {}): CheckedConfig {
   const settings = processSettingsFromConfig(config);
   const { refused, warnings } = checkOptionStatuses(config);
   if (refused.length === 1) throw new ConfigError(refused[0]);
@@ -57,12 +72,24 @@ export function checkConfig(config: Config, log: Logger): CheckedConfig {
   const harakiriMs = new Map<RouterName, number>();
   const subscriptions = new Map<RouterName, SubscriptionSystemOptions>();
   const listen = new Map<RouterName, readonly string[]>();
-  for (const plan of plans) {
-    processes.set(plan.name, processCount(config, plan.name));
-    harakiriMs.set(plan.name, config.int(`${plan.name}-harakiri`) * 1000);
-    const sub = subscriptionSettingsFromConfig(config, plan.name, log, { ownAddress: plan.listen[0] });
-    if (sub) subscriptions.set(plan.name, sub);
-    listen.set(plan.name, dryBuild(config, plan, sub !== null, log));
+  const cacheSpecs = cacheConfigFromConfig(config).specs;
+  const pem = recordPemReads(opts.atStart === true);
+  try {
+    for (const plan of plans) {
+      processes.set(plan.name, processCount(config, plan.name));
+      harakiriMs.set(plan.name, config.int(`${plan.name}-harakiri`) * 1000);
+      const sub = subscriptionSettingsFromConfig(config, plan.name, log, { ownAddress: plan.listen[0] });
+      if (sub) subscriptions.set(plan.name, sub);
+      listen.set(
+        plan.name,
+        dryBuild(config, plan, sub !== null, log, (name) => {
+          const r = routeCacheName(cacheSpecs, name);
+          return typeof r === 'string' ? r : NO_ROUTES;
+        }),
+      );
+    }
+  } finally {
+    pem.stop();
   }
   config.all('touch-reload');
   return {
@@ -75,6 +102,8 @@ export function checkConfig(config: Config, log: Logger): CheckedConfig {
     subscriptions,
     mercyMs: config.int('reload-mercy') * 1000,
     listen,
+    pem: pem.stop(),
+    pemDenied: pem.denied(),
   };
 }
 
@@ -82,10 +111,17 @@ export function checkConfig(config: Config, log: Logger): CheckedConfig {
  * Builds the router as a worker would (options read, mappers chosen), binds nothing; what the
  * build warns about is logged here, once (workers build theirs without those lines).
  */
-function dryBuild(config: Config, plan: RouterPlan, subscribed: boolean, log: Logger): readonly string[] {
+function dryBuild(
+  config: Config,
+  plan: RouterPlan,
+  subscribed: boolean,
+  log: Logger,
+  routeCache: RouterExtras['routeCache'],
+): readonly string[] {
   const table = subscribed ? new SubscriptionTable({ logger: silentLogger(), sweepIntervalMs: 0 }) : null;
   const router = plan.factory(config, log, {
     version: 'check',
+    routeCache,
     subscription: table
       ? { mapper: new SubscriptionMapper(table), stats: [], events: table, socketNames: () => [] }
       : undefined,

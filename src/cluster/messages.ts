@@ -29,15 +29,30 @@ export type ToWorker =
       config: ConfigEntries;
       version: string;
       sockets: SocketInfo[];
-      /** the replicated tables this worker will receive (`subscriptions:http`) */
+      /** the replicated tables this worker will receive (`subscriptions:http`, `cache:routes`) */
       tables: string[];
+      /** the log file (`--logto`, `--logto2`, `--daemonize`) passed at fork as this fd, and its path (reopen) */
+      logFile: InheritedFile | null;
+      /** the `--req-logger file:` file passed at fork as this fd, and its path (reopen) */
+      requestLogFile: InheritedFile | null;
+      /**
+       * certificate and key files the primary read before it dropped privileges, by path: a
+       * worker runs as the dropped user and may not be allowed to read them (root-only keys)
+       */
+      pem: Array<[path: string, text: string]>;
     }
   | { t: 'socket'; index: number }
   | { t: 'table'; table: string; op: 'snapshot' | 'deltas'; items: unknown[] }
   | { t: 'start' }
   | { t: 'drain'; mercyMs: number }
   | { t: 'stats'; id: number }
-  | { t: 'reopen-logs' };
+  | { t: 'reopen-logs'; signal: 'SIGUSR2' | 'SIGHUP' };
+
+/** A file the primary opened and a worker inherits as `fd` (reopened by `path`). */
+export interface InheritedFile {
+  fd: number;
+  path: string;
+}
 
 export interface WorkerStatsAnswer {
   t: 'stats';
@@ -49,6 +64,8 @@ export interface WorkerStatsAnswer {
   pid: number;
   /** connections this worker accepted since it started (the accept balance) */
   accepted: number;
+  /** pools with a subscription certificate in this worker's TLS contexts: table name → keys */
+  sni: Record<string, string[]>;
 }
 
 export type FromWorker =

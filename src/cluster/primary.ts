@@ -17,10 +17,12 @@
 import type { RouterName } from '../config/config.ts';
 import { loadConfig } from '../config/load.ts';
 import { DISPLAY_NAME } from '../corerouter/names.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, ProcessSetupError, UwrError } from '../errors.ts';
 import { createLogger, type Logger, type LogOutput } from '../logger.ts';
 import type { ProcessSetup } from '../process/setup.ts';
+import { unixSocketSettingsFromConfig } from '../process/unix-socket-mode.ts';
 import type { ProcessSignals, StopSignal } from '../signals.ts';
+import { ownAddressTexts } from '../start.ts';
 import type { Subscriber } from '../subscription/client.ts';
 import { OwnAddresses } from '../subscription/own-addresses.ts';
 import {
@@ -30,9 +32,11 @@ import {
 } from '../subscription/system.ts';
 import { type BoundSocket, bindConfiguredSockets } from './bound-sockets.ts';
 import { type CheckedConfig, checkConfig, configEntries, isDirectory } from './config-check.ts';
+import { changedStartOnlyOptions, InstanceServices } from './instance-services.ts';
 import { RouterGroup } from './router-group.ts';
 import { buildSubscribed, oneLine, RouterRuntime, type Subscribed } from './router-runtime.ts';
 import { TouchReload } from './touch-reload.ts';
+import { WorkerFiles } from './worker-files.ts';
 
 export interface PrimaryOptions {
   argv: readonly string[];
@@ -68,6 +72,12 @@ export class Primary {
   /** every socket this process ever served: a subscription naming one is refused */
   private readonly ownAddresses = new OwnAddresses();
   private subscriber: Subscriber | null = null;
+  /** the caches and the instance stats (started before the first generation) */
+  private services: InstanceServices | null = null;
+  /** the files workers inherit (log file, request log file) */
+  private readonly files: WorkerFiles;
+  /** root at start: after the privilege drop a reload binds as the dropped user */
+  private readonly startedAsRoot = process.getuid?.() === 0;
   private subscriberPrint = '';
   private touch: TouchReload | null = null;
   private readonly harakiriTimer: NodeJS.Timeout;
@@ -83,6 +93,7 @@ export class Primary {
     this.opts = opts;
     this.log = opts.log;
     this.checked = checked;
+    this.files = new WorkerFiles(opts.setup);
     this.finished = new Promise((resolve) => {
       this.finish = (code) => {
         // the pidfiles go last: a supervisor that waits for them sees the primary done
@@ -97,6 +108,8 @@ export class Primary {
   static async start(checked: CheckedConfig, opts: PrimaryOptions): Promise<Primary> {
     const p = new Primary(checked, opts);
     try {
+      p.services = await InstanceServices.start(checked.config, p.log, opts.version);
+      if (p.services.statsName) p.ownAddresses.add(p.services.statsName);
       await p.apply(checked);
     } catch (e) {
       clearInterval(p.harakiriTimer);
@@ -120,7 +133,13 @@ export class Primary {
    * may (as in uWSGI).
    */
   private dropPrivileges(): void {
-    this.opts.setup.afterListenersBound(this.log, { reportReady: false });
+    try {
+      this.opts.setup.afterListenersBound(this.log, { reportReady: false });
+    } catch (e) {
+      // not a configuration mistake the command line could show: exit 1, as a bind failure
+      if (e instanceof UwrError) throw new ProcessSetupError(e.message);
+      throw e;
+    }
   }
 
   private checkHarakiri(): void {
@@ -138,14 +157,14 @@ export class Primary {
    */
   private async apply(checked: CheckedConfig): Promise<void> {
     const config = checked.config;
-    for (const a of ['fastrouter', 'rawrouter', 'http'].flatMap((r) => [
-      ...config.all(r),
-      ...config.all(`${r}-stats`),
-    ]))
-      this.ownAddresses.add(a);
+    for (const a of ownAddressTexts(config)) this.ownAddresses.add(a);
     const { next, byRouter, fresh } = await bindConfiguredSockets(
       checked.plans.map((p) => ({ router: p.name, addresses: checked.listen.get(p.name) ?? p.listen })),
-      { backlog: config.int('listen'), sharedSockets: config.all('shared-socket') },
+      {
+        backlog: config.int('listen'),
+        sharedSockets: config.all('shared-socket'),
+        unixSocket: unixSocketSettingsFromConfig(config),
+      },
       this.sockets,
       (router, socket) => {
         this.log.info(`${DISPLAY_NAME[router as RouterName]} bound on ${socket.name} fd ${socket.fd}`);
@@ -177,10 +196,24 @@ export class Primary {
       subscriberPrint = JSON.stringify([names, ...SUBSCRIBER_OPTIONS.map((o) => config.peek(o))]);
       if (subscriberPrint !== this.subscriberPrint)
         subscriber = createSubscriberFromConfig(config, this.log, { sockets: names });
-      if (this.generation === 0) this.dropPrivileges();
+      if (this.generation === 0) {
+        // the first start binds everything before the privilege drop (a subscription server
+        // or stats socket below port 1024 needs root, as uWSGI's master binds them before
+        // setuid()); datagrams taken before the workers serve reach them in their snapshot
+        for (const sub of started) await sub.system.listen();
+        for (const plan of checked.plans) {
+          const rt = this.runtimeFor(plan.name, feeds.get(plan.name));
+          await rt.placeStats(config, this.log, true);
+          if (rt.stats) this.ownAddresses.add(rt.stats.name);
+        }
+        this.files.configure(config);
+        this.dropPrivileges();
+      } else this.files.configure(config);
       const entries = configEntries(config);
+      const services = this.services;
       for (const plan of checked.plans) {
         const sub = feeds.get(plan.name);
+        const cacheFeeds = services?.feedsFor(config, plan.name) ?? [];
         groups.set(
           plan.name,
           new RouterGroup({
@@ -190,20 +223,22 @@ export class Primary {
               config: entries,
               version: this.opts.version,
               sockets: byRouter.get(plan.name) ?? [],
-              feeds: sub ? [sub.feed] : [],
+              feeds: [...(sub ? [sub.feed] : []), ...cacheFeeds],
               cwd: checked.settings.chdir ?? process.cwd(),
+              inherited: () => this.files.inherited(),
+              pem: checked.pem,
             },
             count: checked.processes.get(plan.name) ?? 1,
             harakiriMs: checked.harakiriMs.get(plan.name) ?? 0,
             log: this.log,
-            onReport: (_w, table, items) => this.runtimes.get(plan.name)?.applyReports(table, items),
+            onReport: (_w, table, items) => {
+              if (table.startsWith('cache:')) services?.applyReports(table, items);
+              else this.runtimes.get(plan.name)?.applyReports(table, items);
+            },
             canRespawn: () => !this.stopping && !this.opts.signals.stopRequested,
           }),
         );
-        // a first-time subscription system is the router's from now (its workers need it)
-        const rt = this.runtimes.get(plan.name) ?? new RouterRuntime(plan.name);
-        if (!rt.subscribed && sub) rt.subscribed = sub;
-        this.runtimes.set(plan.name, rt);
+        this.runtimeFor(plan.name, sub);
       }
       await Promise.all([...groups.values()].map((g) => g.start()));
     } catch (e) {
@@ -212,11 +247,16 @@ export class Primary {
         for (const rt of this.runtimes.values()) if (rt.subscribed === sub) rt.subscribed = null;
         await sub.system.close();
       }
-      for (const [name, rt] of this.runtimes) if (!rt.group && !rt.subscribed) this.runtimes.delete(name);
+      for (const [name, rt] of this.runtimes) {
+        if (rt.group || rt.subscribed) continue;
+        await rt.stopStats();
+        this.runtimes.delete(name);
+      }
       for (const s of fresh) s.close();
       throw e;
     }
-    await this.switchTo(checked, generation, groups, next, rebuild, started);
+    // the first start's subscription servers listen already
+    await this.switchTo(checked, generation, groups, next, rebuild, generation === 1 ? [] : started);
     if (subscriber) {
       const old = this.subscriber;
       this.subscriber = subscriber;
@@ -224,6 +264,14 @@ export class Primary {
       await old?.stop();
       subscriber.start();
     }
+  }
+
+  /** The router's runtime (made now the first time); a first-time subscription system becomes its. */
+  private runtimeFor(name: RouterName, sub: Subscribed | undefined): RouterRuntime {
+    const rt = this.runtimes.get(name) ?? new RouterRuntime(name);
+    if (!rt.subscribed && sub) rt.subscribed = sub;
+    this.runtimes.set(name, rt);
+    return rt;
   }
 
   /** From here the new generation serves; nothing below undoes it. */
@@ -324,13 +372,31 @@ export class Primary {
         return;
       }
       for (const w of checked.warnings) this.log.warn(w);
+      const startOnly = changedStartOnlyOptions(this.checked.config, checked.config);
+      if (startOnly.length > 0) {
+        this.log.error(
+          `[uwrouter] reload refused, still running the previous configuration: ${startOnly.join(', ')} changed, and apply at start only (caches, instance stats, process files, privileges): restart uwrouter to change them`,
+        );
+        return;
+      }
+      for (const f of checked.pemDenied)
+        this.log.warn(
+          `[uwrouter] reload: ${f} cannot be read as uid ${process.getuid?.()} any more: the workers get the copy read at start (restart uwrouter to load a changed file)`,
+        );
       const s = checked.settings;
       const log = createLogger(s.logFormat, s.logLevel, { date: s.logDate, output: this.opts.output });
       try {
         await this.apply(checked);
       } catch (e) {
+        const message = oneLine((e as Error).message);
+        const uid = process.getuid?.();
+        // the primary gave up root after its first start: ports below 1024 stay out of reach
+        const hint =
+          /EACCES/.test(message) && uid !== 0 && this.startedAsRoot
+            ? ` (uwrouter runs as uid ${uid} since its start: a reload cannot bind a privileged port or open a root-only file; restart it to do so)`
+            : '';
         this.log.error(
-          `[uwrouter] reload failed, still running the previous configuration: ${oneLine((e as Error).message)}`,
+          `[uwrouter] reload failed, still running the previous configuration: ${message}${hint}`,
         );
         return;
       }
@@ -347,16 +413,19 @@ export class Primary {
     }
   }
 
-  /** SIGUSR2, SIGHUP: the primary's log file, then every worker's files. */
+  /** SIGUSR2, SIGHUP: the primary's log file, then every worker's files (each says what it reopened). */
   private reopenLogs(signal: 'SIGUSR2' | 'SIGHUP'): void {
     const setup = this.opts.setup;
     if (setup.writesLogFile) setup.reopenLogs(this.log, signal);
-    else if (signal === 'SIGUSR2' && !this.checked.config.has('req-logger'))
+    this.files.reopen();
+    if (!setup.writesLogFile && !this.files.hasRequestLogFile && signal === 'SIGUSR2') {
       this.log.info(
         '[uwrouter] SIGUSR2 received: nothing to do (no log file to reopen; uWSGI workers print their current request; SIGUSR1 logs the stats)',
       );
+      return;
+    }
     for (const rt of this.runtimes.values())
-      for (const w of rt.group?.workers() ?? []) w.send({ t: 'reopen-logs' });
+      for (const w of rt.group?.workers() ?? []) w.send({ t: 'reopen-logs', signal });
   }
 
   /** The first stop signal stops gracefully; a second one at once. */
@@ -416,5 +485,9 @@ export class Primary {
       await rt.subscribed?.system.close();
     }
     for (const s of this.sockets.values()) s.close();
+    // the caches go after the workers (store files written last)
+    await this.services?.close();
+    this.services = null;
+    this.files.close();
   }
 }

@@ -14,6 +14,7 @@ import {
   type SubscriptionSystemOptions,
   subscriptionFingerprint,
 } from '../subscription/system.ts';
+import type { SubscriptionSniSink } from '../subscription/table.ts';
 import { mergeStatsDocuments, type WorkerFigures } from './primary-stats.ts';
 import { TableFeed } from './replication.ts';
 import type { RouterGroup } from './router-group.ts';
@@ -25,11 +26,26 @@ export function oneLine(text: string): string {
 /** how long a stats document waits for the workers' figures */
 const STATS_ANSWER_MS = 1000;
 
+/**
+ * The primary terminates no TLS: its workers attach the subscription certificates they are
+ * sent (replica.ts). Its stats' `sni_enabled` says what they hold, as gathered with each
+ * document.
+ */
+export class WorkerSniView implements SubscriptionSniSink {
+  keys: ReadonlySet<string> = new Set();
+  attachSubscription(): void {}
+  detachSubscription(): void {}
+  hasSubscriptionContext(poolKey: string): boolean {
+    return this.keys.has(poolKey);
+  }
+}
+
 export interface Subscribed {
   system: SubscriptionSystem;
   source: SubscriptionTableSource;
   feed: TableFeed;
   fingerprint: string;
+  sniView: WorkerSniView;
 }
 
 /** A subscription system whose table changes go to a feed (nothing bound yet). */
@@ -44,7 +60,9 @@ export function buildSubscribed(settings: SubscriptionSystemOptions, from?: Subs
   const feed = new TableFeed(source);
   source.publish = (id, delta) => feed.publish(id, delta);
   if (from) copyTable(from.system.table, system.table);
-  return { system, source, feed, fingerprint: subscriptionFingerprint(settings) };
+  const sniView = new WorkerSniView();
+  system.bindSni(sniView);
+  return { system, source, feed, fingerprint: subscriptionFingerprint(settings), sniView };
 }
 
 export interface StatsSettings {
@@ -188,13 +206,17 @@ export class RouterRuntime {
     const sections = s ? s.system.stats : [];
     if (s) {
       const refs = new Map<object, number>();
+      const sni = new Set<string>();
       for (const f of figures) {
         for (const [key, name, ref] of f.answer?.refs[s.feed.name] ?? []) {
           const node = s.system.table.pools.get(key)?.findNode(name);
           if (node) refs.set(node, (refs.get(node) ?? 0) + ref);
         }
+        // a certificate served by the workers of the current configuration
+        if (f.current) for (const key of f.answer?.sni?.[s.feed.name] ?? []) sni.add(key);
       }
       (sections[0] as SubscriptionsStats).refs = (n) => refs.get(n) ?? 0;
+      s.sniView.keys = sni;
     }
     return mergeStatsDocuments(
       {

@@ -12,12 +12,14 @@ import type { BoundSocket } from './bound-sockets.ts';
 import {
   type ConfigEntries,
   type FromWorker,
+  type InheritedFile,
   isFromWorker,
   type ToWorker,
   WORKER_ENV,
   type WorkerStatsAnswer,
 } from './messages.ts';
 import type { ReplicaPeer, TableFeed } from './replication.ts';
+import type { InheritedFiles } from './worker-files.ts';
 
 /** src/cli.ts (or dist/cli.js): the worker runs the same entry, which sees WORKER_ENV. */
 const ENTRY = fileURLToPath(new URL(`../cli${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
@@ -40,7 +42,14 @@ export interface WorkerSpec {
   feeds: readonly TableFeed[];
   /** the working directory (`chdir` of the configuration the worker runs) */
   cwd: string;
+  /** the files the worker inherits, as open now (asked at each fork: a reopen changes them) */
+  inherited: () => InheritedFiles;
+  /** certificate files the primary read for this configuration (src/tls/pem-files.ts) */
+  pem: Array<[string, string]>;
 }
+
+/** The first fd a worker inherits files at (0–2 stdio, 3 the IPC channel). */
+const FIRST_INHERITED_FD = 4;
 
 export interface WorkerEvents {
   onReport(w: WorkerProcess, table: string, items: unknown[]): void;
@@ -65,6 +74,8 @@ export class WorkerProcess implements ReplicaPeer {
   private readonly events: WorkerEvents;
   private readonly statsWaiters = new Map<number, (a: WorkerStatsAnswer | null) => void>();
   private nextStatsId = 1;
+  /** the inherited files as this worker sees them (its fds) */
+  private readonly files: { logFile: InheritedFile | null; requestLogFile: InheritedFile | null };
 
   constructor(spec: WorkerSpec, events: WorkerEvents) {
     this.spec = spec;
@@ -72,10 +83,18 @@ export class WorkerProcess implements ReplicaPeer {
     this.ready = new Promise((resolve) => {
       this.settleReady = resolve;
     });
+    const inherited = spec.inherited();
+    const extra: number[] = [];
+    const pass = (f: InheritedFile | null): InheritedFile | null => {
+      if (!f) return null;
+      extra.push(f.fd);
+      return { fd: FIRST_INHERITED_FD + extra.length - 1, path: f.path };
+    };
+    this.files = { logFile: pass(inherited.logFile), requestLogFile: pass(inherited.requestLogFile) };
     this.child = fork(ENTRY, [], {
       execArgv: workerExecArgv(),
       env: { ...process.env, [WORKER_ENV]: '1' },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...extra],
       cwd: spec.cwd,
     });
     this.pid = this.child.pid ?? -1;
@@ -164,6 +183,9 @@ export class WorkerProcess implements ReplicaPeer {
       version: s.version,
       sockets: s.sockets.map(({ configured, socket }) => ({ configured, name: socket.name, fd: socket.fd })),
       tables: s.feeds.map((f) => f.name),
+      logFile: this.files.logFile,
+      requestLogFile: this.files.requestLogFile,
+      pem: s.pem,
     });
     s.sockets.forEach(({ socket }, index) => {
       this.send({ t: 'socket', index }, socket.handle);

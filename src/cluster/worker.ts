@@ -4,6 +4,11 @@
  * primary's stats questions, beats every second (harakiri), reports what only it sees, and
  * drains when told to (reload, stop), when the primary goes away, or on its own stop signal.
  */
+
+import type { CacheSpec } from '../cache/cache-spec.ts';
+import { cacheConfigFromConfig } from '../cache/from-config.ts';
+import { CacheReplica } from '../cache/replica.ts';
+import { routeCacheName } from '../cache/system.ts';
 import { Config } from '../config/config.ts';
 import { OPTION_INDEX } from '../config/registry.ts';
 import { adoptListener, type Listener } from '../corerouter/listener.ts';
@@ -11,13 +16,16 @@ import type { CoreRouter } from '../corerouter/router.ts';
 import type { StatsSection } from '../corerouter/types.ts';
 import { UwrError } from '../errors.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { processSettingsFromConfig } from '../main.ts';
 import type { ProcessSignals, StopSignal } from '../signals.ts';
 import { routerPlans } from '../start.ts';
 import { SubscriptionReplica } from '../subscription/replica.ts';
 import { subscriptionSettingsFromConfig } from '../subscription/system.ts';
+import { usePemTexts } from '../tls/pem-files.ts';
+import { routerTlsRuntime } from '../tls/router-runtime.ts';
+import type { SniRegistry } from '../tls/sni-registry.ts';
 import { BEAT_MS, type FromWorker, isToWorker, type ToWorker } from './messages.ts';
 import { ReplicaSet } from './replication.ts';
+import { WorkerLogs } from './worker-logs.ts';
 
 /** usage counters go to the primary this often (and before every stats answer) */
 const USAGE_MS = 1000;
@@ -36,6 +44,12 @@ export class Worker {
   private log: Logger = createLogger();
   private router: CoreRouter | null = null;
   private subscription: SubscriptionReplica | null = null;
+  private logs: WorkerLogs | null = null;
+  /** the caches this router reads (`X-use-cache`), by cache name */
+  private readonly caches = new Map<string, CacheReplica>();
+  private cacheSpecs: readonly CacheSpec[] = [];
+  /** the router's TLS contexts (sslrouter, HTTPS listeners): subscription certificates go there */
+  private sni: SniRegistry | null = null;
   private readonly replicas = new ReplicaSet((table, items) => this.send({ t: 'report', table, items }));
   private draining = false;
   /** `reload-mercy` in ms (until init: 0, nothing to finish) */
@@ -106,18 +120,22 @@ export class Worker {
         this.answerStats(m.id);
         break;
       case 'reopen-logs':
-        // procfiles: the log file's reopen() goes here once logs can go to a file
+        this.logs?.reopen(m.signal);
         break;
     }
   }
 
-  /** Logger and replicas, from the configuration the primary loaded and checked. */
+  /** Logs and replicas, from the configuration the primary loaded and checked. */
   private setUp(init: Init): void {
     const config = new Config(new Map(init.config), OPTION_INDEX);
-    const settings = processSettingsFromConfig(config);
+    usePemTexts(init.pem);
     this.mercy = config.int('reload-mercy') * 1000;
-    this.log = createLogger(settings.logFormat, settings.logLevel, { date: settings.logDate });
+    const logs = new WorkerLogs(config, init.logFile, init.requestLogFile);
+    this.logs = logs;
+    this.log = logs.log;
     this.signals.useLogger(this.log);
+    // SIGUSR2/SIGHUP sent to this worker itself (the primary's come as messages)
+    this.signals.onReopenLogs((signal) => logs.reopen(signal));
     const sub = subscriptionSettingsFromConfig(config, init.router, this.log);
     if (sub && init.tables.length > 0) {
       this.subscription = new SubscriptionReplica({
@@ -131,6 +149,25 @@ export class Worker {
       });
       this.replicas.register(this.subscription);
     }
+    this.cacheSpecs = cacheConfigFromConfig(config).specs;
+    for (const table of init.tables) {
+      const spec = this.cacheSpecs.find((c) => table === `cache:${c.settings.name}`);
+      if (!spec) continue;
+      const replica: CacheReplica = new CacheReplica({
+        cache: spec.settings.name,
+        noExpire: spec.settings.noExpire,
+        report: (item) => this.replicas.report(replica.name, item),
+      });
+      this.caches.set(spec.settings.name, replica);
+      this.replicas.register(replica);
+    }
+  }
+
+  /** `X-use-cache NAME`: this worker's replica of the cache, or why there is none. */
+  private routeCache(name: string): CacheReplica | string {
+    const r = routeCacheName(this.cacheSpecs, name);
+    if (typeof r === 'string') return r;
+    return this.caches.get(r.cache) ?? `internal: the primary sent no copy of cache "${r.cache}"`;
   }
 
   private async start(): Promise<void> {
@@ -153,9 +190,12 @@ export class Worker {
     // what building the router warns about, the primary logged once already
     const log = this.log.child({});
     log.level = 'error';
+    const requestLog = this.logs?.openRequestLog(config) ?? null;
     const router = plan.factory(config, log, {
       version: `${init.version}-uwrouter`,
       openListener,
+      routeCache: (name) => this.routeCache(name),
+      ...(requestLog ? { requestLog } : {}),
       subscription: sub
         ? {
             mapper: sub.mapper,
@@ -167,16 +207,25 @@ export class Worker {
     });
     log.level = this.log.level;
     this.router = router;
+    // subscription certificates (sni_key/sni_crt) go to this worker's TLS contexts
+    const tls = routerTlsRuntime(router);
+    if (tls) {
+      this.sni = tls.registry;
+      sub?.bindSni(tls.registry);
+    }
     await router.start();
     this.signals.setRouters([router]);
     this.timers.push(setInterval(() => this.send({ t: 'beat', sessions: router.activeSessions }), BEAT_MS));
-    if (sub) this.timers.push(setInterval(() => this.reportUsage(), USAGE_MS));
+    if (sub || this.caches.size > 0) this.timers.push(setInterval(() => this.reportUsage(), USAGE_MS));
   }
 
   private reportUsage(): void {
     const sub = this.subscription;
-    if (!sub) return;
-    for (const item of sub.usage()) this.replicas.report(sub.name, item);
+    if (sub) for (const item of sub.usage()) this.replicas.report(sub.name, item);
+    for (const c of this.caches.values()) {
+      const used = c.usage();
+      if (used) this.replicas.report(c.name, used);
+    }
   }
 
   private failed(e: unknown): void {
@@ -192,12 +241,19 @@ export class Worker {
     this.reportUsage();
     this.replicas.flush();
     const refs: Record<string, Array<[string, string, number]>> = {};
-    if (this.subscription) refs[this.subscription.name] = this.subscription.refs();
+    const sni: Record<string, string[]> = {};
+    const sub = this.subscription;
+    if (sub) {
+      refs[sub.name] = sub.refs();
+      const registry = this.sni;
+      if (registry) sni[sub.name] = registry.subscriptionPoolKeys();
+    }
     this.send({
       t: 'stats',
       id,
       doc: router.statsDocument(),
       refs,
+      sni,
       pid: process.pid,
       accepted: router.accepted,
     });
@@ -247,6 +303,7 @@ export class Worker {
     this.reportUsage();
     this.replicas.flush();
     this.subscription?.close();
+    await this.logs?.close();
     // the last messages are on their way once the channel took them
     this.send({ t: 'beat', sessions: 0 }, () => this.finish(0));
   }

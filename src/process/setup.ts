@@ -92,7 +92,9 @@ export function processFileSettingsFromConfig(config: Config): ProcessFileSettin
 }
 
 function isLogFile(sink: LogSink): sink is LogFile {
-  return typeof (sink as Partial<LogFile>).reopen === 'function';
+  // a pino destination on stderr has a reopen() too, but no path
+  const f = sink as Partial<LogFile>;
+  return typeof f.reopen === 'function' && typeof f.path === 'string';
 }
 
 export class ProcessSetup {
@@ -158,10 +160,13 @@ export class ProcessSetup {
     this.ready?.report();
   }
 
-  /** The log file lines go to now (after --logto2 took over, that one), if any. */
-  get logFilePath(): string | undefined {
+  /**
+   * The log file lines go to now (after --logto2 took over, that one), if any: a cluster
+   * primary passes its descriptor to every worker it forks.
+   */
+  get logFile(): { fd: number; path: string } | undefined {
     const sink = this.output.current;
-    return isLogFile(sink) ? sink.path : undefined;
+    return isLogFile(sink) ? { fd: sink.fd, path: sink.path } : undefined;
   }
 
   /** SIGUSR2 / SIGHUP: open the log file's path again (logrotate renamed the old one away). */

@@ -30,7 +30,7 @@ function workerDoc(pid: number, sessions: number, hits: number, grace: number, c
 
 function figure(pid: number, doc: ReturnType<typeof workerDoc> | null, current = true): WorkerFigures {
   const answer: WorkerStatsAnswer | null = doc
-    ? { t: 'stats', id: 1, doc, refs: {}, pid, accepted: pid * 10 }
+    ? { t: 'stats', id: 1, doc, refs: {}, sni: {}, pid, accepted: pid * 10 }
     : null;
   return { title: `uWSGI http ${pid}`, pid, generation: 1, state: 'ready', answer, current };
 }
