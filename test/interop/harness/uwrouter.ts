@@ -86,3 +86,22 @@ export function childPids(pid: number): number[] {
   }
   return out;
 }
+
+/**
+ * Runs `fn` while every process of `all` but `worker` is stopped (SIGSTOP): connections to a
+ * socket the workers share can then only be accepted by `worker`, so what `fn` sees is that
+ * worker's doing. The others are continued afterwards, whatever `fn` did.
+ */
+export async function throughWorker<T>(
+  worker: number,
+  all: readonly number[],
+  fn: () => Promise<T>,
+): Promise<T> {
+  const others = all.filter((p) => p !== worker);
+  for (const p of others) process.kill(p, 'SIGSTOP');
+  try {
+    return await fn();
+  } finally {
+    for (const p of others) process.kill(p, 'SIGCONT');
+  }
+}
