@@ -19,6 +19,7 @@ import { loadConfig } from '../config/load.ts';
 import { DISPLAY_NAME } from '../corerouter/names.ts';
 import { ConfigError, ProcessSetupError, UwrError } from '../errors.ts';
 import { createLogger, type Logger, type LogOutput } from '../logger.ts';
+import { privilegeRequestFromConfig } from '../process/privileges.ts';
 import type { ProcessSetup } from '../process/setup.ts';
 import { unixSocketSettingsFromConfig } from '../process/unix-socket-mode.ts';
 import type { ProcessSignals, StopSignal } from '../signals.ts';
@@ -172,6 +173,11 @@ export class Primary {
     );
     for (const s of next.values()) this.ownAddresses.add(s.name);
     const generation = this.generation + 1;
+    // without a drop, datagrams are first read once the workers serve (as on a reload): a
+    // burst of announcements does not compete with the workers' start-up for the CPU
+    const req = privilegeRequestFromConfig(config);
+    const dropsPrivileges = req.uid !== undefined || req.gid !== undefined;
+    const listenedEarly = generation === 1 && dropsPrivileges;
     const groups = new Map<RouterName, RouterGroup>();
     const started: Subscribed[] = [];
     const rebuild = new Map<RouterName, SubscriptionSettings>();
@@ -200,12 +206,12 @@ export class Primary {
         // the first start binds everything before the privilege drop (a subscription server
         // or stats socket below port 1024 needs root, as uWSGI's master binds them before
         // setuid()); datagrams taken before the workers serve reach them in their snapshot
-        for (const sub of started) await sub.system.listen();
         for (const plan of checked.plans) {
           const rt = this.runtimeFor(plan.name, feeds.get(plan.name));
           await rt.placeStats(config, this.log, true);
           if (rt.stats) this.ownAddresses.add(rt.stats.name);
         }
+        if (dropsPrivileges) for (const sub of started) await sub.system.listen();
         this.files.configure(config);
         this.dropPrivileges();
       } else this.files.configure(config);
@@ -255,8 +261,8 @@ export class Primary {
       for (const s of fresh) s.close();
       throw e;
     }
-    // the first start's subscription servers listen already
-    await this.switchTo(checked, generation, groups, next, rebuild, generation === 1 ? [] : started);
+    // with a privilege drop, the first start's subscription servers listen already
+    await this.switchTo(checked, generation, groups, next, rebuild, listenedEarly ? [] : started);
     if (subscriber) {
       const old = this.subscriber;
       this.subscriber = subscriber;
