@@ -280,7 +280,8 @@ const COMMON: readonly CommonOption[] = [
     valueName: 'N',
     routers: ALL,
     help: (t) =>
-      `at most N open ${t} client connections at once (0 = no limit); past it a new client ` +
+      `at most N open ${t} client connections at once in each worker process (N per process: ` +
+      `X-processes 4 lets 4N in all; 0 = no limit); past it a new client ` +
       `${t === TITLE.http ? 'gets a 503 with Connection: close' : 'is closed'}, counted as ` +
       'UWR_ERR_MAX_CONNECTIONS (uwrouter; uWSGI has no such bound)',
   },
