@@ -5,12 +5,14 @@
  *   it to the worker's registry), and drops it when the node unsubscribes;
  * - a cache item written over the UDP sync (received by the primary, which owns the cache)
  *   routes `--http-use-cache` requests in each worker (its cache replica).
+ * - the sslrouter's certificate key readable by root only: the primary reads it before the
+ *   privilege drop and gives it to its workers, which run as nobody and serve with it.
  * Each worker is checked alone: the other one is stopped (SIGSTOP), so only the checked one can
  * accept on the shared socket.
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { encodeCacheSync } from '../../src/protocol/cache-sync.ts';
@@ -23,6 +25,7 @@ import {
   startUwrouter,
   startUwsgiNode,
   throughWorker,
+  tmpDir,
 } from './harness/index.ts';
 import { certs, curlHttps, dflt, nameA, sClient, servedName } from './sslrouter-peers.ts';
 
@@ -163,5 +166,34 @@ test('a cache item written over UDP to the primary routes X-use-cache requests i
     await throughWorker(w, workers, () =>
       pollUntil(`worker ${w} forgot the item`, async () => (/^404 /.test(await get()) ? true : undefined)),
     );
+  }
+});
+
+test('sslrouter, 2 workers as nobody: a key only root may read is read by the primary before the drop and served by each worker', {
+  skip: process.getuid?.() !== 0 && 'needs root',
+  timeout: 90_000,
+}, async () => {
+  const node = await startUwsgiNode({ app: 'hello.py', protocol: 'http' });
+  after(() => node.stop());
+  const dir = tmpDir('cluster-root-key'); // 0700, root's
+  const crt = join(dir, 'server.crt');
+  const key = join(dir, 'server.key');
+  copyFileSync(dflt.crt, crt);
+  copyFileSync(dflt.key, key);
+  chmodSync(key, 0o600);
+  const port = await freePort();
+  const router = await startUwrouter(
+    [
+      ...['--sslrouter', `127.0.0.1:${port},${crt},${key}`, '--sslrouter-to', node.address],
+      ...['--sslrouter-processes', '2', '--uid', 'nobody', '--gid', 'nogroup'],
+    ],
+    { readyPattern: SERVING },
+  );
+  after(() => router.stop());
+  const workers = await twoWorkers(router.pid);
+  for (const w of workers) {
+    const res = await throughWorker(w, workers, () => curlHttps(port));
+    assert.equal(res.code, 0, `worker ${w}: ${res.stderr}`);
+    assert.equal(res.stdout, 'Hello World', `worker ${w}`);
   }
 });
