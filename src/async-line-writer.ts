@@ -30,6 +30,11 @@ export interface AsyncLineWriterOptions {
   path?: string;
   /** or an open fd (stderr: 2), never closed here */
   fd?: number;
+  /**
+   * with `path`: the file already open as this fd (a cluster worker inherits the one its
+   * primary opened before dropping privileges); owned and closed here, `reopen()` opens `path`
+   */
+  inheritedFd?: number;
   mode?: number;
   /** bytes queued at most; a line past it is dropped */
   maxQueued: number;
@@ -74,7 +79,7 @@ export class AsyncLineWriter {
     this.mode = o.mode ?? 0o640;
     this.maxQueued = o.maxQueued;
     this.onError = o.onError;
-    if (o.path !== undefined) this.fd = openSync(o.path, 'a', this.mode);
+    if (o.path !== undefined) this.fd = o.inheritedFd ?? openSync(o.path, 'a', this.mode);
     else this.fd = o.fd ?? 2;
     this.batch = this.batchFor(this.fd);
     open.add(this);

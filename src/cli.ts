@@ -10,9 +10,22 @@ import { ProcessSignals } from './signals.ts';
 
 const signals = new ProcessSignals().install();
 
-try {
+/** set by the primary when it forks a router worker (src/cluster/messages.ts WORKER_ENV) */
+const WORKER_ENV = 'UWROUTER_CLUSTER_WORKER';
+
+async function run(): Promise<number> {
+  if (process.env[WORKER_ENV] === '1' && process.send) {
+    // not inherited by anything this process might start
+    delete process.env[WORKER_ENV];
+    const { Worker } = await import('./cluster/worker.ts');
+    return new Worker(signals).run();
+  }
   const { runCli } = await import('./main.ts');
-  const code = await runCli(signals, process.argv.slice(2), process.env);
+  return runCli(signals, process.argv.slice(2), process.env);
+}
+
+try {
+  const code = await run();
   process.exitCode = code;
   // plain log lines are written synchronously and pino flushes JSON lines at exit, so
   // nothing is lost; the short grace lets a closing socket finish, then we leave anyway

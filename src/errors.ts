@@ -48,7 +48,9 @@ export type UwrErrorCode =
   | 'UWR_ERR_TLS_BUSY'
   /** a subscription named certificate files outside --subscriptions-sni-dir (or without it) */
   | 'UWR_ERR_SNI_PATH'
-  | 'UWR_ERR_LISTEN';
+  | 'UWR_ERR_LISTEN'
+  /** a step once the sockets are bound failed: pidfile, privilege drop, --logto2 */
+  | 'UWR_ERR_PROCESS_SETUP';
 
 export class UwrError extends Error {
   readonly code: UwrErrorCode;
@@ -72,5 +74,13 @@ export class ListenError extends UwrError {
   constructor(message: string, options?: ErrorOptions) {
     super('UWR_ERR_LISTEN', message, options);
     this.name = 'ListenError';
+  }
+}
+
+/** A step once the sockets are bound (pidfile, privilege drop, --logto2) failed; the message says which. */
+export class ProcessSetupError extends UwrError {
+  constructor(message: string) {
+    super('UWR_ERR_PROCESS_SETUP', message);
+    this.name = 'ProcessSetupError';
   }
 }

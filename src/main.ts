@@ -1,11 +1,15 @@
 /**
  * What the `uwrouter` command does once its signal handlers are in place (src/cli.ts):
- * parse options, check the runtime, start the configured routers, stop on a signal.
+ * parse options, check the runtime, then run the primary process (src/cluster/primary.ts),
+ * which binds, forks the router workers, reloads and stops on signals.
  * No router logic lives here (DESIGN.md).
  */
 import { readFileSync } from 'node:fs';
 import { url as inspectorUrl } from 'node:inspector';
 import { setFlagsFromString } from 'node:v8';
+import { checkConfig } from './cluster/config-check.ts';
+import { Primary } from './cluster/primary.ts';
+import { WorkerStartError } from './cluster/router-group.ts';
 import type { Config } from './config/config.ts';
 import { loadConfig, parseBooleanWord, renderHelp } from './config/index.ts';
 import { ConfigError, UwrError } from './errors.ts';
@@ -14,8 +18,7 @@ import { createLogger, type LogFormat, type Logger, LogOutput, stderrSink } from
 import { checkNodeRuntime } from './node-runtime-check.ts';
 import { startInBackground, takeDaemonReadyChannel } from './process/daemon.ts';
 import { type ProcessFileSettings, ProcessSetup, processFileSettingsFromConfig } from './process/setup.ts';
-import type { ProcessSignals, StopSignal } from './signals.ts';
-import { type RunningRouters, startRouters } from './start.ts';
+import type { ProcessSignals } from './signals.ts';
 
 function packageVersion(): string {
   try {
@@ -171,60 +174,35 @@ export async function runCli(
   }
   const log = createLogger(settings.logFormat, settings.logLevel, { date: settings.logDate, output });
   signals.useLogger(log);
-  if (setup.writesLogFile) signals.onReopenLogs((signal) => setup.reopenLogs(log, signal));
   if (!runtimeIsSafe(log)) return 2;
-  let running: RunningRouters;
+  // relative ini paths are read again from here on every reload, whatever --chdir says
+  const startDir = process.cwd();
+  let primary: Primary;
   try {
     if (settings.chdir !== undefined) changeDirectory(settings.chdir);
     if (signals.stopRequested) return 0;
-    running = await startRouters(loaded.config, log, version);
+    const checked = checkConfig(loaded.config, log, { atStart: true });
+    for (const w of checked.warnings) log.warn(w);
+    primary = await Primary.start(checked, {
+      argv,
+      env,
+      cwd: startDir,
+      version,
+      log,
+      signals,
+      setup,
+      output,
+    });
   } catch (err) {
     if (err instanceof UwrError) {
       log.error(`uwrouter: ${err.message}`);
       return err.code === 'UWR_ERR_CONFIG' ? 2 : 1;
     }
-    throw err;
-  }
-  try {
-    setup.afterListenersBound(log);
-  } catch (err) {
-    await running.close();
-    if (err instanceof UwrError) {
-      log.error(`uwrouter: ${err.message}`);
-      return 1;
+    if (err instanceof WorkerStartError) {
+      log.error(`uwrouter: a router worker did not start: ${err.message}`);
+      return err.config ? 2 : 1;
     }
     throw err;
   }
-  signals.setRouters(running.routers);
-  const requestLog = running.requestLog;
-  // a request log written to a file is reopened with the log files (stderr is not)
-  if (requestLog?.reopenable) {
-    signals.onReopenLogs((signal) => {
-      if (requestLog.reopen())
-        log.info(`[uwrouter] ${signal} received: request log ${requestLog.target} reopened`);
-    });
-  }
-  return await new Promise<number>((resolve) => {
-    let stopping = false;
-    signals.onStop((signal: StopSignal) => {
-      if (stopping) {
-        log.info(`uwrouter: ${signal} again, exiting now`);
-        setup.release(log);
-        resolve(1);
-        return;
-      }
-      stopping = true;
-      log.info(`uwrouter: ${signal} received, shutting down`);
-      running.close().then(
-        () => {
-          setup.release(log);
-          resolve(0);
-        },
-        () => {
-          setup.release(log);
-          resolve(1);
-        },
-      );
-    });
-  });
+  return await primary.finished;
 }

@@ -51,6 +51,8 @@ export interface RequestLogOptions {
   format: RequestLogFormat;
   /** a file path (appended, created 0640) or an fd (2 = stderr) */
   dest?: string | number;
+  /** with a path: that file, already open as this fd (a cluster worker's, from its primary) */
+  inheritedFd?: number;
   /** instead of `dest` */
   stream?: RequestLogDestination;
   /** the process logger, for problems with the destination */
@@ -138,7 +140,7 @@ export class RequestLog {
       const d = o.dest ?? 2;
       // a path is opened here: a bad one is a start-up error
       this.dest = new AsyncLineWriter({
-        ...(typeof d === 'string' ? { path: d } : { fd: d }),
+        ...(typeof d === 'string' ? { path: d, inheritedFd: o.inheritedFd } : { fd: d }),
         mode: 0o640,
         maxQueued: this.maxBuffer,
         onError: this.onError,
@@ -289,7 +291,15 @@ export function requestLoggerPath(spec: string): string {
  * writes to stderr, `--req-logger file:PATH` to PATH; `--disable-logging` (uWSGI: no
  * request logging) turns both off. Lines are in the `--log-format` format.
  */
-export function requestLogFromConfig(config: Config, log: Logger): RequestLog | null {
+/**
+ * The request log the configuration asks for, or null. `inherited`: the `--req-logger` file is
+ * already open (a cluster worker: its primary opened it before dropping privileges).
+ */
+export function requestLogFromConfig(
+  config: Config,
+  log: Logger,
+  inherited?: { fd: number; path: string } | null,
+): RequestLog | null {
   const wanted = config.flag('log-requests');
   const loggers = config.all('req-logger');
   const disabled = config.flag('disable-logging');
@@ -308,6 +318,8 @@ export function requestLogFromConfig(config: Config, log: Logger): RequestLog | 
   }
   if (!wanted && path === null) return null;
   try {
+    if (inherited && path !== null)
+      return new RequestLog({ format, dest: inherited.path, inheritedFd: inherited.fd, log });
     return new RequestLog({ format, dest: path ?? 2, log });
   } catch (err) {
     throw new ConfigError(

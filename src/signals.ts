@@ -1,12 +1,13 @@
 /**
  * The process's signal handling, installed by src/cli.ts before the rest of uwrouter is
- * loaded so that none of Node's defaults ever applies:
+ * loaded so that none of Node's defaults ever applies (in the primary and in every worker):
  * - SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (code execution for any local
  *   user); here it logs one stats line per router, as uWSGI's master logs its stats.
- * - SIGHUP would kill the process (exit 129, no unsubscribe, UNIX socket files left);
- *   here it reopens the log files (if any) and logs that reload is not implemented yet.
- * - SIGUSR2 would kill the process; here it reopens the log files (`--logto`, logrotate's
- *   postrotate), or logs one line when there are none.
+ * - SIGHUP would kill the process (exit 129, no unsubscribe, UNIX socket files left); here
+ *   it reopens the log files, then the primary reloads (src/cluster/primary.ts); a worker
+ *   ignores it with one line.
+ * - SIGUSR2 would kill the process; here it reopens the log files (`--logto`, the request
+ *   log: logrotate's postrotate), or logs one line when there are none.
  * - SIGINT/SIGTERM/SIGQUIT stop gracefully (a second one exits at once).
  * Left at their defaults, deliberately: SIGPIPE (Node ignores it), SIGWINCH (ignored unless a
  * terminal resizes), SIGTSTP/SIGTTIN/SIGTTOU (stop, as a job-control shell expects; catching
@@ -14,10 +15,10 @@
  * Node cannot ignore a signal). This module imports nothing at run time.
  */
 
-/** What a stats line needs from a router (CoreRouter has it). */
+/** What a stats line needs from a router (CoreRouter has it; a cluster primary's is async). */
 export interface RouterStatsSource {
   readonly opts: { readonly name: string };
-  statsDocument(): Record<string, unknown>;
+  statsDocument(): Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 type Doc = Record<string, unknown>;
@@ -35,8 +36,7 @@ function num(v: unknown): number {
  * `fastrouter pid 42 on 127.0.0.1:3017: 3 active sessions, 120 requests sent to nodes,
  * 2 nodes (2 static, 0 subscribed under 0 keys), errors: UWR_ERR_CONNECT=4`.
  */
-export function routerStatsLine(router: RouterStatsSource): string {
-  const doc = router.statsDocument();
+export function routerStatsLine(router: { readonly opts: { readonly name: string } }, doc: Doc): string {
   const name = router.opts.name;
   const listeners = Array.isArray(doc[name]) ? (doc[name] as unknown[]).join(', ') : '';
   const statics = asArray(doc.static_nodes);
@@ -78,6 +78,7 @@ export class ProcessSignals {
   private routers: readonly RouterStatsSource[] = [];
   private readonly reopeners: LogReopener[] = [];
   private stopHandler: ((signal: StopSignal) => void) | null = null;
+  private reloadHandler: (() => void) | null = null;
   /** a stop signal that came before the routers ran */
   private pendingStop: StopSignal | null = null;
   private installed = false;
@@ -87,21 +88,8 @@ export class ProcessSignals {
     if (this.installed) return this;
     this.installed = true;
     process.on('SIGUSR1', () => this.logStats());
-    process.on('SIGUSR2', () => {
-      if (this.reopeners.length > 0) {
-        for (const r of this.reopeners) r('SIGUSR2');
-        return;
-      }
-      this.info(
-        '[uwrouter] SIGUSR2 received: nothing to do (no log file to reopen; uWSGI workers print their current request; SIGUSR1 logs the stats)',
-      );
-    });
-    process.on('SIGHUP', () => {
-      for (const r of this.reopeners) r('SIGHUP');
-      this.warn(
-        `[uwrouter] SIGHUP received: graceful reload is not implemented yet; still running with the configuration it started with${this.reopeners.length > 0 ? '' : ' (logs go to stderr: no log file to reopen)'}`,
-      );
-    });
+    process.on('SIGUSR2', () => this.reopenLogs());
+    process.on('SIGHUP', () => this.reload());
     for (const s of STOP_SIGNALS) process.on(s, () => this.stop(s));
     return this;
   }
@@ -133,6 +121,11 @@ export class ProcessSignals {
     if (pending) handler(pending);
   }
 
+  /** Called on SIGHUP (the primary reloads; a worker logs that it ignores it). */
+  onReload(handler: () => void): void {
+    this.reloadHandler = handler;
+  }
+
   /** A stop signal that arrived while starting (main checks it before binding). */
   get stopRequested(): StopSignal | null {
     return this.pendingStop;
@@ -143,7 +136,36 @@ export class ProcessSignals {
       this.info('[uwrouter] SIGUSR1 received: no router is running yet, no stats');
       return;
     }
-    for (const r of this.routers) this.info(`[uwrouter] SIGUSR1 stats: ${routerStatsLine(r)}`);
+    for (const r of this.routers) {
+      const doc = r.statsDocument();
+      if (doc instanceof Promise) {
+        doc.then(
+          (d) => this.info(`[uwrouter] SIGUSR1 stats: ${routerStatsLine(r, d)}`),
+          (e: unknown) =>
+            this.warn(`[uwrouter] SIGUSR1: the ${r.opts.name} stats could not be read: ${String(e)}`),
+        );
+      } else this.info(`[uwrouter] SIGUSR1 stats: ${routerStatsLine(r, doc)}`);
+    }
+  }
+
+  /** SIGHUP: the log files are reopened first (uWSGI's reload reopens them too), then the reload. */
+  private reload(): void {
+    for (const r of this.reopeners) r('SIGHUP');
+    if (this.reloadHandler) {
+      this.reloadHandler();
+      return;
+    }
+    this.warn('[uwrouter] SIGHUP received while starting: ignored (send it again once uwrouter runs)');
+  }
+
+  private reopenLogs(): void {
+    if (this.reopeners.length > 0) {
+      for (const r of this.reopeners) r('SIGUSR2');
+      return;
+    }
+    this.info(
+      '[uwrouter] SIGUSR2 received: nothing to do (no log file to reopen; uWSGI workers print their current request; SIGUSR1 logs the stats)',
+    );
   }
 
   private stop(signal: StopSignal): void {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  childPids,
   freePort,
   httpGet,
   pollUntil,
@@ -82,6 +83,21 @@ test('SIGUSR1 logs one stats line per router and never opens the inspector', asy
     router.logs(),
     /\[uwrouter\] SIGUSR1 stats: http pid \d+ on [^:]+:\d+: \d+ active sessions, 1 requests sent to nodes, 1 nodes \(1 static, 0 subscribed under 0 keys\), errors: none/,
   );
+  // a worker takes over SIGUSR1 too: it logs its own line, no inspector opens
+  const worker = childPids(router.pid)[0];
+  assert.ok(worker, 'the router runs a worker');
+  process.kill(worker, 'SIGUSR1');
+  await pollUntil('the worker’s line', () =>
+    /SIGUSR1 stats: http pid \d+ on [^:]+:\d+: /.test(
+      router
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes(`pid ${worker} `))
+        .join('\n'),
+    )
+      ? true
+      : undefined,
+  );
   await sleep(300);
   assert.equal(await canConnect(inspectorPort), false, 'the inspector must not listen');
   assert.doesNotMatch(router.logs(), /Debugger listening/);
@@ -90,13 +106,14 @@ test('SIGUSR1 logs one stats line per router and never opens the inspector', asy
   assert.deepEqual(await router.stop('SIGTERM'), { code: 0, signal: null });
 });
 
-test('SIGHUP and SIGUSR2 do not kill the router: one line each, still serving', async () => {
+test('SIGHUP reloads and SIGUSR2 is one line: neither kills the router, which keeps serving', async () => {
   const router = await startHttpRouter();
   process.kill(router.pid, 'SIGHUP');
   process.kill(router.pid, 'SIGUSR2');
   const logged = (re: RegExp) => () => (re.test(router.logs()) ? true : undefined);
-  await pollUntil('the SIGHUP line', logged(/SIGHUP received: graceful reload is not implemented yet/));
-  await pollUntil('the SIGUSR2 line', logged(/SIGUSR2 received: nothing to do/));
+  await pollUntil('the SIGHUP line', logged(/SIGHUP received: reloading the configuration/));
+  await pollUntil('the reload', logged(/generation 2 serving: uWSGI http ×1/), { timeoutMs: 20_000 });
+  await pollUntil('the SIGUSR2 line', logged(/SIGUSR2 received: nothing to do \(no log file to reopen;/));
   assert.ok(router.isRunning(), router.logs());
   await serves(router);
   assert.deepEqual(await router.stop('SIGINT'), { code: 0, signal: null });
@@ -127,16 +144,21 @@ test('--req-logger file:PATH: a line per request in the file, reopened on SIGHUP
   const logged = (re: RegExp) => () => (re.test(router.logs()) ? true : undefined);
   renameSync(path, `${path}.1`);
   process.kill(router.pid, 'SIGHUP');
-  await pollUntil(
-    'the SIGHUP line',
-    logged(
-      /SIGHUP received: request log \S+requests\.log reopened\n(.*\n)*.*SIGHUP received: graceful reload/,
-    ),
+  // the primary reopens its copy for the workers it starts next and tells the running ones,
+  // then reloads
+  await pollUntil('the SIGHUP lines', () =>
+    /SIGHUP received by worker \d+: reopened request log \S+requests\.log/.test(router.logs()) &&
+    /generation 2 serving/.test(router.logs())
+      ? true
+      : undefined,
   );
   await served(path, 1);
   renameSync(path, `${path}.2`);
   process.kill(router.pid, 'SIGUSR2');
-  await pollUntil('the SIGUSR2 line', logged(/SIGUSR2 received: request log \S+requests\.log reopened/));
+  await pollUntil(
+    'the SIGUSR2 line',
+    logged(/SIGUSR2 received by worker \d+: reopened request log \S+requests\.log/),
+  );
   await served(path, 1);
   for (const f of [`${path}.1`, `${path}.2`, path]) {
     const lines = fileLines(f);

@@ -14,7 +14,7 @@ function fixture(name: string): Record<string, unknown> {
 test('the SIGUSR1 line sums a stats document: sessions, requests, nodes, errors', () => {
   const http = fixture('router-stats.json');
   assert.equal(
-    routerStatsLine({ opts: { name: 'http' }, statsDocument: () => http }),
+    routerStatsLine({ opts: { name: 'http' } }, http),
     'http pid 9089 on 127.0.0.1:21284, 127.0.0.1:21111: 0 active sessions, 3 requests sent to nodes, ' +
       '1 nodes (0 static, 1 subscribed under 1 keys), errors: none',
   );
@@ -29,7 +29,7 @@ test('the SIGUSR1 line sums a stats document: sessions, requests, nodes, errors'
     uwrouter: { counters: { UWR_ERR_CONNECT: 4, UWR_ERR_TIMEOUT: 0, UWR_ERR_NO_NODE: 1 } },
   };
   assert.equal(
-    routerStatsLine({ opts: { name: 'fastrouter' }, statsDocument: () => fast }),
+    routerStatsLine({ opts: { name: 'fastrouter' } }, fast),
     'fastrouter pid 9238 on 127.0.0.1:21285, 127.0.0.1:21114: 2 active sessions, 16 requests sent to nodes, ' +
       '3 nodes (2 static, 1 subscribed under 1 keys), cheap mode, errors: UWR_ERR_CONNECT=4 UWR_ERR_NO_NODE=1',
   );

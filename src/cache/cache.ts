@@ -26,6 +26,8 @@ interface Item {
 }
 
 export type DeltaListener = (delta: CacheDelta) => void;
+/** A key whose item changed or went, whatever the cause; null = the whole cache was emptied. */
+export type ChangeListener = (key: string | null) => void;
 
 /** At most one FULL line per this many seconds per cache (uWSGI logs every refused write). */
 const FULL_LOG_INTERVAL_S = 10;
@@ -50,6 +52,7 @@ export class UwsgiCache {
   private readonly items = new Map<string, Item>();
   private readonly expiry: ExpiryIndex | null;
   private readonly listeners: DeltaListener[] = [];
+  private readonly changeListeners: ChangeListener[] = [];
   private readonly log: Logger;
   private readonly clock: () => number;
   private usedBlocks = 0;
@@ -87,6 +90,20 @@ export class UwsgiCache {
   /** Hears every successful local write (not sweeper or LRU removals, not applied deltas). */
   onDelta(listener: DeltaListener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Hears every change of the table, whatever made it: local writes, applied deltas (UDP
+   * sync, store files), expiry, the sweeper, LRU purges, clears. A cluster primary
+   * replicates the table to its workers from this (src/cache/replication.ts).
+   */
+  onChange(listener: ChangeListener): void {
+    this.changeListeners.push(listener);
+  }
+
+  /** The item of `key` as held, expired or not; not counted, not touched. */
+  peek(key: string): { value: Buffer; expires: number } | undefined {
+    return this.items.get(key);
   }
 
   private expired(item: Item, now: number): boolean {
@@ -170,6 +187,7 @@ export class UwsgiCache {
     this.expiry?.clear();
     this.usedBlocks = 0;
     this.modified();
+    for (const l of this.changeListeners) l(null);
   }
 
   /**
@@ -244,6 +262,7 @@ export class UwsgiCache {
       if (expires !== 0) this.expiry?.add(k, expires);
     }
     this.modified();
+    for (const l of this.changeListeners) l(k);
     if (announce) this.emit({ op: 'set', key: keyBuffer(key), value, expires });
     return 'ok';
   }
@@ -263,6 +282,7 @@ export class UwsgiCache {
     this.items.delete(k);
     this.usedBlocks -= item.blocks;
     if (item.expires !== 0) this.expiry?.remove(k, item.expires);
+    for (const l of this.changeListeners) l(k);
   }
 
   private modified(): void {

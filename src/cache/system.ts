@@ -23,6 +23,23 @@ export interface RouteCache {
   has(key: Buffer | string): boolean;
 }
 
+/**
+ * Which cache `X-use-cache NAME` reads ('' = the first), or why it cannot: one answer for the
+ * instance's caches and for a cluster worker's replicas of them.
+ */
+export function routeCacheName(specs: readonly CacheSpec[], name: string): { cache: string } | string {
+  const spec = name === '' ? specs[0] : specs.find((s) => s.settings.name === name);
+  if (spec === undefined) {
+    return specs.length === 0
+      ? 'no cache is configured (--cache N or --cache2 name=..,items=..)'
+      : `there is no cache named "${name}" (caches: ${specs.map((x) => x.settings.name).join(', ')})`;
+  }
+  if (spec.redis !== undefined) {
+    return `cache "${spec.settings.name}" keeps its items in Redis; the cache mapper reads a local cache (share routes with nodes=/udp= instead)`;
+  }
+  return { cache: spec.settings.name };
+}
+
 export interface CacheEntry {
   readonly spec: CacheSpec;
   /** the table (every cache but Redis-backed ones) */
@@ -121,16 +138,12 @@ export class CacheSystem {
 
   /** For `X-use-cache NAME`: the table, or why it cannot be used. */
   routeCache(name: string): RouteCache | string {
-    const e = this.find(name);
-    if (e === undefined) {
-      return this.entries.length === 0
-        ? 'no cache is configured (--cache N or --cache2 name=..,items=..)'
-        : `there is no cache named "${name}" (caches: ${this.entries.map((x) => x.spec.settings.name).join(', ')})`;
-    }
-    if (e.local === undefined) {
-      return `cache "${e.spec.settings.name}" keeps its items in Redis; the cache mapper reads a local cache (share routes with nodes=/udp= instead)`;
-    }
-    return e.local;
+    const r = routeCacheName(
+      this.entries.map((e) => e.spec),
+      name,
+    );
+    if (typeof r === 'string') return r;
+    return this.find(r.cache)?.local ?? `internal: cache "${r.cache}" has no table`;
   }
 
   /**

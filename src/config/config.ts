@@ -51,6 +51,8 @@ export interface OptionSpec {
   listener?: boolean;
   /** the only values a `string` option accepts (checked at load time, case-sensitive) */
   choices?: readonly string[];
+  /** words an `int` option accepts besides numbers (stored lower-cased), e.g. `auto` */
+  words?: readonly string[];
   /**
    * value stored when the option is given without one (uWSGI's optional arguments, e.g.
    * `X-use-cache` → "" = default cache, `X-use-socket` → "0"); flag and optional-int

@@ -82,6 +82,8 @@ export function normalizeOptionValue(spec: OptionSpec, raw: string | undefined):
         return fail(spec, `needs a value (${spec.valueName ?? 'N'})`);
       }
       if (raw.trim() === '' && spec.implicit !== undefined) return { ok: true, value: spec.implicit };
+      const word = raw.trim().toLowerCase();
+      if (spec.words?.includes(word)) return { ok: true, value: word };
       return parseInteger(spec, raw);
     }
     case 'string': {

@@ -26,6 +26,7 @@ interface CommonOption {
   default?: string;
   min?: number;
   max?: number;
+  words?: readonly string[];
   valueName?: string;
   implicit?: string;
   noop?: boolean;
@@ -43,10 +44,11 @@ const COMMON: readonly CommonOption[] = [
     default: '1',
     min: 1,
     max: 64,
+    words: ['auto'],
     valueName: 'N',
     routers: ALL,
-    status: () => ({ warn: 'uwrouter runs one process per router for now' }),
-    help: (t) => `number of ${t} processes sharing the listening sockets`,
+    help: (t) =>
+      `number of ${t} worker processes accepting on the same listening sockets, or auto (one per CPU core)`,
   },
   {
     suffix: 'events',
@@ -197,8 +199,8 @@ const COMMON: readonly CommonOption[] = [
     min: 0,
     valueName: 'SECONDS',
     routers: ALL,
-    status: () => ({ warn: 'no effect (one process, nothing to kill and respawn)' }),
-    help: () => 'restart a router process whose event loop is stuck for this long (0 = off)',
+    help: (t) =>
+      `kill and replace a ${t} worker process whose event loop is stuck this long (its clients are closed; 0 = off)`,
   },
   {
     suffix: 'zerg',
@@ -278,7 +280,8 @@ const COMMON: readonly CommonOption[] = [
     valueName: 'N',
     routers: ALL,
     help: (t) =>
-      `at most N open ${t} client connections at once (0 = no limit); past it a new client ` +
+      `at most N open ${t} client connections at once in each worker process (N per process: ` +
+      `X-processes 4 lets 4N in all; 0 = no limit); past it a new client ` +
       `${t === TITLE.http ? 'gets a 503 with Connection: close' : 'is closed'}, counted as ` +
       'UWR_ERR_MAX_CONNECTIONS (uwrouter; uWSGI has no such bound)',
   },
@@ -300,6 +303,7 @@ function commonOptionsFor(router: RouterName): OptionSpec[] {
     if (c.default !== undefined) spec.default = c.default;
     if (c.min !== undefined) spec.min = c.min;
     if (c.max !== undefined) spec.max = c.max;
+    if (c.words !== undefined) spec.words = c.words;
     if (c.implicit !== undefined) spec.implicit = c.implicit;
     if (c.noop) spec.status = { noop: spec.help };
     if (c.status) spec.status = c.status(router);

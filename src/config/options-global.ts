@@ -24,6 +24,26 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
       "uWSGI's undeferred variant is the same here: Node.js never sets TCP_DEFER_ACCEPT",
   },
   {
+    name: 'reload-mercy',
+    kind: 'int',
+    default: '60',
+    min: 0,
+    max: 86400,
+    valueName: 'SECONDS',
+    group: 'global',
+    help:
+      'how long in-flight requests and tunnels may run after a reload (SIGHUP) or a graceful stop ' +
+      '(SIGTERM, SIGINT, SIGQUIT) before their connections are closed',
+  },
+  {
+    name: 'touch-reload',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'FILE',
+    group: 'global',
+    help: 'reload (as SIGHUP does) when FILE is modified, touched, created or removed (checked every second)',
+  },
+  {
     name: 'listen',
     kind: 'int',
     default: '100',
@@ -303,7 +323,11 @@ const NO_PROCNAME = 'the process keeps the name node gives it';
 
 /** Common in uWSGI router configs; harmless without effect for uwrouter. */
 export const COMPAT_OPTIONS: readonly OptionSpec[] = [
-  compatFlag('master', 'run the uWSGI master process', 'uwrouter is one process without a separate master'),
+  compatFlag(
+    'master',
+    'run the uWSGI master process',
+    'uwrouter always runs a primary process that binds the sockets and supervises the router workers',
+  ),
   compatValue('plugin', 'NAME', 'load a uWSGI plugin', 'every router is built in', true),
   compatValue('plugins', 'NAMES', 'load uWSGI plugins', 'every router is built in', true),
   compatFlag('die-on-term', 'exit on SIGTERM instead of reloading', 'SIGTERM always shuts uwrouter down'),
@@ -318,8 +342,16 @@ export const COMPAT_OPTIONS: readonly OptionSpec[] = [
     'uwrouter always refuses unknown options; an unknown ini key is accepted only as a %(placeholder)',
   ),
   compatFlag('enable-threads', 'enable threads in application workers', 'no application code runs here'),
-  compatFlag('thunder-lock', 'serialize accept() among workers', 'one process accepts'),
-  compatFlag('no-orphans', 'exit when the master dies', 'there is no master process'),
+  compatFlag(
+    'thunder-lock',
+    'serialize accept() among workers',
+    "router workers accept on the shared sockets without a lock (Linux wakes them in turn; the stats' uwrouter.processes show the balance)",
+  ),
+  compatFlag(
+    'no-orphans',
+    'exit when the master dies',
+    'router workers always stop when the primary process goes away (after their requests, up to reload-mercy)',
+  ),
   compatFlag('auto-procname', 'name processes after their role', NO_PROCNAME),
   {
     name: 'chroot',

@@ -201,6 +201,8 @@ export const SUBSCRIPTION_CLIENT_OPTIONS: readonly OptionSpec[] = [
     valueName: 'BOOL',
     group: 'subscribe',
     help: 'also unsubscribe on a graceful reload (always done on shutdown)',
-    status: { noop: 'uwrouter has no graceful reload yet and always unsubscribes when it stops' },
+    status: {
+      noop: 'a reload keeps the primary process and its listening sockets, so what uwrouter announced stays true; it unsubscribes when it stops',
+    },
   },
 ];

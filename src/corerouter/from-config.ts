@@ -43,6 +43,11 @@ export interface RouterExtras {
   requestLog?: RequestLog;
   /** `X-use-cache NAME` ('' = the first cache): the cache, or why it cannot be used */
   routeCache?: (name: string) => RouteCacheLookup | string;
+  /**
+   * A cluster worker: listening sockets come from the primary (see CoreRouterOptions), which
+   * also serves the stats socket for all workers.
+   */
+  openListener?: CoreRouterOptions['openListener'];
 }
 
 export function coreOptionsFromConfig(
@@ -116,7 +121,7 @@ export function coreOptionsFromConfig(
     unixSocket: unixSocketSettingsFromConfig(config),
     maxConnections: config.int(o('max-connections')),
     cheap: config.flag(o('cheap')),
-    stats: config.str(o('stats')),
+    stats: extras.openListener ? undefined : config.str(o('stats')),
     statsHttp: config.flag('stats-http'),
     statsMinified: config.flag('stats-minified'),
     statsSections,
@@ -124,5 +129,6 @@ export function coreOptionsFromConfig(
     extraSocketNames: extras.subscription?.socketNames,
     log,
     version: extras.version,
+    openListener: extras.openListener,
   };
 }

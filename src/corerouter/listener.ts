@@ -1,6 +1,9 @@
 /**
  * Listening sockets for every router: `ip:port`, `:port`, `[v6]:port`, UNIX paths (a stale
  * file is replaced, the file is removed on close), `=N` shared sockets and `fd://N`.
+ * `listen()` binds in this process (embedded routers); `adoptListener()` serves a socket the
+ * cluster primary bound and passed over IPC (src/cluster/bound-sockets.ts): closing it stops
+ * this process accepting, while the socket (and its UNIX file) stays the primary's.
  * spec: corerouter.md §1, §6
  */
 import { lstatSync, unlinkSync } from 'node:fs';
@@ -45,7 +48,7 @@ function unixSocketAlive(path: string): Promise<boolean> {
   });
 }
 
-async function removeStaleSocket(path: string): Promise<void> {
+export async function removeStaleSocket(path: string): Promise<void> {
   if (path.startsWith('\0')) return;
   let st: ReturnType<typeof lstatSync>;
   try {
@@ -60,7 +63,7 @@ async function removeStaleSocket(path: string): Promise<void> {
   unlinkSync(path);
 }
 
-function resolveShared(addr: ListenAddress, opts: ListenOptions): ListenAddress {
+export function resolveShared(addr: ListenAddress, opts: ListenOptions): ListenAddress {
   if (addr.kind !== 'shared') return addr;
   const target = opts.sharedSockets[addr.index];
   if (target === undefined) {
@@ -131,4 +134,49 @@ export async function listen(
   const handle = (server as unknown as { _handle?: { fd?: number } })._handle;
   listener.fd = typeof handle?.fd === 'number' ? handle.fd : -1;
   return listener;
+}
+
+/** What the primary tells a worker about one socket it passes (src/cluster/messages.ts). */
+export interface AdoptedSocket {
+  /** the address as configured */
+  configured: string;
+  /** the bound name the primary read (getsockname form) */
+  name: string;
+  fd: number;
+}
+
+/**
+ * Serves a listening socket bound by the cluster primary: `handle` is the native handle
+ * received with an IPC message. The worker's `listen(backlog)` puts it in the listening state
+ * (the primary only binds: it must never accept). `close()` closes this process's copy only.
+ */
+export function adoptListener(
+  handle: object,
+  socket: AdoptedSocket,
+  backlog: number,
+  onConnection: (socket: Socket, listener: Listener) => void,
+): Promise<Listener> {
+  const server = createServer({ noDelay: true, allowHalfOpen: true });
+  const listener: Listener = {
+    configured: socket.configured,
+    name: socket.name,
+    server,
+    fd: socket.fd,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+  server.on('connection', (s: Socket) => onConnection(s, listener));
+  return new Promise<Listener>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new ListenError(`cannot listen on "${socket.configured}": ${err.message}`, { cause: err })),
+    );
+    // a TCP handle is taken as is; a Pipe handle is listened on through its fd (Node's own
+    // child_process 'net.Server' passing does the same)
+    server.listen(handle as Parameters<Server['listen']>[0], backlog, () => {
+      server.removeAllListeners('error');
+      server.on('error', () => {
+        // accept errors (EMFILE…) are transient; the server keeps listening
+      });
+      resolve(listener);
+    });
+  });
 }

@@ -52,9 +52,27 @@ export interface CoreRouterOptions {
   version: string;
   /** run by `close()` after the sessions are ended (a router's own resources: node pools) */
   onClose?: () => void;
+  /**
+   * Listening sockets come from elsewhere (a cluster worker adopts the primary's): called
+   * for each `listen` address instead of binding here; the "bound on" line is the binder's.
+   */
+  openListener?: (
+    address: string,
+    onConnection: (socket: Socket, listener: Listener) => void,
+  ) => Promise<Listener>;
 }
 
 export type ConnectionHandler = (client: Socket, listener: Listener, core: CoreRouter) => void;
+
+/**
+ * A session that can wind down when the router drains (reload, graceful stop): it sets itself
+ * on its client socket under this symbol. Sessions without one just run to their end.
+ */
+export const DRAIN = Symbol('uwrouter drain');
+export interface DrainableSession {
+  /** the router stopped accepting: finish the current exchange, then close (no keepalive) */
+  drain(): void;
+}
 
 export class CoreRouter implements RouteContext {
   readonly opts: CoreRouterOptions;
@@ -75,6 +93,9 @@ export class CoreRouter implements RouteContext {
   /** connections accepted while cheap, served when a node appears (bounded by `listen`) */
   private readonly parked: Array<[Socket, Listener]> = [];
   private closing = false;
+  private drainingNow = false;
+  /** connections accepted since start (each worker's share: the accept balance) */
+  accepted = 0;
 
   constructor(opts: CoreRouterOptions, handler: ConnectionHandler) {
     this.opts = opts;
@@ -118,6 +139,10 @@ export class CoreRouter implements RouteContext {
   get cheap(): boolean {
     return this.cheapMode;
   }
+  /** stopped accepting; sessions finish their current exchange and close (DrainableSession) */
+  get draining(): boolean {
+    return this.drainingNow;
+  }
 
   count(code: string): void {
     this.counters.set(code, (this.counters.get(code) ?? 0) + 1);
@@ -129,7 +154,12 @@ export class CoreRouter implements RouteContext {
       sharedSockets: this.opts.sharedSockets,
       unixSocket: this.opts.unixSocket,
     };
+    const open = this.opts.openListener;
     for (const addr of this.opts.listen) {
+      if (open) {
+        this.listeners.push(await open(addr, this.onConnection));
+        continue;
+      }
       const l = await listen(addr, lo, this.onConnection);
       this.listeners.push(l);
       this.log.info(`${this.opts.displayName} bound on ${l.name} fd ${l.fd}`);
@@ -167,6 +197,7 @@ export class CoreRouter implements RouteContext {
       client.destroy();
       return;
     }
+    this.accepted++;
     if (!this.limit.admits(this.clients.size)) {
       this.limit.refuse(client, this.clients.size, this.opts.overLimitReplyOn?.(listener) ?? true);
       return;
@@ -239,6 +270,31 @@ export class CoreRouter implements RouteContext {
 
   renderStats(): string {
     return renderStatsJson(this.statsDocument(), this.opts.statsMinified);
+  }
+
+  /**
+   * Stops accepting (closes the listeners and the stats socket) and asks every session to
+   * finish what it is doing and close; connections accepted meanwhile are still served.
+   * `idle()` tells when the last one ended; `close()` ends what is left.
+   */
+  drain(): void {
+    if (this.drainingNow || this.closing) return;
+    this.drainingNow = true;
+    // a server's close() completes only once its connections are gone: not waited for here
+    for (const l of this.listeners) void l.close();
+    void this.statsListener?.close();
+    for (const c of this.clients) (c as Socket & { [DRAIN]?: DrainableSession })[DRAIN]?.drain();
+  }
+
+  /** Resolves once no client connection is open (polled: only used while draining). */
+  idle(pollMs = 50): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.clients.size === 0) resolve();
+        else setTimeout(check, pollMs);
+      };
+      check();
+    });
   }
 
   /** Stops accepting, ends every session, removes UNIX socket files. */

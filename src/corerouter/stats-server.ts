@@ -28,8 +28,11 @@ export interface StatsServerOptions {
   /** the router's short name for the log line (`fastrouter`, `http`, …) */
   routerName: string;
   http: boolean;
-  /** the document, built when a client connects (sections may hold LazyJsonArray lists) */
-  document: () => Record<string, unknown>;
+  /**
+   * the document, built when a client connects (sections may hold LazyJsonArray lists); a
+   * cluster primary's is a promise (it asks its workers for their figures first)
+   */
+  document: () => Record<string, unknown> | Promise<Record<string, unknown>>;
   minified: boolean;
   log: Logger;
   backlog: number;
@@ -64,7 +67,7 @@ export async function startStatsServer(o: StatsServerOptions): Promise<Listener>
   let streams = 0;
   let lastBusyLog = 0;
   // open stats connections: closed with the server, so a client that keeps its side open
-  // (a reader that never closes) cannot hold the router's shutdown
+  // (a reader that never closes) cannot hold the router's shutdown or reload
   const open = new Set<Socket>();
   const serve = (s: Socket): void => {
     open.add(s);
@@ -88,9 +91,23 @@ export async function startStatsServer(o: StatsServerOptions): Promise<Listener>
       streams--;
     });
     const send = (): void => {
-      streamDocument(s, o.http ? HTTP_HEAD : '', statsJsonChunks(o.document(), o.minified));
+      const doc = o.document();
+      if (!(doc instanceof Promise)) {
+        streamDocument(s, o.http ? HTTP_HEAD : '', statsJsonChunks(doc, o.minified));
+        return;
+      }
+      doc.then(
+        (d) => streamDocument(s, o.http ? HTTP_HEAD : '', statsJsonChunks(d, o.minified)),
+        (e: unknown) => {
+          o.log.warn(`${o.routerName} stats server: the document could not be built: ${String(e)}`);
+          s.destroy();
+        },
+      );
     };
     if (!o.http) {
+      // whatever the client sends is read and dropped: a socket never read never sees the
+      // client leave, and stayed counted by the server (its close() waited for it)
+      s.on('data', () => {});
       send();
       return;
     }

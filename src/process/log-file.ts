@@ -32,6 +32,8 @@ export interface LogFile extends LogSink {
   readonly dropped: number;
   /** the last write error ("ENOSPC (no space left on device)"), if any */
   readonly lastError: string | undefined;
+  /** the descriptor lines go to now (a cluster primary passes it to the workers it forks) */
+  readonly fd: number;
   /**
    * Open the path again (after a rename) and write there from now on. Throws with the
    * reason (e.g. permission denied after --uid); the old file is kept then.
@@ -60,6 +62,7 @@ export function openLogDescriptor(path: string): number {
 class AppendedLogFile implements LogFile {
   readonly path: string;
   private dest: Destination;
+  private currentFd: number;
   private droppedLines = 0;
   private lastErrorText: string | undefined;
   private closing: Promise<void> | null = null;
@@ -72,9 +75,15 @@ class AppendedLogFile implements LogFile {
     this.lastErrorText = errnoReason(err);
   };
 
-  constructor(path: string) {
+  /** `fd`: the file already open (a cluster worker inherits its primary's); else opened here */
+  constructor(path: string, fd?: number) {
     this.path = resolve(path);
-    this.dest = this.destinationFor(openLogDescriptor(this.path));
+    this.currentFd = fd ?? openLogDescriptor(this.path);
+    this.dest = this.destinationFor(this.currentFd);
+  }
+
+  get fd(): number {
+    return this.currentFd;
   }
 
   get dropped(): number {
@@ -100,6 +109,7 @@ class AppendedLogFile implements LogFile {
     const fd = openLogDescriptor(this.path);
     const old = this.dest;
     this.dest = this.destinationFor(fd);
+    this.currentFd = fd;
     old.end();
   }
 
@@ -117,4 +127,9 @@ class AppendedLogFile implements LogFile {
 /** Opens (creates 0640, appends to) a log file; throws an Error saying why it cannot. */
 export function openLogFile(path: string): LogFile {
   return new AppendedLogFile(path);
+}
+
+/** The log file at `path`, already open as `fd` (a cluster worker's, passed by its primary at fork). */
+export function adoptLogFile(path: string, fd: number): LogFile {
+  return new AppendedLogFile(path, fd);
 }

@@ -92,7 +92,9 @@ export function processFileSettingsFromConfig(config: Config): ProcessFileSettin
 }
 
 function isLogFile(sink: LogSink): sink is LogFile {
-  return typeof (sink as Partial<LogFile>).reopen === 'function';
+  // a pino destination on stderr has a reopen() too, but no path
+  const f = sink as Partial<LogFile>;
+  return typeof f.reopen === 'function' && typeof f.path === 'string';
 }
 
 export class ProcessSetup {
@@ -130,9 +132,11 @@ export class ProcessSetup {
 
   /**
    * Once every listener is bound: pidfile, privilege drop, pidfile2, logto2, then "ready" to
-   * a --daemonize start. A failure is a ConfigError; what was written is removed again.
+   * a --daemonize start (unless `reportReady` is false: a cluster primary reports once its
+   * workers serve, with `reportReady()`). A failure is a ConfigError; what was written is
+   * removed again.
    */
-  afterListenersBound(log: SetupLog): void {
+  afterListenersBound(log: SetupLog, opts: { reportReady?: boolean } = {}): void {
     const s = this.settings;
     try {
       if (s.pidfile !== undefined) this.pidfiles.push(writePidfile(s.pidfile, log, 'pidfile'));
@@ -148,7 +152,21 @@ export class ProcessSetup {
       this.release(log);
       throw err;
     }
+    if (opts.reportReady !== false) this.reportReady();
+  }
+
+  /** Tells a --daemonize start that uwrouter serves (once; nothing without --daemonize). */
+  reportReady(): void {
     this.ready?.report();
+  }
+
+  /**
+   * The log file lines go to now (after --logto2 took over, that one), if any: a cluster
+   * primary passes its descriptor to every worker it forks.
+   */
+  get logFile(): { fd: number; path: string } | undefined {
+    const sink = this.output.current;
+    return isLogFile(sink) ? { fd: sink.fd, path: sink.path } : undefined;
   }
 
   /** SIGUSR2 / SIGHUP: open the log file's path again (logrotate renamed the old one away). */

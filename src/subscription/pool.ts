@@ -28,7 +28,7 @@ export class SubscriptionPool {
   /** the public key loaded when the pool was created (§4: never re-read while it lives) */
   readonly publicKey: KeyObject | undefined;
   readonly digest: string | undefined;
-  /** the first SNI material announced for the key (ssl-sni-sessions.md §4; the TLS side gets every packet's) */
+  /** the last SNI material accepted for the key (ssl-sni-sessions.md §4): what a cluster primary replicates */
   sni: PoolSni | undefined;
 
   constructor(key: string, publicKey?: KeyObject, digest?: string) {

@@ -56,6 +56,11 @@ export interface SubscriptionReceiverOptions {
   logInterval?: number;
   /** this process's listening sockets: a subscription naming one is refused (`self`) */
   ownAddresses?: OwnAddresses;
+  /**
+   * the replay memory to keep using (a reload that rebuilds the subscription system hands the
+   * old receiver's over, so a packet captured before the reload is still a replay after it)
+   */
+  history?: SignedHistory;
 }
 
 export class SubscriptionReceiver {
@@ -64,7 +69,7 @@ export class SubscriptionReceiver {
   private readonly logger: Logger;
   private readonly signing: SigningOptions | undefined;
   /** accepted signed timestamps per key + node (replay guard, see replay.ts) */
-  private readonly history: SignedHistory;
+  readonly history: SignedHistory;
   private readonly ownAddresses: OwnAddresses | undefined;
   private readonly limiter: LogLimiter;
   private readonly newNodeLog: NewNodeLog;
@@ -74,10 +79,12 @@ export class SubscriptionReceiver {
     this.table = table;
     this.logger = opts.logger ?? table.logger;
     this.signing = opts.signing;
-    this.history = new SignedHistory({
-      tolerance: opts.signing?.tolerance ?? 86400,
-      maxEntries: opts.signing?.historyEntries,
-    });
+    this.history =
+      opts.history ??
+      new SignedHistory({
+        tolerance: opts.signing?.tolerance ?? 86400,
+        maxEntries: opts.signing?.historyEntries,
+      });
     this.ownAddresses = opts.ownAddresses;
     this.limiter = new LogLimiter(opts.logInterval ?? 60);
     this.subTag = `uwsgi-subscription for pid ${table.pid}`;
@@ -242,6 +249,7 @@ export class SubscriptionReceiver {
     if (node) {
       node.refresh(now, packet.cores, packet.load, packet.weight);
       this.updateSni(node.pool, packet);
+      table.hooks.onNodeRefreshed?.(node);
       return this.accept('refresh', packet);
     }
     let target = pool;
@@ -309,8 +317,13 @@ export class SubscriptionReceiver {
    */
   private updateSni(pool: SubscriptionPool, p: SubscriptionPacket): void {
     if (!p.sniKey || !p.sniCrt) return;
-    if (!pool.sni) pool.sni = { key: p.sniKey, crt: p.sniCrt, ca: p.sniCa };
-    this.table.sni?.attachSubscription(pool.key, { key: p.sniKey, crt: p.sniCrt, ca: p.sniCa });
+    // the last one accepted: what a cluster primary replicates to its workers' TLS sides
+    let sni = pool.sni;
+    if (!sni || sni.key !== p.sniKey || sni.crt !== p.sniCrt || sni.ca !== p.sniCa) {
+      sni = { key: p.sniKey, crt: p.sniCrt, ca: p.sniCa };
+      pool.sni = sni;
+    }
+    this.table.sni?.attachSubscription(pool.key, sni);
   }
 
   private unsubscribe(datagram: Buffer, packet: SubscriptionPacket): DatagramOutcome {

@@ -4,6 +4,7 @@
  */
 import { LazyJsonArray } from '../corerouter/stats-json.ts';
 import type { StatsSection } from '../corerouter/types.ts';
+import type { SubscriptionNode } from './node.ts';
 import type { SubscriptionCounters } from './outcomes.ts';
 import type { SubscriptionPool } from './pool.ts';
 import type { SubscriptionTable } from './table.ts';
@@ -16,13 +17,24 @@ export interface SubscriptionStatsPool {
   nodes: Array<Record<string, number | string>>;
 }
 
-function poolStats(table: SubscriptionTable, p: SubscriptionPool): SubscriptionStatsPool {
+/** Open sessions per node held elsewhere (a cluster primary's table: the workers' leases). */
+export type NodeRefs = (node: SubscriptionNode) => number;
+
+function poolStats(
+  table: SubscriptionTable,
+  p: SubscriptionPool,
+  refs: NodeRefs | undefined,
+): SubscriptionStatsPool {
   return {
     key: p.key,
     hash: p.hash,
     hits: p.hits,
     sni_enabled: table.sniEnabled(p),
-    nodes: p.nodes.map((n) => n.toStats()),
+    nodes: p.nodes.map((n) => {
+      const s = n.toStats();
+      if (refs) s.ref = refs(n);
+      return s;
+    }),
   };
 }
 
@@ -35,6 +47,8 @@ function poolStats(table: SubscriptionTable, p: SubscriptionPool): SubscriptionS
 export class SubscriptionsStats implements StatsSection {
   readonly statsName = 'subscriptions';
   private readonly table: SubscriptionTable;
+  /** where `ref` comes from when the sessions are not this table's (set per document) */
+  refs: NodeRefs | undefined;
 
   constructor(table: SubscriptionTable) {
     this.table = table;
@@ -45,7 +59,8 @@ export class SubscriptionsStats implements StatsSection {
     const pools = [...this.table.pools.values()];
     pools.sort((a, b) => a.hash - b.hash || b.hits - a.hits);
     const table = this.table;
-    return new LazyJsonArray(pools.length, (i) => poolStats(table, pools[i]));
+    const refs = this.refs;
+    return new LazyJsonArray(pools.length, (i) => poolStats(table, pools[i], refs));
   }
 }
 

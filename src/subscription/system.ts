@@ -13,6 +13,7 @@ import { parseSubscribe2, parseSubscribeTo, type SubscriptionTarget } from './cl
 import { SubscriptionMapper } from './mapper.ts';
 import type { OwnAddresses } from './own-addresses.ts';
 import { SubscriptionReceiver } from './receiver.ts';
+import type { SignedHistory } from './replay.ts';
 import { type ResubscribeOptions, SubscriptionServer } from './server.ts';
 import { PublicKeyStore, parseSignCheck, type SignCheck } from './signatures.ts';
 import { SubscriptionCountersStats, SubscriptionsStats } from './stats.ts';
@@ -46,6 +47,8 @@ export interface SubscriptionSystemOptions {
   rcvbuf?: number;
   /** every router's listeners and stats sockets in this process (`self` refusals) */
   ownAddresses?: OwnAddresses;
+  /** the replay memory of the system this one replaces (a reload; see SubscriptionReceiver) */
+  history?: SignedHistory;
 }
 
 export class SubscriptionSystem {
@@ -79,6 +82,7 @@ export class SubscriptionSystem {
           ? { store: new PublicKeyStore({ checks }), tolerance: opts.signTolerance }
           : undefined,
       ownAddresses: opts.ownAddresses,
+      history: opts.history,
     });
     this.mapper = new SubscriptionMapper(this.table, {
       dotsplit: opts.dotsplit,
@@ -155,6 +159,20 @@ export function createSubscriptionSystemFromConfig(
   logger: Logger,
   opts: FromConfigOptions = {},
 ): SubscriptionSystem | null {
+  const settings = subscriptionSettingsFromConfig(config, prefix, logger, opts);
+  return settings ? new SubscriptionSystem(settings) : null;
+}
+
+/**
+ * What a subscription system of router `prefix` would be built from (nothing is built or
+ * bound), or null when no `PREFIX-subscription-server` is configured. Throws ConfigError.
+ */
+export function subscriptionSettingsFromConfig(
+  config: Config,
+  prefix: RouterName,
+  logger: Logger,
+  opts: FromConfigOptions = {},
+): SubscriptionSystemOptions | null {
   const servers = values(config, `${prefix}-subscription-server`);
   if (servers.length === 0) return null;
   const algo = config.str('subscription-algo') ?? 'wrr';
@@ -172,7 +190,7 @@ export function createSubscriptionSystemFromConfig(
       bind: prefix === 'fastrouter' ? last(config, 'fastrouter-resubscribe-bind') : undefined,
     };
   }
-  return new SubscriptionSystem({
+  return {
     router: prefix,
     logger,
     servers,
@@ -190,7 +208,28 @@ export function createSubscriptionSystemFromConfig(
     maxNodes: config.int('subscription-max-nodes'),
     rcvbuf: config.int('subscription-rcvbuf'),
     ownAddresses: opts.ownAddresses,
-  });
+  };
+}
+
+/**
+ * The settings that need a new subscription system when a reload changes them (its UDP
+ * sockets, receiver and table options); equal texts = keep the running one.
+ */
+export function subscriptionFingerprint(o: SubscriptionSystemOptions): string {
+  return JSON.stringify([
+    o.router,
+    o.servers,
+    o.algo,
+    o.tolerance,
+    o.dotsplit,
+    o.fallbackKey,
+    o.signChecks,
+    o.signTolerance,
+    o.resubscribe,
+    o.maxKeys,
+    o.maxNodes,
+    o.rcvbuf,
+  ]);
 }
 
 /**

@@ -24,6 +24,12 @@ export interface SubscriptionTableHooks {
   onPoolRemoved?(pool: SubscriptionPool): void;
   onNodeAdded?(node: SubscriptionNode): void;
   onNodeRemoved?(node: SubscriptionNode): void;
+  /** an announce refreshed the node (cores/load/weight/last_check, SNI of its pool) */
+  onNodeRefreshed?(node: SubscriptionNode): void;
+  /** a connect to the node failed (`markFailed`), before it is removed */
+  onNodeFailed?(node: SubscriptionNode): void;
+  /** `pickNode` chose the node (its `ref` was just taken) */
+  onNodePicked?(node: SubscriptionNode): void;
 }
 
 /**
@@ -55,6 +61,11 @@ export interface SubscriptionTableOptions {
   maxKeys?: number;
   /** beyond uWSGI: `subscription-max-nodes`, most nodes in one pool; 0 = no bound */
   maxNodes?: number;
+  /**
+   * log a node expiring by tolerance (default true); a cluster worker's replica does not:
+   * the primary's table expires the same node and logs it once
+   */
+  logExpiry?: boolean;
 }
 
 /** Bound on remembered removed keys (see `recentlyKnew`) when max-keys gives none. */
@@ -79,6 +90,7 @@ export class SubscriptionTable implements NodeTableEvents {
    */
   private readonly removed = new Map<string, number>();
   private readonly maxRemoved: number;
+  private readonly logExpiry: boolean;
   private readonly balancer: Balancer;
   private nodeCount = 0;
   private readonly firstNodeCbs: Array<() => void> = [];
@@ -98,6 +110,7 @@ export class SubscriptionTable implements NodeTableEvents {
     this.maxKeys = opts.maxKeys ?? 0;
     this.maxNodes = opts.maxNodes ?? 0;
     this.maxRemoved = this.maxKeys > 0 ? this.maxKeys : MAX_REMOVED_KEYS;
+    this.logExpiry = opts.logExpiry ?? true;
     this.balancer = createBalancer(this.algo);
     const every = opts.sweepIntervalMs ?? 1000;
     if (every > 0) {
@@ -212,6 +225,7 @@ export class SubscriptionTable implements NodeTableEvents {
     }
     node.deathMark = 1;
     node.failcnt++;
+    this.hooks.onNodeFailed?.(node);
     if (node.ref <= 0) this.removeNode(node);
   }
 
@@ -233,9 +247,10 @@ export class SubscriptionTable implements NodeTableEvents {
     if (node.deathMark === 0 && node.isExpired(now, this.tolerance)) {
       node.deathMark = 1;
       node.failcnt++;
-      this.logger.info(
-        `[uwsgi-subscription for pid ${this.pid}] ${printable(node.pool.key)} => marking ${printable(node.name)} as failed (no announce received in ${this.tolerance} seconds)`,
-      );
+      if (this.logExpiry)
+        this.logger.info(
+          `[uwsgi-subscription for pid ${this.pid}] ${printable(node.pool.key)} => marking ${printable(node.name)} as failed (no announce received in ${this.tolerance} seconds)`,
+        );
     }
     if (node.deathMark !== 0 && node.ref <= 0) {
       this.removeNode(node);
@@ -272,7 +287,10 @@ export class SubscriptionTable implements NodeTableEvents {
       i++;
     }
     if (!chosen) chosen = this.balancer.second(pool.nodes, level, clientAddress);
-    if (chosen) chosen.ref++;
+    if (chosen) {
+      chosen.ref++;
+      this.hooks.onNodePicked?.(chosen);
+    }
     return chosen;
   }
 

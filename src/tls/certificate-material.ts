@@ -8,7 +8,8 @@
  * ClientHello, and files are read once per (re)load, never per handshake.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { readPemFile } from './pem-files.ts';
 
 /** A CRT/KEY/CA value: a file path, or inline PEM (uWSGI: with `--ssl-tmp-dir`). */
 export type PemSource = { kind: 'file'; path: string } | { kind: 'inline'; pem: string };
@@ -71,7 +72,14 @@ export function filesStamp(spec: CertificateSpec): string {
   let stamp = '';
   for (const src of specFiles(spec)) {
     if (src.kind !== 'file') continue;
-    const st = statSync(src.path, { throwIfNoEntry: false });
+    let st: ReturnType<typeof statSync> | undefined;
+    try {
+      st = statSync(src.path, { throwIfNoEntry: false });
+    } catch {
+      // not even its directory is readable (a worker after the privilege drop): unknown
+      stamp += '?;';
+      continue;
+    }
     stamp += st ? `${st.ino}:${st.size}:${st.mtimeMs};` : '-;';
   }
   return stamp;
@@ -81,12 +89,8 @@ type Read = { ok: true; text: string } | { ok: false; file: string; reason: stri
 
 function readPem(src: PemSource): Read {
   if (src.kind === 'inline') return { ok: true, text: src.pem };
-  try {
-    return { ok: true, text: readFileSync(src.path, 'latin1') };
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    return { ok: false, file: src.path, reason: `cannot read it (${err.code ?? err.message})` };
-  }
+  const r = readPemFile(src.path);
+  return r.ok ? r : { ok: false, file: src.path, reason: `cannot read it (${r.code})` };
 }
 
 function day(ms: number): string {

@@ -202,6 +202,11 @@ export class SniRegistry {
     return this.subscriptions.has(poolKey);
   }
 
+  /** Every pool `hasSubscriptionContext` says yes to (a cluster worker's stats answer). */
+  subscriptionPoolKeys(): string[] {
+    return this.subscriptions.poolKeys();
+  }
+
   /**
    * SIGHUP: re-reads the static items' files; changed and valid ones replace their
    * contexts, broken ones are logged and keep serving the previous certificate.

@@ -121,6 +121,13 @@ export class SubscriptionContexts {
     return this.byName.get(subscriptionSniName(poolKey))?.pools.has(poolKey) ?? false;
   }
 
+  /** Every pool with a certificate attached (what `has` says yes to), for a cluster primary's stats. */
+  poolKeys(): string[] {
+    const out: string[] = [];
+    for (const s of this.byName.values()) for (const k of s.pools) out.push(k);
+    return out;
+  }
+
   private spec(name: string, sni: SubscriptionSni): CertificateSpec | string {
     const guard = this.options.guard;
     const src = (v: string): PemSource | string => {

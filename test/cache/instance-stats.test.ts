@@ -1,7 +1,7 @@
 /**
  * uWSGI's "Scaling SSL connections" recipe (setup 1 and 2: master, cache = 20000,
- * cache-blocksize = 4096, ssl-sessions-use-cache, ssl-sessions-timeout, http-processes,
- * stats, cache-udp-server, cache-udp-node) loads as an ini file (its `https` line is the TLS
+ * cache-blocksize = 4096, ssl-sessions-use-cache, ssl-sessions-timeout, stats,
+ * cache-udp-server, cache-udp-node; http-processes only through the command) loads as an ini file (its `https` line is the TLS
  * front's, so an `http` listener stands in), warns that TLS sessions would travel over
  * plaintext UDP, and `--stats` serves the instance document with uWSGI's `caches` fields.
  */
@@ -29,7 +29,8 @@ test('the recipe loads, warns about plaintext session sync, and the instance sta
       'ssl-sessions-timeout = 300',
       'https-session-context = cluster',
       'http = 127.0.0.1:0',
-      'http-processes = 8',
+      // the recipe's http-processes = 8: embedded routers refuse worker processes; the uwrouter
+      // command runs the recipe with them in test/interop/cluster-cache.test.ts
       'http-to = 127.0.0.1:3031',
       `stats = 127.0.0.1:${stats}`,
       `cache-udp-server = 127.0.0.1:${udp}`,

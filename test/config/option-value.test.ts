@@ -94,3 +94,15 @@ test('strings: choices and implicit values', () => {
   assert.equal(value('fastrouter-to', ''), '');
   assert.equal(error('fastrouter-to', undefined), 'option "--fastrouter-to": needs a value (ADDR)');
 });
+
+test('X-processes takes a number or auto (any case), nothing else', () => {
+  assert.equal(value('http-processes', 'auto'), 'auto');
+  assert.equal(value('fastrouter-workers', ' AUTO '), 'auto');
+  assert.equal(value('http-processes', '3'), '3');
+  assert.equal(
+    error('http-processes', 'automatic'),
+    'option "--http-processes": "automatic" is not a number',
+  );
+  // only options that list the word take it
+  assert.equal(error('fastrouter-timeout', 'auto'), 'option "--fastrouter-timeout": "auto" is not a number');
+});

@@ -125,16 +125,14 @@ test('accepted-with-a-warning options log one line each when set, none at their 
   ]);
   assert.deepEqual(r.refused, []);
   assert.deepEqual(r.warnings, [
-    '[uwrouter] --fastrouter-processes: uwrouter runs one process per router for now',
     '[uwrouter] --fastrouter-post-buffering: not implemented; request bodies are streamed to the node',
-    '[uwrouter] --http-harakiri: no effect (one process, nothing to kill and respawn)',
     '[uwrouter] --auto-weight: uwrouter has no workers to count: it announces --weight (0 counts as 1)',
     '[uwrouter] --ssl-enable3: no effect: the OpenSSL in Node.js has no SSLv3',
   ]);
   const quiet = check(['--fastrouter', ':0', '--fastrouter-processes', '1', '--fastrouter-harakiri', '0']);
   assert.deepEqual(quiet, { refused: [], warnings: [] });
   const lines: string[] = [];
-  applyOptionStatuses(loadConfig(['--fastrouter', ':0', '--fastrouter-processes', '2'], {}).config, {
+  applyOptionStatuses(loadConfig(['--fastrouter', ':0', '--fastrouter-post-buffering', '8192'], {}).config, {
     warn: (m) => lines.push(m),
   });
   assert.equal(lines.length, 1);
@@ -161,8 +159,11 @@ test('--help and the README table mark every option that is not implemented', ()
     md,
     /\| `--http-stud-prefix` \|.*\[refused at start-up: the stud address prefix is not implemented/,
   );
-  assert.match(md, /\| `--master` \|.*\[no effect: uwrouter is one process without a separate master\]/);
-  assert.match(md, /\| `--fastrouter-harakiri` \|.*\[accepted with a warning at start-up: no effect/);
+  assert.match(md, /\| `--master` \|.*\[no effect: uwrouter always runs a primary process/);
+  assert.match(
+    md,
+    /\| `--fastrouter-post-buffering` \|.*\[accepted with a warning at start-up: not implemented/,
+  );
   for (const o of OPTIONS) {
     if (o.status === undefined || o.status === 'implemented') continue;
     const row = md.split('\n').find((l) => l.startsWith(`| \`--${o.name}\` |`));

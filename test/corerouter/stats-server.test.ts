@@ -210,3 +210,26 @@ test('closing the stats server ends a client that keeps its side open (shutdown 
   assert.ok(Date.now() - t0 < 2000);
   c.destroy();
 });
+
+test('a raw stats client that sent a request and left is noticed (not counted as connected)', async () => {
+  const { port, listener } = await statsServer(() => ({ a: 1 }));
+  // an HTTP request to a raw stats socket (curl does this), then the client leaves
+  const c = connect(port, '127.0.0.1');
+  c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  c.on('data', () => c.destroy());
+  await once(c, 'close');
+  await sleep(100);
+  const count = await new Promise<number>((resolve) => listener.server.getConnections((_e, n) => resolve(n)));
+  assert.equal(count, 0, 'the server still counts the departed client');
+});
+
+test('closing the stats server ends the documents being written', async () => {
+  const { port, listener } = await statsServer(documentWith(6000));
+  const c = connect(port, '127.0.0.1');
+  c.pause(); // never reads: its document is stuck half-written
+  await once(c, 'connect');
+  await sleep(100);
+  const closed = await Promise.race([listener.close().then(() => 'closed'), sleep(1500).then(() => 'hung')]);
+  assert.equal(closed, 'closed');
+  c.destroy();
+});

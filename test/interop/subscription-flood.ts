@@ -12,6 +12,7 @@ import { copyFileSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  childPids,
   freePort,
   httpGet,
   nginxUwsgiPassConf,
@@ -38,10 +39,15 @@ export interface Stats {
   };
 }
 
+/** The router's resident memory: the primary (which holds the table) and its workers (replicas). */
 function vmRssBytes(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-  assert.ok(m, 'VmRSS in /proc');
-  return Number(m[1]) * 1024;
+  let bytes = 0;
+  for (const p of [pid, ...childPids(pid)]) {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/status`, 'latin1'));
+    assert.ok(m, 'VmRSS in /proc');
+    bytes += Number(m[1]) * 1024;
+  }
+  return bytes;
 }
 
 function entry(k: string, v: Buffer | string): Buffer {

@@ -19,12 +19,14 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import {
+  childPids,
   freePort,
   httpGet,
   isProcessGone,
   pollUntil,
   REPO_ROOT,
   startUwrouter,
+  throughWorker,
   tmpDir,
   uwrouterEntry,
 } from '../interop/harness/index.ts';
@@ -68,6 +70,13 @@ const pidIn = (file: string) =>
 
 const logged = (file: string, re: RegExp) => () =>
   existsSync(file) && re.test(readFileSync(file, 'utf8')) ? true : undefined;
+
+/** The primary's workers, once there are `n`. */
+const workersOf = (primary: number, n: number) =>
+  pollUntil(`${n} workers`, () => {
+    const pids = childPids(primary);
+    return pids.length === n ? pids : undefined;
+  });
 
 /** /proc/PID/status `Name:\tA\tB…` fields. */
 function statusIds(pid: number, field: 'Uid' | 'Gid' | 'Groups'): string {
@@ -165,7 +174,7 @@ test('--logto: lines go to the file; SIGUSR2 and SIGHUP reopen it after a rename
   }
   assert.equal((await httpGet(`http://127.0.0.1:${port}/`)).text, 'app says hi');
   assert.deepEqual(await r.stop('SIGTERM'), { code: 0, signal: null });
-  assert.match(readFileSync(log, 'utf8'), /SIGTERM received, shutting down\n/);
+  assert.match(readFileSync(log, 'utf8'), /SIGTERM received, shutting down: no new connections/);
 });
 
 test('--logto with --log-format json: one JSON object per line in the file', async () => {
@@ -263,7 +272,7 @@ test('--daemonize: the command returns once the background process serves, in it
   process.kill(pid, 'SIGTERM');
   await pollUntil('the daemon stops', () => (isProcessGone(pid) ? true : undefined));
   assert.equal(existsSync(pidfile), false);
-  assert.match(readFileSync(log, 'utf8'), /SIGTERM received, shutting down\n/);
+  assert.match(readFileSync(log, 'utf8'), /SIGTERM received, shutting down: no new connections/);
 });
 
 test('--daemonize: a background start that fails is reported by the command, with what it logged', async () => {
@@ -284,9 +293,157 @@ test('--daemonize: a background start that fails is reported by the command, wit
   assert.match(
     r.stderr,
     new RegExp(
-      `^uwrouter: the background process exited while starting \\(exit code 1\\); it logged to ${log}:\\n.*cannot listen on "127\\.0\\.0\\.1:${port}": listen EADDRINUSE`,
+      `^uwrouter: the background process exited while starting \\(exit code 1\\); it logged to ${log}:\\n.*cannot listen on "127\\.0\\.0\\.1:${port}": EADDRINUSE: address already in use`,
       's',
     ),
   );
   assert.doesNotMatch(r.stderr, /an older line/, 'only what this start logged');
+});
+
+test('--uid nobody with 2 workers: the primary and both workers run as nobody; a reload cannot bind a port below 1024 and says why', {
+  skip: !isRoot && 'needs root',
+}, async () => {
+  const port = await freeLowPort();
+  const dir = openDir('drop-workers');
+  const file = join(dir, 'router.ini');
+  const pidfile = join(dir, 'p.pid');
+  const base = [
+    '[uwsgi]',
+    `http = 127.0.0.1:${port}`,
+    `http-to = ${app.address}`,
+    'http-processes = 2',
+    'uid = nobody',
+    'gid = nogroup',
+    `pidfile = ${pidfile}`,
+  ];
+  writeFileSync(file, `${base.join('\n')}\n`);
+  const r = await startUwrouter(['--ini', file], { readyPattern: /generation 1 serving/ });
+  const workers = await workersOf(r.pid, 2);
+  for (const pid of [r.pid, ...workers]) {
+    const who = pid === r.pid ? `primary ${pid}` : `worker ${pid}`;
+    assert.equal(statusIds(pid, 'Uid'), '65534 65534 65534 65534', who);
+    assert.equal(statusIds(pid, 'Gid'), '65534 65534 65534 65534', who);
+    assert.equal(statusIds(pid, 'Groups'), '65534', who);
+  }
+  for (const w of workers) {
+    const text = await throughWorker(
+      w,
+      workers,
+      async () => (await httpGet(`http://127.0.0.1:${port}/`)).text,
+    );
+    assert.equal(text, 'app says hi', `worker ${w} serves on the port bound before the drop`);
+  }
+  assert.equal(await pidIn(pidfile), `${r.pid}\n`, 'the pidfile holds the primary');
+  // a second port below 1024 in a reload: nobody cannot bind it; the running configuration stays
+  const second = await freeLowPort();
+  writeFileSync(file, `${[...base, `http = 127.0.0.1:${second}`].join('\n')}\n`);
+  process.kill(r.pid, 'SIGHUP');
+  const line = await pollUntil(
+    'the reload failure',
+    () => /reload failed, still running the previous configuration: .*EACCES.*/.exec(r.logs())?.[0],
+  );
+  assert.match(
+    line,
+    /\(uwrouter runs as uid 65534 since its start: a reload cannot bind a privileged port or open a root-only file; restart it to do so\)/,
+  );
+  assert.deepEqual(childPids(r.pid).sort(), [...workers].sort(), 'the same workers go on');
+  assert.equal((await httpGet(`http://127.0.0.1:${port}/`)).text, 'app says hi');
+  assert.deepEqual(await r.stop('SIGTERM'), { code: 0, signal: null });
+  assert.equal(existsSync(pidfile), false);
+});
+
+test('--logto and --req-logger with 2 workers: every worker writes both files; SIGUSR2 to the primary reopens them in each', async () => {
+  const dir = tmpDir('logto-workers');
+  const log = join(dir, 'uwrouter.log');
+  const requests = join(dir, 'requests.log');
+  const port = await freePort();
+  const r = await startUwrouter([
+    ...['--http', `127.0.0.1:${port}`, '--http-to', app.address, '--http-processes', '2'],
+    ...['--logto', log, '--req-logger', `file:${requests}`],
+  ]);
+  await pollUntil('the serving line in the file', logged(log, /generation 1 serving/));
+  const workers = await workersOf(r.pid, 2);
+  const requestThrough = async (w: number, file: string, path: string) => {
+    const text = await throughWorker(
+      w,
+      workers,
+      async () => (await httpGet(`http://127.0.0.1:${port}${path}`)).text,
+    );
+    assert.equal(text, 'app says hi');
+    await pollUntil(
+      `worker ${w}'s line for ${path} in ${file}`,
+      logged(file, new RegExp(`\\[pid: ${w}\\|.* GET ${path} `)),
+    );
+  };
+  for (const w of workers) await requestThrough(w, requests, `/before-${w}`);
+  renameSync(log, `${log}.1`);
+  renameSync(requests, `${requests}.1`);
+  process.kill(r.pid, 'SIGUSR2');
+  await pollUntil(
+    'the primary reopened',
+    logged(log, new RegExp(`SIGUSR2 received: reopened log file ${log}`)),
+  );
+  for (const w of workers) {
+    await pollUntil(
+      `worker ${w} reopened both`,
+      logged(
+        log,
+        new RegExp(`SIGUSR2 received by worker ${w}: reopened log file ${log}, request log .*requests\\.log`),
+      ),
+    );
+  }
+  const old = [readFileSync(`${log}.1`, 'utf8'), readFileSync(`${requests}.1`, 'utf8')];
+  for (const w of workers) await requestThrough(w, requests, `/after-${w}`);
+  process.kill(r.pid, 'SIGUSR1');
+  await pollUntil('a stats line in the new log file', logged(log, /SIGUSR1 stats: http /));
+  assert.deepEqual(
+    [readFileSync(`${log}.1`, 'utf8'), readFileSync(`${requests}.1`, 'utf8')],
+    old,
+    'nothing after the reopen went to the renamed files',
+  );
+  assert.doesNotMatch(r.logs(), /GET \/|bound on/, 'nothing on stderr');
+  assert.deepEqual(await r.stop('SIGTERM'), { code: 0, signal: null });
+});
+
+test('--daemonize with 2 workers: the command returns once both workers serve', async () => {
+  const dir = openDir('daemon-workers');
+  const log = join(dir, 'd.log');
+  const pidfile = join(dir, 'd.pid');
+  const port = await freePort();
+  const started = spawnSync(
+    process.execPath,
+    [
+      uwrouterEntry('src'),
+      ...['--http', `127.0.0.1:${port}`, '--http-to', app.address, '--http-processes', '2'],
+      ...['--daemonize', log, '--pidfile', pidfile],
+    ],
+    { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 },
+  );
+  assert.equal(started.status, 0, started.stderr);
+  const pid = Number(readFileSync(pidfile, 'utf8'));
+  daemons.push(pid);
+  // no waiting: the workers serve when the command has returned
+  const workers = childPids(pid);
+  daemons.push(...workers);
+  assert.equal(workers.length, 2, `workers of ${pid}: ${workers}`);
+  assert.match(readFileSync(log, 'utf8'), /generation 1 serving: uWSGI http ×2/);
+  for (const w of workers) {
+    const text = await throughWorker(
+      w,
+      workers,
+      async () => (await httpGet(`http://127.0.0.1:${port}/`)).text,
+    );
+    assert.equal(text, 'app says hi', `worker ${w}`);
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  assert.equal(
+    Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]),
+    pid,
+    'the primary leads a new session',
+  );
+  process.kill(pid, 'SIGTERM');
+  await pollUntil('the daemon and its workers stop', () =>
+    [pid, ...workers].every((p) => isProcessGone(p)) ? true : undefined,
+  );
+  assert.equal(existsSync(pidfile), false);
 });

@@ -39,7 +39,14 @@ export {
 } from './process-registry.ts';
 export { REDIS_BIN, startRedis } from './redis.ts';
 export { type ServerHandle, ServerStartError } from './server-process.ts';
-export { REPO_ROOT, startUwrouter, type UwrouterOptions, uwrouterEntry } from './uwrouter.ts';
+export {
+  childPids,
+  REPO_ROOT,
+  startUwrouter,
+  throughWorker,
+  type UwrouterOptions,
+  uwrouterEntry,
+} from './uwrouter.ts';
 export {
   APPS_DIR,
   listenPortFromArgs,

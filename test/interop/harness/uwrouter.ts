@@ -1,5 +1,5 @@
 /** uwrouter itself, as the CLI a user runs: `node src/cli.ts ARGS…` (or dist/cli.js). */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpDir } from './ports.ts';
@@ -68,4 +68,40 @@ export async function startUwrouter(
     },
   );
   return asServer(p, { host: found?.host, port: found?.port, dir });
+}
+
+/** Pids of the live child processes of `pid` (a uwrouter primary's router workers), from /proc. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // after the command's ')': state ppid …
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] !== 'Z' && Number(fields[1]) === pid) out.push(Number(name));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs `fn` while every process of `all` but `worker` is stopped (SIGSTOP): connections to a
+ * socket the workers share can then only be accepted by `worker`, so what `fn` sees is that
+ * worker's doing. The others are continued afterwards, whatever `fn` did.
+ */
+export async function throughWorker<T>(
+  worker: number,
+  all: readonly number[],
+  fn: () => Promise<T>,
+): Promise<T> {
+  const others = all.filter((p) => p !== worker);
+  for (const p of others) process.kill(p, 'SIGSTOP');
+  try {
+    return await fn();
+  } finally {
+    for (const p of others) process.kill(p, 'SIGCONT');
+  }
 }

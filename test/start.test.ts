@@ -1,0 +1,44 @@
+/**
+ * Embedded routers (startRouters, the package API) run in the calling process: options that
+ * need the uwrouter command's primary and workers are refused there, naming why.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { configFromValues } from '../src/config/index.ts';
+import { ConfigError } from '../src/errors.ts';
+import { silentLogger } from '../src/logger.ts';
+import { startRouters } from '../src/start.ts';
+
+test('worker processes, harakiri and --touch-reload are refused for embedded routers', async () => {
+  const extras: Array<Record<string, string>> = [
+    { 'http-processes': '2' },
+    { 'http-processes': 'auto' },
+    { 'http-harakiri': '5' },
+    { 'touch-reload': '/tmp/x' },
+  ];
+  for (const extra of extras) {
+    await assert.rejects(
+      startRouters(
+        configFromValues({ http: '127.0.0.1:0', 'http-to': '127.0.0.1:1', ...extra }),
+        silentLogger(),
+        't',
+      ),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        /belong to the uwrouter command; embedded routers run in the calling process/.test(e.message),
+      JSON.stringify(extra),
+    );
+  }
+  // one process and harakiri 0 are what embedding is
+  const running = await startRouters(
+    configFromValues({
+      http: '127.0.0.1:0',
+      'http-to': '127.0.0.1:1',
+      'http-processes': '1',
+      'http-harakiri': '0',
+    }),
+    silentLogger(),
+    't',
+  );
+  await running.close();
+});
