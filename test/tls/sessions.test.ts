@@ -6,21 +6,25 @@
  * a handshake needs it; a session made where no client CA is asked for never resumes where
  * one is. TLS 1.2 session ids through a cache (src/tls/session-id-cache.ts): resumed on the
  * other front, a TLS 1.3 hello never costs a lookup, a slow or broken store costs a full
- * handshake and nothing else.
+ * handshake and nothing else. A key file replaced on disk and reloaded (SIGHUP's helper).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { UwsgiCache } from '../../src/cache/cache.ts';
 import { type CacheStore, LocalCacheStore } from '../../src/cache/store.ts';
+import type { TlsRuntime } from '../../src/tls/from-config.ts';
 import { TlsResumption } from '../../src/tls/resumption.ts';
+import { reloadRouterTicketKeys, setRouterTlsRuntime } from '../../src/tls/router-runtime.ts';
 import { TlsSessionIdCache } from '../../src/tls/session-id-cache.ts';
 import { TicketKeys } from '../../src/tls/ticket-keys.ts';
 import { recordingLogger, settings } from '../cache/cache-settings.ts';
 import { startFront } from './front-kit.ts';
-import { makeRegistry } from './registry-harness.ts';
+import { captureLogger, makeRegistry } from './registry-harness.ts';
 import { TestCerts } from './test-certs.ts';
 
 const certs = new TestCerts('sessions');
@@ -311,5 +315,48 @@ describe('TLS 1.2 session ids through a cache', () => {
     assert.equal(b.stats.failures.get('timeout'), 1);
     const fresh = await handshake(b.port, 'TLSv1.2');
     assert.equal(fresh.error, undefined, 'a client without a session id to look up is not held');
+  });
+});
+
+describe('a key file replaced on disk (SIGHUP)', () => {
+  test('reloadRouterTicketKeys: new bytes → new tickets, old ones a full handshake; a broken file keeps the keys', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'uwr-sessions-'));
+    try {
+      const file = join(dir, 'tickets.key');
+      writeFileSync(file, randomBytes(48), { mode: 0o600 });
+      const resumption = new TlsResumption(TicketKeys.fromFile(file, { rotationSeconds: 3600 }).keys);
+      const a = await startFront({ listen: LISTEN, resumption });
+      const router = {};
+      setRouterTlsRuntime(router, { resumption } as unknown as TlsRuntime);
+      const { log, lines } = captureLogger();
+      const before = await handshake(a.port, 'TLSv1.3');
+      assert.equal((await handshake(a.port, 'TLSv1.3', { session: before.session })).reused, true);
+      assert.equal(reloadRouterTicketKeys([router], log), 0, 'the same bytes: nothing replaced');
+      // a node started with the new file resumes what this one makes after the reload
+      const next = randomBytes(48);
+      writeFileSync(file, next);
+      assert.equal(reloadRouterTicketKeys([router, {}], log), 1);
+      assert.match(lines.join('\n'), /new keys in service/);
+      const old = await handshake(a.port, 'TLSv1.3', { session: before.session });
+      assert.equal(old.error, undefined);
+      assert.equal(old.reused, false, 'a ticket under the replaced file: a full handshake');
+      const b = await startFront({
+        listen: LISTEN,
+        resumption: new TlsResumption(new TicketKeys(next, { rotationSeconds: 3600 })),
+      });
+      assert.equal((await handshake(b.port, 'TLSv1.3', { session: old.session })).reused, true);
+      writeFileSync(file, 'short');
+      assert.equal(reloadRouterTicketKeys([router], log), 0);
+      assert.match(lines.join('\n'), /not reloaded, the keys in service stay: it holds 5 bytes/);
+      assert.equal((await handshake(b.port, 'TLSv1.3', { session: old.session })).reused, true);
+      const made = await handshake(a.port, 'TLSv1.3');
+      assert.equal(
+        (await handshake(b.port, 'TLSv1.3', { session: made.session })).reused,
+        true,
+        'still the new keys',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
