@@ -19,7 +19,10 @@
  * every connection is a handshake, a request and a 502) is printed beside it.
  *
  *   node bench/tls-sessions-bench.ts [--rounds 3] [--seconds 5] [--clients 2] [--cert ecdsa|rsa]
- *                                    [--entry src|dist]
+ *                                    [--handshake-only] [--entry src|dist]
+ *
+ * `--handshake-only`: no request, s_time closes after the handshake (TLS 1.2 rows only),
+ * so the per-connection cost of the HTTP path does not hide the handshake's.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     clients: { type: 'string', default: '2' },
     cert: { type: 'string', default: 'ecdsa' },
+    'handshake-only': { type: 'boolean', default: false },
     entry: { type: 'string' },
   },
 });
@@ -48,6 +52,8 @@ const rounds = Number(values.rounds);
 const seconds = Math.min(Number(values.seconds), 10); // bounded runs
 const clients = Number(values.clients);
 const certKind = values.cert === 'rsa' ? 'rsa' : 'ecdsa';
+/** no request: s_time closes after the handshake (TLS 1.2 only: a TLS 1.3 ticket comes after it) */
+const handshakeOnly = values['handshake-only'] === true;
 
 interface STimeRun {
   connections: number;
@@ -59,7 +65,16 @@ function sTime(port: number, mode: '-new' | '-reuse', flags: string[], secs: num
   return new Promise((resolve, reject) => {
     const p = spawn(
       'openssl',
-      ['s_time', '-connect', `127.0.0.1:${port}`, mode, '-www', '/', '-time', String(secs), ...flags],
+      [
+        's_time',
+        '-connect',
+        `127.0.0.1:${port}`,
+        mode,
+        ...(handshakeOnly ? [] : ['-www', '/']),
+        '-time',
+        String(secs),
+        ...flags,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
@@ -223,16 +238,18 @@ async function main(): Promise<number> {
       bPort: cb.port,
     },
   ];
-  const rows: Row[] = setups.map((setup) => ({
-    setup,
-    full: [],
-    same: [],
-    cross: [],
-    fullCpu: [],
-    sameCpu: [],
-    crossCpu: [],
-    crossResumed: [],
-  }));
+  const rows: Row[] = setups
+    .filter((s) => !handshakeOnly || !s.flags.includes('-tls1_3'))
+    .map((setup) => ({
+      setup,
+      full: [],
+      same: [],
+      cross: [],
+      fullCpu: [],
+      sameCpu: [],
+      crossCpu: [],
+      crossResumed: [],
+    }));
   const relays: Server[] = [];
   try {
     for (const row of rows) {
@@ -266,7 +283,7 @@ async function main(): Promise<number> {
     await Promise.all([ta.h.stop(), tb.h.stop(), ca_.h.stop(), cb.h.stop()]);
   }
   console.log(
-    `\nHandshakes per second through the relay (${certKind === 'rsa' ? 'RSA-2048' : 'ECDSA P-256'}, openssl s_time -www /, ${clients} clients in parallel, ${seconds} s runs, median of ${rounds}); "resumed" = share of s_time's connections marked resumed\n`,
+    `\nHandshakes per second through the relay (${certKind === 'rsa' ? 'RSA-2048' : 'ECDSA P-256'}, openssl s_time${handshakeOnly ? ', handshakes only' : ' -www /'}, ${clients} clients in parallel, ${seconds} s runs, median of ${rounds}); "resumed" = share of s_time's connections marked resumed\n`,
   );
   console.log(
     markdownTable(
