@@ -22,6 +22,7 @@ import { createSslrouter } from './sslrouter/index.ts';
 import { OwnAddresses } from './subscription/own-addresses.ts';
 import { createSubscriberFromConfig, createSubscriptionSystemFromConfig } from './subscription/system.ts';
 import { routerTlsRuntime } from './tls/router-runtime.ts';
+import { tlsSessionCacheFromConfig } from './tls/session-id-cache.ts';
 
 export interface RunningRouters {
   routers: CoreRouter[];
@@ -173,6 +174,13 @@ export async function startRouters(config: Config, log: Logger, version: string)
   const ownAddresses = configuredOwnAddresses(config);
   requestLog = requestLogFromConfig(config, log);
   try {
+    // --ssl-sessions-use-cache: checked against the caches now (a missing or small one is an error)
+    const sessionCache = tlsSessionCacheFromConfig(
+      config.has('ssl-sessions-use-cache') ? (config.str('ssl-sessions-use-cache') ?? '') : undefined,
+      config.int('ssl-sessions-timeout'),
+      caches,
+      log,
+    );
     await caches.start();
     if (config.has('ssl-sessions-use-cache')) {
       const warning = caches.plaintextSessionSyncWarning(config.str('ssl-sessions-use-cache') ?? '');
@@ -207,6 +215,7 @@ export async function startRouters(config: Config, log: Logger, version: string)
       // subscription certificates (sni_key/sni_crt) go to the router's TLS contexts
       const tls = routerTlsRuntime(router);
       if (subscription && tls) subscription.bindSni(tls.registry);
+      if (sessionCache && tls) tls.resumption.useSessionCache(sessionCache);
       await router.start();
       for (const l of router.listeners) ownAddresses.add(l.name);
       if (router.statsName) ownAddresses.add(router.statsName);

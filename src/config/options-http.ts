@@ -135,7 +135,7 @@ export const HTTP_OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     valueName: 'NAME',
     group: 'http',
-    help: 'TLS session id context of the --https listeners (set the same on every router sharing sessions); default "http-ADDR"',
+    help: 'TLS session id context of the --https listeners (sessions resume only between contexts with the same one); default "uwrouter" on every node (uWSGI: "http-ADDR")',
   },
   {
     ...FLAG,

@@ -163,7 +163,7 @@ export const ROUTER_SPECIFIC: readonly OptionSpec[] = [
     kind: 'string',
     valueName: 'NAME',
     group: 'sslrouter',
-    help: 'TLS session id context (set the same on every router sharing sessions); default "sslrouter-ADDR"',
+    help: 'TLS session id context (sessions resume only between contexts with the same one); default "uwrouter" on every node (uWSGI: "sslrouter-ADDR")',
   },
   // sslrouter: uwrouter extensions (not in uWSGI 2.0)
   {

@@ -53,7 +53,7 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     valueName: 'SECONDS',
     group: 'tls',
-    help: 'lifetime of TLS sessions for resumption',
+    help: 'lifetime of TLS sessions for resumption: tickets, and session ids kept with --ssl-sessions-use-cache',
   },
   {
     name: 'ssl-enable3',
@@ -91,12 +91,26 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     implicit: '',
     valueName: 'NAME',
     group: 'tls',
-    status: {
-      warn: 'not implemented: TLS sessions are not shared through a cache (session tickets resume within this process)',
-    },
-    help: 'store TLS sessions in the cache NAME (no value = the first cache) so router processes share them',
+    help: 'keep TLS 1.2 session ids in the cache NAME (no value = the first cache; blocksize ≥ 4096) so every router process and node using that cache (local, UDP-synced or Redis) resumes them; without --ssl-ticket-keys TLS 1.2 clients get no tickets (as in uWSGI); TLS 1.3 sessions resume across processes only with --ssl-ticket-keys',
   },
   // uwrouter extensions (not in uWSGI 2.0)
+  {
+    name: 'ssl-ticket-keys',
+    kind: 'string',
+    valueName: 'FILE',
+    group: 'tls',
+    help: "derive TLS session ticket keys from FILE (at least 32 random bytes, e.g. openssl rand 48; chmod 600): every process and node with the same file resumes the others' TLS 1.3 and 1.2 sessions; keys rotate every --ssl-ticket-keys-rotation seconds (uwrouter extension)",
+  },
+  {
+    name: 'ssl-ticket-keys-rotation',
+    kind: 'int',
+    default: '3600',
+    min: 1,
+    max: 86_400 * 366,
+    valueName: 'SECONDS',
+    group: 'tls',
+    help: "length of a ticket key period: new tickets use the current period's key, tickets of the two periods before and the one after are still accepted (uwrouter extension)",
+  },
   {
     name: 'ssl-handshake-timeout',
     kind: 'int',

@@ -68,7 +68,10 @@ export function createHttpRouter(
       })
     : plain;
   const statsSections = [...opts.statsSections, stats];
-  if (https) statsSections.push(tlsStatsSection(https.stats, https.runtime.store, https.runtime.registry));
+  if (https)
+    statsSections.push(
+      tlsStatsSection(https.stats, https.runtime.store, https.runtime.registry, https.runtime.resumption),
+    );
   const router: CoreRouter = new CoreRouter(
     {
       ...opts,

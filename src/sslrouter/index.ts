@@ -132,7 +132,10 @@ export function createSslrouter(
   const router = new CoreRouter(
     {
       ...opts,
-      statsSections: [...opts.statsSections, tlsStatsSection(stats, runtime.store, runtime.registry)],
+      statsSections: [
+        ...opts.statsSections,
+        tlsStatsSection(stats, runtime.store, runtime.registry, runtime.resumption),
+      ],
     },
     withProxyIntake(handler, { trusted, timeoutMs: headerTimeoutMs }),
   );

@@ -10,27 +10,56 @@
  *   certificate by what the client offers (signature algorithms, TLS 1.2 cipher suites,
  *   curves), which it knows better than any re-implementation of those rules;
  * - the session id context is set explicitly (never Node's default, a hash of
- *   process.argv, which differs between processes that must share sessions).
+ *   process.argv, which differs between processes that must share sessions);
+ * - how sessions resume (resumption.ts): shared ticket keys, or no tickets at all.
  */
 import { constants, createHash } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { CertificateMaterial } from './certificate-material.ts';
+import type { VariantBuild } from './resumption.ts';
 import { cipherListFor, type TlsSettings } from './tls-settings.ts';
 
 /** OpenSSL SSL_MAX_SID_CTX_LENGTH */
 const MAX_SESSION_ID_CONTEXT = 32;
 
 /**
- * A session id context for `name` (uWSGI uses the name itself: `http-ADDR`, the SNI name):
- * the name when it fits OpenSSL's 32 bytes, else the first 32 hex digits of its SHA-256,
- * the same in every process.
+ * The session id context the listeners use when `--https-session-context` /
+ * `--sslrouter-session-context` is not given: one constant, so nodes started with other
+ * command lines or on other addresses resume each other's sessions (uWSGI uses
+ * `http-ADDR` / `sslrouter-ADDR`, which only matches on nodes listening on the same address).
+ */
+export const DEFAULT_SESSION_ID_CONTEXT = 'uwrouter';
+
+/**
+ * A session id context for `name` (uWSGI uses the name itself: the session context option,
+ * the SNI name): the name when it fits OpenSSL's 32 bytes, else the first 32 hex digits of
+ * its SHA-256, the same in every process.
  */
 export function sessionIdContextFor(name: string): string {
   if (Buffer.byteLength(name) <= MAX_SESSION_ID_CONTEXT) return name;
   return createHash('sha256').update(name).digest('hex').slice(0, MAX_SESSION_ID_CONTEXT);
 }
 
+/**
+ * The session id context of a context built from `material` under `name`. OpenSSL resumes a
+ * session only in a context with the session's id context; that is what stops a session made
+ * where client certificates are verified against one CA (or not asked for) from resuming
+ * where another CA is required: with shared ticket keys and one constant name, every
+ * listener could otherwise decrypt every other's tickets. So a context that asks for client
+ * certificates gets the SHA-256 of the name, the policy and the CA's PEM (the same on every
+ * node with the same CA file).
+ */
+export function sessionIdContextOf(name: string, material: CertificateMaterial): string {
+  const ca = material.clientCaPem;
+  if (ca === undefined || material.spec.clientCert === 'none') return sessionIdContextFor(name);
+  return createHash('sha256')
+    .update(`${name}\0${material.spec.clientCert}\0${ca}`)
+    .digest('hex')
+    .slice(0, MAX_SESSION_ID_CONTEXT);
+}
+
 const SECURE_OPTIONS = constants.SSL_OP_NO_RENEGOTIATION | constants.SSL_OP_NO_COMPRESSION;
+const NO_SHARING: VariantBuild = { ticketKeys: undefined, noTickets: false };
 
 /**
  * The context for `material`. Throws what OpenSSL says when it refuses (a cipher list with
@@ -41,6 +70,7 @@ export function buildSecureContext(
   material: CertificateMaterial,
   settings: TlsSettings,
   sessionIdContext: string,
+  variant: VariantBuild = NO_SHARING,
 ): SecureContext {
   return createSecureContext({
     cert: material.pairs.map((p) => p.certPem),
@@ -50,9 +80,10 @@ export function buildSecureContext(
     minVersion: settings.minVersion,
     maxVersion: 'TLSv1.3',
     honorCipherOrder: true,
-    secureOptions: SECURE_OPTIONS,
-    sessionIdContext: sessionIdContextFor(sessionIdContext),
+    secureOptions: variant.noTickets ? SECURE_OPTIONS | constants.SSL_OP_NO_TICKET : SECURE_OPTIONS,
+    sessionIdContext: sessionIdContextOf(sessionIdContext, material),
     sessionTimeout: settings.sessionTimeout,
+    ...(variant.ticketKeys !== undefined ? { ticketKeys: variant.ticketKeys } : {}),
   });
 }
 

@@ -1,17 +1,24 @@
 /**
  * Everything TLS from the parsed options, checked at start-up: the settings, the one
  * context store, the SNI registry (static items loaded and built now, so a broken
- * certificate is a start-up error naming its file), and the listeners' TLS sides.
- * spec: ssl-sni-sessions.md §1–4, http-router.md §9
+ * certificate is a start-up error naming its file), how sessions resume (ticket keys read
+ * now; the session cache is bound by start.ts, which owns the caches), and the listeners'
+ * TLS sides. spec: ssl-sni-sessions.md §1–5, http-router.md §9
  */
 import { statSync } from 'node:fs';
 import type { Config } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { buildSecureContext, estimatedContextBytes } from './build-secure-context.ts';
-import { defaultSessionIdContext, ListenerTls } from './listener-tls.ts';
+import {
+  buildSecureContext,
+  DEFAULT_SESSION_ID_CONTEXT,
+  estimatedContextBytes,
+} from './build-secure-context.ts';
+import { ListenerTls } from './listener-tls.ts';
+import { TlsResumption } from './resumption.ts';
 import { SecureContextStore } from './secure-context-store.ts';
 import { SniRegistry } from './sni-registry.ts';
+import { TicketKeys } from './ticket-keys.ts';
 import { parseSniItem, parseTlsListen, parseTlsListen2 } from './tls-option-specs.ts';
 import { DEFAULT_TLS_SETTINGS, type TlsSettings } from './tls-settings.ts';
 
@@ -19,6 +26,33 @@ export interface TlsRuntime {
   settings: TlsSettings;
   store: SecureContextStore;
   registry: SniRegistry;
+  /** ticket keys and the TLS 1.2 session cache */
+  resumption: TlsResumption;
+}
+
+/**
+ * `--ssl-ticket-keys FILE` read and checked now (a start-up error names the file), or null.
+ * Logged: a file others can read, and a rotation so short that tickets die before
+ * `--ssl-sessions-timeout`.
+ */
+export function ticketKeysFromConfig(
+  config: Config,
+  settings: TlsSettings,
+  log: Logger,
+  now: () => number = Date.now,
+): TicketKeys | null {
+  const file = config.str('ssl-ticket-keys');
+  if (file === undefined || file === '') return null;
+  const rotationSeconds = config.int('ssl-ticket-keys-rotation');
+  const { keys, warning } = TicketKeys.fromFile(file, { rotationSeconds, now });
+  if (warning !== undefined) log.warn(`[uwrouter] WARNING: ${warning}`);
+  // a ticket made at the end of a period is accepted for two more periods (ticket-keys.ts)
+  if (2 * rotationSeconds < settings.sessionTimeout) {
+    log.warn(
+      `[uwrouter] --ssl-ticket-keys-rotation ${rotationSeconds}: a ticket is accepted for 2 to 3 periods (${2 * rotationSeconds}–${3 * rotationSeconds} s), less than --ssl-sessions-timeout ${settings.sessionTimeout}: older tickets get a full handshake`,
+    );
+  }
+  return keys;
 }
 
 export function tlsSettingsFromConfig(config: Config): TlsSettings {
@@ -42,10 +76,13 @@ export function tlsSettingsFromConfig(config: Config): TlsSettings {
 /** The store and SNI registry; `--sni` and `--sni-regexp` items are loaded and built now. */
 export function tlsRuntimeFromConfig(config: Config, log: Logger, now: () => number = Date.now): TlsRuntime {
   const settings = tlsSettingsFromConfig(config);
+  const resumption = new TlsResumption(ticketKeysFromConfig(config, settings, log, now));
   const store = new SecureContextStore({
     maxContexts: settings.maxContexts,
     maxBytes: settings.maxContextBytes,
-    build: (m, sid) => buildSecureContext(m, settings, sid),
+    build: (m, sid, variant) => buildSecureContext(m, settings, sid, resumption.buildOf(variant)),
+    isLive: resumption.live,
+    currentVariant: () => resumption.variantFor(null),
     estimate: estimatedContextBytes,
     now,
   });
@@ -66,13 +103,14 @@ export function tlsRuntimeFromConfig(config: Config, log: Logger, now: () => num
   for (const v of config.all('sni')) registry.addStatic(parseSniItem('sni', v, settings.inlinePem));
   for (const v of config.all('sni-regexp'))
     registry.addStatic(parseSniItem('sni-regexp', v, settings.inlinePem));
-  return { settings, store, registry };
+  return { settings, store, registry, resumption };
 }
 
 /**
  * The TLS sides of a router's listeners, in option order: `--https` then `--https2` (or
  * `--sslrouter` then `--sslrouter2`), each loaded and built now. The session id context is
- * `--https-session-context` / `--sslrouter-session-context`, else `ROUTER-ADDR` as in uWSGI.
+ * `--https-session-context` / `--sslrouter-session-context`, else one constant on every node
+ * (uWSGI's `ROUTER-ADDR` would keep nodes on other addresses from resuming each other's).
  */
 export function tlsListenersFromConfig(
   runtime: TlsRuntime,
@@ -101,7 +139,8 @@ export function tlsListenersFromConfig(
     ListenerTls.create(spec, {
       settings: runtime.settings,
       registry: runtime.registry,
-      sessionIdContext: sessionContext || defaultSessionIdContext(router, spec.address),
+      sessionIdContext: sessionContext || DEFAULT_SESSION_ID_CONTEXT,
+      resumption: runtime.resumption,
       log,
       now,
     }),

@@ -2,7 +2,8 @@
  * The TLS side of one listening socket (`--https`, `--sslrouter`, …): its own certificate
  * (the default), its session id context, and the SNI registry it consults first.
  * `contextFor(hello)` picks synchronously from the parsed ClientHello, so a resumed TLS 1.2
- * session (where Node reports `servername === false`) still gets its name's certificate.
+ * session (where Node reports `servername === false`) still gets its name's certificate,
+ * and a ticket gets the build holding its key (resumption.ts).
  * spec: ssl-sni-sessions.md §1, §3; http-router.md §9
  */
 import type { SecureContext } from 'node:tls';
@@ -11,22 +12,22 @@ import type { Logger } from '../logger.ts';
 import type { ClientHello } from '../protocol/tls-client-hello.ts';
 import { buildSecureContext } from './build-secure-context.ts';
 import { type CertificateMaterial, filesStamp, loadCertificateMaterial } from './certificate-material.ts';
+import { ContextVariants } from './context-variants.ts';
+import { noResumptionSharing, type TlsResumption } from './resumption.ts';
+import { freeSecureContextNow } from './secure-context-store.ts';
 import { type TlsContextChoice, tlsLog } from './sni-entry.ts';
 import type { SniRegistry } from './sni-registry.ts';
 import type { TlsListenerSpec } from './tls-option-specs.ts';
 import type { TlsSettings } from './tls-settings.ts';
 
-/** uWSGI's default session id context: `http-ADDR` / `sslrouter-ADDR` (spec §1). */
-export function defaultSessionIdContext(router: 'http' | 'sslrouter', address: string): string {
-  return `${router}-${address}`;
-}
-
 export interface ListenerTlsOptions {
   settings: TlsSettings;
   /** null: this listener serves only its own certificate */
   registry: SniRegistry | null;
-  /** `--https-session-context` / `--sslrouter-session-context`, else defaultSessionIdContext */
+  /** `--https-session-context` / `--sslrouter-session-context`, else DEFAULT_SESSION_ID_CONTEXT */
   sessionIdContext: string;
+  /** ticket keys and the session cache (default: none, each context its own tickets) */
+  resumption?: TlsResumption;
   log: Logger;
   now?: () => number;
 }
@@ -34,21 +35,18 @@ export interface ListenerTlsOptions {
 export class ListenerTls {
   readonly spec: TlsListenerSpec;
   readonly sessionIdContext: string;
+  readonly resumption: TlsResumption;
   private readonly options: ListenerTlsOptions;
   private material: CertificateMaterial;
-  private defaultChoice: TlsContextChoice;
+  /** the listener's own certificate, one choice per build in use */
+  private defaults = new ContextVariants<TlsContextChoice>();
 
-  private constructor(
-    spec: TlsListenerSpec,
-    material: CertificateMaterial,
-    context: SecureContext,
-    options: ListenerTlsOptions,
-  ) {
+  private constructor(spec: TlsListenerSpec, material: CertificateMaterial, options: ListenerTlsOptions) {
     this.spec = spec;
     this.options = options;
     this.sessionIdContext = options.sessionIdContext;
+    this.resumption = options.resumption ?? noResumptionSharing();
     this.material = material;
-    this.defaultChoice = this.choiceFor(context);
   }
 
   /**
@@ -60,15 +58,37 @@ export class ListenerTls {
     const what = `--${spec.option} ${spec.address}`;
     const r = loadCertificateMaterial(spec.certificate, (options.now ?? Date.now)());
     if (!r.ok) throw new ConfigError(`${what}: ${r.file}: ${r.reason}`);
-    let context: SecureContext;
+    const listener = new ListenerTls(spec, r.material, options);
     try {
-      context = buildSecureContext(r.material, options.settings, options.sessionIdContext);
+      listener.defaultFor(listener.resumption.variantFor(null));
     } catch (e) {
       throw new ConfigError(
         `${what}: OpenSSL refuses this certificate or cipher list: ${(e as Error).message}`,
       );
     }
-    return new ListenerTls(spec, r.material, context, options);
+    return listener;
+  }
+
+  /**
+   * The listener's own certificate built as `variant`: built on first use (a build of this
+   * material already succeeded, so only a failure of OpenSSL itself can throw here; the
+   * front turns that into a refused handshake).
+   */
+  private defaultFor(variant: number): TlsContextChoice {
+    const held = this.defaults.get(variant);
+    if (held !== undefined) return held;
+    const r = this.resumption;
+    // builds whose ticket key left the accepted window are let go (lazily, here)
+    for (const old of this.defaults.prune(r.live)) freeSecureContextNow(old.context);
+    const context = buildSecureContext(
+      this.material,
+      this.options.settings,
+      this.sessionIdContext,
+      r.buildOf(variant),
+    );
+    const choice = this.choiceFor(context);
+    this.defaults.set(variant, choice);
+    return choice;
   }
 
   private choiceFor(context: SecureContext): TlsContextChoice {
@@ -81,13 +101,17 @@ export class ListenerTls {
     };
   }
 
-  /** The context for this hello: its server name's certificate, else the listener's own. */
+  /**
+   * The context for this hello: its server name's certificate, else the listener's own, built
+   * as the hello's resumption variant (the ticket's key period, or without tickets).
+   */
   contextFor(hello: ClientHello | null): TlsContextChoice {
+    const variant = this.resumption.variantFor(hello);
     if (hello !== null && this.options.registry !== null) {
-      const choice = this.options.registry.lookup(hello.serverName);
+      const choice = this.options.registry.lookup(hello.serverName, variant);
       if (choice !== null) return choice;
     }
-    return this.defaultChoice;
+    return this.defaultFor(variant);
   }
 
   /**
@@ -103,13 +127,22 @@ export class ListenerTls {
       tlsLog.failed(log, this.spec.address, r.file, r.reason);
       return false;
     }
+    const variant = this.resumption.variantFor(null);
+    let context: SecureContext;
     try {
-      this.defaultChoice = this.choiceFor(buildSecureContext(r.material, settings, this.sessionIdContext));
+      context = buildSecureContext(
+        r.material,
+        settings,
+        this.sessionIdContext,
+        this.resumption.buildOf(variant),
+      );
     } catch (e) {
       tlsLog.failed(log, this.spec.address, '(OpenSSL)', (e as Error).message);
       return false;
     }
     this.material = r.material;
+    this.defaults = new ContextVariants<TlsContextChoice>();
+    this.defaults.set(variant, this.choiceFor(context));
     tlsLog.replaced(log, this.spec.address, 'certificate changed on disk');
     return true;
   }

@@ -9,14 +9,25 @@
  * Contexts are keyed by their CertificateMaterial object: new material (a certificate that
  * changed on disk or arrived in a newer subscription) is a new key, and the owner forgets
  * the old one, so a replaced certificate is never served again.
+ *
+ * One material may have a few builds ("variants", resumption.ts: one per accepted ticket-key
+ * period, or with and without tickets). Each build counts as one context in the bounds and
+ * in the byte estimate; they are evicted together (least recently used material first), and
+ * builds whose variant is no longer live (a ticket key out of the accepted window) are freed
+ * when the material next needs a new build.
  */
 import type { SecureContext } from 'node:tls';
 import type { CertificateMaterial } from './certificate-material.ts';
+import { ContextVariants } from './context-variants.ts';
 
 export interface SecureContextStoreOptions {
   maxContexts: number;
   maxBytes: number;
-  build: (material: CertificateMaterial, sessionIdContext: string) => SecureContext;
+  build: (material: CertificateMaterial, sessionIdContext: string, variant: number) => SecureContext;
+  /** is a build of this variant still of use? (default: always) */
+  isLive?: (variant: number) => boolean;
+  /** the variant a get() without one builds (default: 0) */
+  currentVariant?: () => number;
   /** bytes a built context is counted as */
   estimate: (material: CertificateMaterial) => number;
   /** clock for idle eviction (ms) */
@@ -31,15 +42,19 @@ export interface SecureContextStoreOptions {
  * to the SSL_CTX, and Node's TLS socket keeps the JS object): the store hands a context out
  * only to a TLS socket created in the same tick.
  */
-function freeNow(context: SecureContext): void {
+export function freeSecureContextNow(context: SecureContext): void {
   (context as unknown as { context?: { close?: () => void } }).context?.close?.();
 }
 
 interface Held {
-  context: SecureContext;
-  bytes: number;
+  variants: ContextVariants<SecureContext>;
+  /** bytes each build is counted as */
+  bytesEach: number;
   usedAt: number;
 }
+
+const always = (): boolean => true;
+const zero = (): number => 0;
 
 export interface SecureContextStoreStats {
   builds: number;
@@ -53,20 +68,31 @@ export class SecureContextStore {
   readonly stats: SecureContextStoreStats = { builds: 0, hits: 0, evictions: 0 };
   private readonly build: SecureContextStoreOptions['build'];
   private readonly estimate: SecureContextStoreOptions['estimate'];
+  private readonly isLive: (variant: number) => boolean;
+  private readonly currentVariant: () => number;
   private readonly now: () => number;
   /** insertion order = recency order (a hit re-inserts): the first key is the coldest */
   private readonly held = new Map<CertificateMaterial, Held>();
   private totalBytes = 0;
+  private contexts = 0;
 
   constructor(options: SecureContextStoreOptions) {
     this.maxContexts = Math.max(1, options.maxContexts);
     this.maxBytes = options.maxBytes;
     this.build = options.build;
     this.estimate = options.estimate;
+    this.isLive = options.isLive ?? always;
+    this.currentVariant = options.currentVariant ?? zero;
     this.now = options.now ?? Date.now;
   }
 
+  /** built contexts held (every variant of every material) */
   get size(): number {
+    return this.contexts;
+  }
+
+  /** materials with at least one built context */
+  get materials(): number {
     return this.held.size;
   }
 
@@ -79,25 +105,52 @@ export class SecureContextStore {
   }
 
   /**
-   * The context of `material`, built now if not held. Throws what the build throws (the
-   * caller logs it and serves another context); nothing is stored then.
+   * The context of `material` built as `variant` (default: the current one), built now if
+   * not held. Throws what the build throws (the caller logs it and serves another context);
+   * nothing is stored then.
    */
-  get(material: CertificateMaterial, sessionIdContext: string): SecureContext {
-    const h = this.held.get(material);
+  get(
+    material: CertificateMaterial,
+    sessionIdContext: string,
+    variant: number = this.currentVariant(),
+  ): SecureContext {
+    let h = this.held.get(material);
     if (h) {
-      this.stats.hits++;
       h.usedAt = this.now();
       this.held.delete(material);
       this.held.set(material, h);
-      return h.context;
+      const context = h.variants.get(variant);
+      if (context !== undefined) {
+        this.stats.hits++;
+        return context;
+      }
+      // a new build of a known material: drop its builds that are of no use any more first
+      this.drop(h, h.variants.prune(this.isLive));
     }
-    const context = this.build(material, sessionIdContext);
+    const context = this.build(material, sessionIdContext, variant);
     this.stats.builds++;
-    const bytes = this.estimate(material);
-    this.held.set(material, { context, bytes, usedAt: this.now() });
-    this.totalBytes += bytes;
+    if (h === undefined) {
+      h = {
+        variants: new ContextVariants<SecureContext>(),
+        bytesEach: this.estimate(material),
+        usedAt: this.now(),
+      };
+      this.held.set(material, h);
+    }
+    h.variants.set(variant, context);
+    this.contexts++;
+    this.totalBytes += h.bytesEach;
     this.evictOverBounds();
     return context;
+  }
+
+  /** Frees dropped builds of `h` and takes them out of the totals. */
+  private drop(h: Held, dropped: SecureContext[]): void {
+    for (const context of dropped) {
+      this.contexts--;
+      this.totalBytes -= h.bytesEach;
+      freeSecureContextNow(context);
+    }
   }
 
   /** Drops the context of material that is no longer served (replaced or removed). */
@@ -105,8 +158,7 @@ export class SecureContextStore {
     const h = this.held.get(material);
     if (!h) return;
     this.held.delete(material);
-    this.totalBytes -= h.bytes;
-    freeNow(h.context);
+    this.drop(h, h.variants.clear());
   }
 
   /** Evicts contexts unused for more than `idleMs`; returns how many. For a coarse sweep. */
@@ -124,7 +176,7 @@ export class SecureContextStore {
 
   private evictOverBounds(): void {
     // the newest context stays even when it alone is over maxBytes: it is about to be used
-    while (this.held.size > 1 && (this.held.size > this.maxContexts || this.totalBytes > this.maxBytes)) {
+    while (this.held.size > 1 && (this.contexts > this.maxContexts || this.totalBytes > this.maxBytes)) {
       const [m, h] = this.held.entries().next().value as [CertificateMaterial, Held];
       this.evict(m, h);
     }
@@ -132,8 +184,7 @@ export class SecureContextStore {
 
   private evict(m: CertificateMaterial, h: Held): void {
     this.held.delete(m);
-    this.totalBytes -= h.bytes;
     this.stats.evictions++;
-    freeNow(h.context);
+    this.drop(h, h.variants.clear());
   }
 }

@@ -3,13 +3,26 @@
  * ClientHello has been read (tls-client-hello-reader.ts) and a context chosen, and the
  * client-certificate checks Node cannot do during the handshake.
  */
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { type PeerCertificate, TLSSocket } from 'node:tls';
 import type { TlsContextChoice } from './sni-entry.ts';
+
+/**
+ * What Node's TLSSocket asks of its `server` for session ids (lib/internal/tls/wrap.js: with a
+ * listener for either event it turns session callbacks on, then emits `resumeSession(id, cb)`
+ * and `newSession(id, der, done)` on it). A tls.Server gives no way to tell which connection
+ * an event is for; an object per handshake does (the front's handshake is that object).
+ */
+export interface SessionEventTarget {
+  listenerCount(event: string): number;
+  emit(event: string, ...args: unknown[]): boolean;
+}
 
 export interface ServerTlsOptions {
   /** ALPN protocols the server accepts, in preference order (none = no ALPN answer) */
   ALPNProtocols?: string[];
+  /** receives this connection's resumeSession/newSession (TLS 1.2 session ids in a cache) */
+  sessionEvents?: SessionEventTarget;
 }
 
 /**
@@ -31,6 +44,8 @@ export function startServerTls(
     requestCert: choice.clientCert !== 'none',
     rejectUnauthorized: choice.clientCert === 'required',
     ...(options.ALPNProtocols ? { ALPNProtocols: options.ALPNProtocols } : {}),
+    // documented as a net.Server; Node only calls listenerCount and emit on it here
+    ...(options.sessionEvents ? { server: options.sessionEvents as unknown as Server } : {}),
   });
 }
 

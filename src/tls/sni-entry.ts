@@ -89,11 +89,14 @@ export function loadEntry(
   return entry;
 }
 
-/** The entry's context (built now if the store does not hold it); null when it has none. */
-export function entryContext(entry: SniEntry, deps: EntryDeps): SecureContext | null {
+/**
+ * The entry's context for `variant` (resumption.ts; built now if the store does not hold it);
+ * null when it has none.
+ */
+export function entryContext(entry: SniEntry, deps: EntryDeps, variant?: number): SecureContext | null {
   if (entry.material === null || entry.buildFailed) return null;
   try {
-    return deps.store.get(entry.material, entry.name);
+    return deps.store.get(entry.material, entry.name, variant);
   } catch (e) {
     entry.buildFailed = true;
     tlsLog.failed(deps.log, entry.name, '(OpenSSL)', (e as Error).message);

@@ -140,13 +140,16 @@ export class SniRegistry {
     else this.regexps.push({ pattern: item.name, re: new RegExp(item.name, 'i'), entry });
   }
 
-  /** The context for a server name; null = use the listener's own certificate. */
-  lookup(serverName: string | null): TlsContextChoice | null {
+  /**
+   * The context for a server name, built as `variant` (resumption.ts); null = use the
+   * listener's own certificate.
+   */
+  lookup(serverName: string | null, variant?: number): TlsContextChoice | null {
     if (serverName === null) return null;
     let name = serverName;
     for (let tries = 0; tries < DOTSPLIT_TRIES; tries++) {
       const hit = this.exactEntry(name);
-      if (hit) return this.choose(hit);
+      if (hit) return this.choose(hit, variant);
       if (!this.dotsplit) break;
       const next = name.indexOf('.', 1);
       if (next < 0) break;
@@ -154,11 +157,11 @@ export class SniRegistry {
     }
     if (this.dotsplit) return null;
     for (const { re, entry } of this.regexps) {
-      if (re.test(serverName)) return this.choose(entry);
+      if (re.test(serverName)) return this.choose(entry, variant);
     }
     if (this.dir) {
       const entry = this.dir.lookup(serverName);
-      if (entry) return this.choose(entry);
+      if (entry) return this.choose(entry, variant);
     }
     return null;
   }
@@ -171,8 +174,8 @@ export class SniRegistry {
     return null;
   }
 
-  private choose(entry: SniEntry): TlsContextChoice | null {
-    const context = entryContext(entry, this.deps);
+  private choose(entry: SniEntry, variant: number | undefined): TlsContextChoice | null {
+    const context = entryContext(entry, this.deps, variant);
     if (context === null) return null;
     return {
       context,

@@ -4,6 +4,7 @@
  * context store's figures; and the budget that keeps failure log lines bounded when a
  * flood of bad handshakes arrives.
  */
+import type { TlsResumption } from './resumption.ts';
 import type { SecureContextStore } from './secure-context-store.ts';
 import type { SniRegistry } from './sni-registry.ts';
 
@@ -58,6 +59,8 @@ export class TlsFrontStats {
   readonly failures = new Map<string, number>();
   /** completed handshakes by protocol version (`TLSv1.3`, …) */
   readonly versions = new Map<string, number>();
+  /** completed handshakes that resumed a session (ticket or session id) */
+  resumed = 0;
   /** completed handshakes in which the client presented a verified certificate */
   clientCertificates = 0;
   readonly logBudget = new LogLineBudget();
@@ -66,11 +69,30 @@ export class TlsFrontStats {
     this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
   }
 
-  completed(version: string | null): void {
+  completed(version: string | null, resumed = false): void {
     this.handshakes++;
+    if (resumed) this.resumed++;
     const v = version ?? 'unknown';
     this.versions.set(v, (this.versions.get(v) ?? 0) + 1);
   }
+}
+
+/** How sessions resume: ticket keys and the session-id cache, for the stats document. */
+function resumptionJson(r: TlsResumption): Record<string, unknown> {
+  const keys = r.ticketKeys;
+  const cache = r.sessionCache;
+  return {
+    ticket_keys: keys
+      ? {
+          rotation_seconds: keys.rotationMs / 1000,
+          period: keys.currentPeriod(),
+          generation: keys.generation,
+          tickets_other_period: r.counters.ticketsOtherPeriod,
+          tickets_unknown_key: r.counters.ticketsUnknownKey,
+        }
+      : null,
+    session_cache: cache ? { cache: cache.store.name, timeout: cache.ttlSeconds, ...cache.counters } : null,
+  };
 }
 
 /** The `tls` section of a router's stats document (uwrouter extension). */
@@ -78,6 +100,7 @@ export function tlsStatsSection(
   stats: TlsFrontStats,
   store: SecureContextStore,
   registry: SniRegistry,
+  resumption?: TlsResumption,
 ): { readonly statsName: string; statsJson(): unknown } {
   return {
     statsName: 'tls',
@@ -88,6 +111,8 @@ export function tlsStatsSection(
       handshake_failures: Object.fromEntries(stats.failures),
       versions: Object.fromEntries(stats.versions),
       client_certificates: stats.clientCertificates,
+      resumed: stats.resumed,
+      ...(resumption ? resumptionJson(resumption) : {}),
       sni_misses: stats.sniMisses,
       contexts: store.size,
       contexts_bytes: store.bytes,

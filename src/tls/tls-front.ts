@@ -26,8 +26,10 @@ import type { Logger } from '../logger.ts';
 import type { ClientHello } from '../protocol/tls-client-hello.ts';
 import { ClientHelloReader } from '../protocol/tls-client-hello-reader.ts';
 import type { ListenerTls } from './listener-tls.ts';
-import { clientCertificateVerdict, startServerTls } from './server-socket.ts';
+import { clientCertificateVerdict, type SessionEventTarget, startServerTls } from './server-socket.ts';
+import type { SessionLookupDone } from './session-id-cache.ts';
 import type { TlsContextChoice } from './sni-entry.ts';
+import { offersTls13 } from './ticket-keys.ts';
 import type { TlsFrontStats } from './tls-front-stats.ts';
 
 /** What the router gets with a TLS connection whose handshake completed. */
@@ -94,8 +96,12 @@ export function handshakeFailureReason(err: NodeJS.ErrnoException): string {
   return code.slice(8).toLowerCase().replace(/_/g, '-');
 }
 
-/** One connection between accept and the end of its handshake. */
-class TlsHandshake implements IdleWatched {
+/**
+ * One connection between accept and the end of its handshake. It is also the `server` its
+ * TLSSocket emits session events on when TLS 1.2 session ids go through a cache
+ * (SessionEventTarget), so no object is made per connection for that.
+ */
+class TlsHandshake implements IdleWatched, SessionEventTarget {
   /** IdleWatched: nothing counts as progress, so the limit runs from accept (a deadline) */
   readonly progress = 0;
   seenProgress = 0;
@@ -142,9 +148,13 @@ class TlsHandshake implements IdleWatched {
     const choice = o.listenerTls.contextFor(r.hello);
     this.choice = choice;
     if (r.hello.serverName !== null && choice.source === 'listener') o.stats.sniMisses++;
+    // TLS 1.2 session ids through the cache; never a lookup for a hello that gets TLS 1.3
+    // (its legacy session id is random: resumeSession would fire and never hit, node#60847)
+    const sessionEvents =
+      o.listenerTls.resumption.sessionCache !== null && !offersTls13(r.hello) ? this : undefined;
     let tls: TLSSocket;
     try {
-      tls = startServerTls(this.raw, r.received, choice, { ALPNProtocols: o.ALPNProtocols });
+      tls = startServerTls(this.raw, r.received, choice, { ALPNProtocols: o.ALPNProtocols, sessionEvents });
     } catch (e) {
       // never expected; a throw in a 'data' handler would take the process down
       this.fail('internal', 'UWR_ERR_TLS_HANDSHAKE', `cannot start TLS: ${(e as Error).message}`);
@@ -158,6 +168,27 @@ class TlsHandshake implements IdleWatched {
     tls.on('end', this.onTlsEnd);
     tls.on('close', this.onTlsEnd);
   };
+
+  /** SessionEventTarget: Node asks which session events are listened to. */
+  listenerCount(event: string): number {
+    return event === 'resumeSession' || event === 'newSession' ? 1 : 0;
+  }
+
+  /** SessionEventTarget: a TLS 1.2 session id to look up, or a new session to keep. */
+  emit(event: string, id?: unknown, arg2?: unknown, arg3?: unknown): boolean {
+    const cache = this.front.options.listenerTls.resumption.sessionCache;
+    if (cache === null || this.state !== HANDSHAKING) return false;
+    if (event === 'resumeSession') {
+      cache.lookup(id as Buffer, arg2 as SessionLookupDone);
+      return true;
+    }
+    if (event === 'newSession') {
+      cache.save(id as Buffer, arg2 as Buffer);
+      (arg3 as () => void)();
+      return true;
+    }
+    return false;
+  }
 
   private readonly onSecure = (): void => {
     if (this.state !== HANDSHAKING) return;
@@ -180,7 +211,7 @@ class TlsHandshake implements IdleWatched {
     this.raw.removeListener('end', this.onRawEnd);
     this.raw.removeListener('close', this.onRawClose);
     const stats = this.front.options.stats;
-    stats.completed(tls.getProtocol());
+    stats.completed(tls.getProtocol(), tls.isSessionReused());
     if (verdict.present) stats.clientCertificates++;
     this.front.options.onSecure(tls, {
       hello: this.hello!,

@@ -5,6 +5,9 @@
  * new option that nothing reads fails here until it is read or given a status.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig, OPTIONS } from '../../src/config/index.ts';
 import { isImplemented, statusOf } from '../../src/config/status.ts';
@@ -16,6 +19,8 @@ import { TestCerts } from '../tls/test-certs.ts';
 const certs = new TestCerts('unread');
 const tlsCa = certs.ca();
 const leaf = certs.leaf(tlsCa, 'localhost');
+const ticketKeys = join(certs.dir, 'tickets.key');
+writeFileSync(ticketKeys, randomBytes(48), { mode: 0o600 });
 
 /** Handled by the loader while it parses (they shape the configuration, nothing reads them after). */
 const READ_BY_THE_LOADER = new Set(['ini', 'set']);
@@ -75,6 +80,9 @@ const ARGS = [
   ['--ssl-max-handshakes', '50'],
   ['--ssl-contexts-max', '10'],
   ['--ssl-contexts-max-mb', '8'],
+  ['--ssl-ticket-keys', ticketKeys],
+  ['--ssl-ticket-keys-rotation', '7200'],
+  ['--ssl-sessions-use-cache=default'],
   ['--subscriptions-sni-dir', certs.dir],
   ['--http', '127.0.0.1:0'],
   ['--http-to-https', '127.0.0.1:0'],

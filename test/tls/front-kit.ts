@@ -10,6 +10,7 @@ import { after } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
 import { ListenerTls } from '../../src/tls/listener-tls.ts';
+import type { TlsResumption } from '../../src/tls/resumption.ts';
 import type { SniRegistry } from '../../src/tls/sni-registry.ts';
 import { TlsFront, type TlsFrontOptions, type TlsHandshakeResult } from '../../src/tls/tls-front.ts';
 import { TlsFrontStats } from '../../src/tls/tls-front-stats.ts';
@@ -24,6 +25,7 @@ after(async () => {
 
 export interface FrontServer {
   port: number;
+  listenerTls: ListenerTls;
   front: TlsFront;
   stats: TlsFrontStats;
   secured: TlsHandshakeResult[];
@@ -38,6 +40,10 @@ export interface FrontServerOptions extends Partial<Omit<TlsFrontOptions, 'liste
   listen: string;
   registry?: SniRegistry | null;
   settings?: Partial<TlsSettings>;
+  /** ticket keys and session cache (default: none) */
+  resumption?: TlsResumption;
+  /** default: 'front-test' */
+  sessionIdContext?: string;
 }
 
 export async function startFront(o: FrontServerOptions): Promise<FrontServer> {
@@ -46,7 +52,8 @@ export async function startFront(o: FrontServerOptions): Promise<FrontServer> {
   const listenerTls = ListenerTls.create(parseTlsListen('sslrouter', o.listen, false), {
     settings,
     registry: o.registry ?? null,
-    sessionIdContext: 'front-test',
+    sessionIdContext: o.sessionIdContext ?? 'front-test',
+    ...(o.resumption ? { resumption: o.resumption } : {}),
     log,
   });
   const stats = o.stats ?? new TlsFrontStats();
@@ -88,6 +95,7 @@ export async function startFront(o: FrontServerOptions): Promise<FrontServer> {
   );
   return {
     port: typeof a === 'object' && a ? a.port : 0,
+    listenerTls,
     front,
     stats,
     secured,

@@ -2,6 +2,7 @@
 import pino from 'pino';
 import type { Logger } from '../../src/logger.ts';
 import { buildSecureContext, estimatedContextBytes } from '../../src/tls/build-secure-context.ts';
+import type { TlsResumption } from '../../src/tls/resumption.ts';
 import { SecureContextStore } from '../../src/tls/secure-context-store.ts';
 import { SniRegistry } from '../../src/tls/sni-registry.ts';
 import { parseSniItem } from '../../src/tls/tls-option-specs.ts';
@@ -35,16 +36,21 @@ export function makeRegistry(
     settings?: Partial<TlsSettings>;
     sni?: string[];
     sniRegexp?: string[];
+    /** builds per ticket-key period or without tickets (default: one build, no sharing) */
+    resumption?: TlsResumption;
+    clock?: { t: number };
   } = {},
 ): RegistryHarness {
-  const clock = { t: Date.now() };
+  const clock = options.clock ?? { t: Date.now() };
   const now = () => clock.t;
   const settings = { ...DEFAULT_TLS_SETTINGS, ...options.settings };
   const { log, lines } = captureLogger();
+  const r = options.resumption;
   const store = new SecureContextStore({
     maxContexts: settings.maxContexts,
     maxBytes: settings.maxContextBytes,
-    build: (m, sid) => buildSecureContext(m, settings, sid),
+    build: (m, sid, variant) => buildSecureContext(m, settings, sid, r?.buildOf(variant)),
+    ...(r ? { isLive: r.live, currentVariant: () => r.variantFor(null) } : {}),
     estimate: estimatedContextBytes,
     now,
   });

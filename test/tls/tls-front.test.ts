@@ -266,6 +266,7 @@ test('the stats section: handshakes, failures by reason, SNI misses, the context
     handshake_failures: { 'not-tls': 1 },
     versions: { 'TLSv1.3': 3 },
     client_certificates: 0,
+    resumed: 0,
     sni_misses: 1,
     contexts: 1,
     contexts_bytes: store.bytes,
