@@ -1,0 +1,57 @@
+/**
+ * `--results`: the run's summary written into bench/RESULTS.md between two marker comments
+ * (replacing the previous one), or before its first section when the markers are not there.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { REPO_ROOT } from '../../test/interop/harness/index.ts';
+
+const START = '<!-- bench:summary (written by `npm run bench -- --results`) -->';
+const END = '<!-- /bench:summary -->';
+
+export interface ResultsHead {
+  date: string;
+  commit: string;
+  machine: string;
+  uwrouter: string;
+  load: string;
+  settings: string;
+}
+
+export function summaryMarkdown(opts: {
+  head: ResultsHead;
+  comparisons: string;
+  goals?: string;
+  jsonPath: string;
+}): string {
+  const h = opts.head;
+  return [
+    START,
+    '## Summary: every router against its peers (`npm run bench`)',
+    '',
+    `${h.date}, commit ${h.commit}. ${h.machine}. uwrouter run as \`${h.uwrouter}\`. ${h.settings}; ${h.load}. ` +
+      `Ratios are uwrouter / peer measured in the same run; CPU is per unit of work (request, handshake, MiB), ` +
+      `user + system, of the router's whole process tree; RSS after the runs. The full tables are in ` +
+      `\`${relative(REPO_ROOT, opts.jsonPath)}\` (not committed) and the run's output.`,
+    '',
+    opts.comparisons,
+    ...(opts.goals ? ['', "The issue's goals in this run:", '', opts.goals] : []),
+    END,
+  ].join('\n');
+}
+
+export function writeResultsSummary(opts: Parameters<typeof summaryMarkdown>[0]): void {
+  const path = join(REPO_ROOT, 'bench', 'RESULTS.md');
+  const text = readFileSync(path, 'utf8');
+  const block = summaryMarkdown(opts);
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  let out: string;
+  if (a >= 0 && b > a) out = text.slice(0, a) + block + text.slice(b + END.length);
+  else {
+    const first = text.indexOf('\n## ');
+    out =
+      first >= 0 ? `${text.slice(0, first + 1)}${block}\n\n${text.slice(first + 1)}` : `${text}\n${block}\n`;
+  }
+  writeFileSync(path, out);
+}
