@@ -170,7 +170,7 @@ function gitCommit(): string {
   try {
     const dirty =
       run(['status', '--porcelain', '--untracked-files=no']) !== '' ? ' (with uncommitted changes)' : '';
-    return `${run(['rev-parse', '--short', 'HEAD'])} "${run(['log', '-1', '--format=%s'])}"${dirty}`;
+    return `${run(['rev-parse', '--short', 'HEAD'])}${dirty}`;
   } catch {
     return 'unknown (not a git checkout)';
   }
@@ -213,7 +213,7 @@ async function main(): Promise<number> {
     machine: versionsLine(),
     uwrouter: `node ${ctx.nodeFlags.join(' ')} ${entry}/cli…`,
     load: `1-min load average ${fmt(Math.min(...loads), 2)}–${fmt(Math.max(...loads), 2)} (median ${fmt(median(loads), 2)}) on ${cpus().length} cores`,
-    settings: `${o.quick ? '--quick: ' : ''}${rounds} alternating rounds, ${wrkLabel(wrk)}, ${clients} openssl s_time clients; ${fmt(minutes, 1)} min`,
+    settings: `${o.quick ? '--quick: ' : ''}${rounds} alternating round${rounds === 1 ? '' : 's'}, ${wrkLabel(wrk)}, ${clients} openssl s_time clients; ${fmt(minutes, 1)} min`,
   };
   if (comparisons.length > 0 && !o['profile-only']) {
     console.log(`\n## Summary (${head.date}, ${head.commit})\n\n${head.machine}; ${head.load}\n`);

@@ -118,8 +118,9 @@ export function httpUwsgiScenario(ctx: BenchContext, reference: Topology = nginx
 }
 
 /**
- * `--http-processes 2` beside 1 (the 1-process topologies of `oneProcess`), uWSGI's and
- * uwrouter's. A uwrouter build that runs one process whatever the option says is skipped.
+ * `--http-processes 2` beside 1 (the 1-process topologies of `oneProcess`, shared with it),
+ * uWSGI's and uwrouter's. A uwrouter build that runs one process whatever the option says is
+ * skipped.
  */
 export function httpProcessesScenario(ctx: BenchContext, oneProcess: WrkScenario): WrkScenario {
   const find = (id: string) => oneProcess.topologies.find((t) => t.id === id)!;
@@ -163,8 +164,17 @@ export function httpProcessesScenario(ctx: BenchContext, oneProcess: WrkScenario
     title: 'HTTP router, 2 processes against 1',
     about:
       "The same node; CPU and RSS are the router's whole process tree (uWSGI: master + gateways; uwrouter: primary + workers).",
-    topologies: [uwsgi2, uwr2, uwsgi2Ka, uwr2Ka],
-    base: uwsgi2,
+    topologies: [
+      find('http-uwsgi/uwsgi'),
+      uwsgi2,
+      find('http-uwsgi'),
+      uwr2,
+      find('http-uwsgi-ka/uwsgi'),
+      uwsgi2Ka,
+      find('http-uwsgi-ka'),
+      uwr2Ka,
+    ],
+    base: find('http-uwsgi/uwsgi'),
     pairs: [
       [uwr2, uwsgi2],
       [uwr2Ka, uwsgi2Ka],

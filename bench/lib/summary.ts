@@ -81,7 +81,7 @@ function cpuCell(f: Figure): string {
 
 function valueCell(f: Figure, unit: string): string {
   const digits = f.value < 100 ? 2 : 0;
-  return `${fmt(f.value, digits)} ${unit}`;
+  return unit.startsWith('%') ? `${fmt(f.value, 2)}${unit}` : `${fmt(f.value, digits)} ${unit}`;
 }
 
 /** The summary table: one row per comparison. */
