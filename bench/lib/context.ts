@@ -12,18 +12,26 @@ import { startNodeHello } from './peers.ts';
 import type { Target } from './rounds.ts';
 
 /**
- * The flags `npm start` gives node (package.json "start": the `--…` words between `node` and
- * the script), so the router is measured as it is run.
+ * The node flags of a start script: the `--…` words right after its `node` (none when the
+ * script does not run `node`).
+ */
+export function nodeFlagsOf(script: string): string[] {
+  const words = script.split(/\s+/);
+  const at = words.indexOf('node');
+  const flags: string[] = [];
+  for (let i = at + 1; at >= 0 && i < words.length && words[i]!.startsWith('--'); i++) flags.push(words[i]!);
+  return flags;
+}
+
+/**
+ * The flags `npm start` gives node (package.json "start"), so the router is measured as it
+ * is run.
  */
 export function npmStartNodeFlags(): string[] {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
     scripts?: Record<string, string>;
   };
-  const words = (pkg.scripts?.start ?? '').split(/\s+/);
-  const at = words.indexOf('node');
-  const flags: string[] = [];
-  for (let i = at + 1; at >= 0 && i < words.length && words[i]!.startsWith('--'); i++) flags.push(words[i]!);
-  return flags;
+  return nodeFlagsOf(pkg.scripts?.start ?? '');
 }
 
 export class BenchContext {

@@ -40,18 +40,21 @@ export function summaryMarkdown(opts: {
   ].join('\n');
 }
 
+/**
+ * `text` (RESULTS.md) with `block` in place of the previous summary between the markers, or,
+ * when there is none, before its first `## ` section (at the end when it has none).
+ */
+export function spliceSummary(text: string, block: string): string {
+  const a = text.indexOf(START);
+  const b = text.indexOf(END, a);
+  if (a >= 0 && b > a) return text.slice(0, a) + block + text.slice(b + END.length);
+  const first = text.indexOf('\n## ');
+  return first >= 0
+    ? `${text.slice(0, first + 1)}${block}\n\n${text.slice(first + 1)}`
+    : `${text.replace(/\n*$/, '\n\n')}${block}\n`;
+}
+
 export function writeResultsSummary(opts: Parameters<typeof summaryMarkdown>[0]): void {
   const path = join(REPO_ROOT, 'bench', 'RESULTS.md');
-  const text = readFileSync(path, 'utf8');
-  const block = summaryMarkdown(opts);
-  const a = text.indexOf(START);
-  const b = text.indexOf(END);
-  let out: string;
-  if (a >= 0 && b > a) out = text.slice(0, a) + block + text.slice(b + END.length);
-  else {
-    const first = text.indexOf('\n## ');
-    out =
-      first >= 0 ? `${text.slice(0, first + 1)}${block}\n\n${text.slice(first + 1)}` : `${text}\n${block}\n`;
-  }
-  writeFileSync(path, out);
+  writeFileSync(path, spliceSummary(readFileSync(path, 'utf8'), summaryMarkdown(opts)));
 }
