@@ -231,7 +231,13 @@ async function main(): Promise<number> {
   );
   log(`results: ${jsonPath}`);
   if (o.results && !o['profile-only']) {
-    writeResultsSummary({ head, comparisons: summaryTable(comparisons), goals: goalsTable(plan), jsonPath });
+    writeResultsSummary({
+      head,
+      comparisons: summaryTable(comparisons),
+      goals: goalsTable(plan),
+      profile: profileText,
+      jsonPath,
+    });
     log('bench/RESULTS.md: summary written');
   }
   return code;

@@ -22,6 +22,8 @@ export function summaryMarkdown(opts: {
   head: ResultsHead;
   comparisons: string;
   goals?: string;
+  /** `--profile`'s report (markdown), when the run made one */
+  profile?: string;
   jsonPath: string;
 }): string {
   const h = opts.head;
@@ -36,6 +38,7 @@ export function summaryMarkdown(opts: {
     '',
     opts.comparisons,
     ...(opts.goals ? ['', "The issue's goals in this run:", '', opts.goals] : []),
+    ...(opts.profile ? ['', opts.profile.replace(/^### /, '#### ')] : []),
     END,
   ].join('\n');
 }

@@ -257,6 +257,7 @@ test("RESULTS.md: the summary goes before the first section, and a later run's r
       head: { ...head, commit },
       comparisons: summaryTable([comparison]),
       jsonPath: '/nowhere/bench/out/x.json',
+      profile: '### CPU profile: x\n\nbusy 4 ms',
     });
   const doc = '# Benchmark results\n\nIntro.\n\n## HTTP router\n\nold tables\n';
   const once = spliceSummary(doc, block('abc1234'));
@@ -264,6 +265,7 @@ test("RESULTS.md: the summary goes before the first section, and a later run's r
   assert.ok(once.endsWith('<!-- /bench:summary -->\n\n## HTTP router\n\nold tables\n'));
   assert.match(once, /2026-12-01T00:00:00Z, commit abc1234\. node v24, 2 CPUs\./);
   assert.match(once, /1-min load average 2\.00–3\.00/);
+  assert.match(once, /\n#### CPU profile: x\n\nbusy 4 ms\n<!-- \/bench:summary -->/);
   const twice = spliceSummary(once, block('def5678'));
   assert.equal(twice.match(/<!-- bench:summary/g)?.length, 1);
   assert.doesNotMatch(twice, /abc1234/);
