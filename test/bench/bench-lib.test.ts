@@ -130,28 +130,29 @@ test('each sample is charged the time until the next one; frames are summed over
 });
 
 /**
- * A node process that starts a child burning 0.4 s of CPU (its own CPU time, not the wall
- * clock: the machine is shared), which exits 1.5 s later.
+ * A node process that starts a child burning 0.4 s of CPU (its own CPU time, user + system,
+ * not the wall clock: the machine is shared), which exits 1.5 s later.
  */
 const PARENT = `
 const { spawn } = require('node:child_process');
-const child = 'while (process.cpuUsage().user < 400000); setTimeout(() => {}, 1500)';
+const child = 'const used = () => { const u = process.cpuUsage(); return u.user + u.system; };' +
+  'let x = 0; while (used() < 400000) for (let i = 0; i < 1e5; i++) x += i; setTimeout(() => {}, 1500)';
 spawn(process.execPath, ['-e', child], { stdio: 'ignore' });
-setTimeout(() => {}, 20000);
+setTimeout(() => {}, 60000);
 `;
 
 test('CPU over a process tree: a child that exits between two readings takes nothing away', async () => {
   const parent = spawn(process.execPath, ['-e', PARENT], { stdio: 'ignore' });
   try {
     const pid = parent.pid!;
-    // wait until the child has burnt its CPU
-    const deadline = Date.now() + 15000;
+    // wait until the child has burnt its CPU (each look reads all of /proc: not too often)
+    const deadline = Date.now() + 30000;
     while (procCpuSeconds(pid) - procCpuSeconds(pid, { tree: false }) < 0.3 && Date.now() < deadline)
-      await sleep(20);
+      await sleep(100);
     assert.equal(processTree(pid).length, 2, 'the child is running');
     const snapshot = cpuSnapshot(pid);
     const naive = procCpuSeconds(pid);
-    while (processTree(pid).length > 1 && Date.now() < deadline) await sleep(20);
+    while (processTree(pid).length > 1 && Date.now() < deadline) await sleep(100);
     assert.equal(processTree(pid).length, 1, 'the child exited');
     const used = cpuSince(snapshot, pid);
     assert.ok(used.user >= 0 && used.system >= 0, `CPU since the snapshot: ${JSON.stringify(used)}`);
