@@ -1,135 +1,169 @@
 /**
- * Rawrouter side by side: wrk → {uWSGI rawrouter | uwrouter rawrouter} → one uWSGI python
- * hello node on `--http-socket` (2 processes), plus wrk → node directly for reference. The
- * node closes every connection after its answer, so each request is a new TCP connection
- * through the relay: accept, node connect, relay, close (the rawrouter's whole hot path).
- * wrk runs alternate between the topologies for N rounds; the table shows medians and the
- * ratio uwrouter / uWSGI measured in the same run.
+ * Rawrouter side by side:
+ *  - connection per request: wrk → {uWSGI rawrouter | uwrouter rawrouter | HAProxy tcp mode}
+ *    → one uWSGI python hello node on `--http-socket` (2 processes), plus wrk → node directly.
+ *    The node closes every connection after its answer, so each request is a new TCP
+ *    connection through the relay: accept, node connect, relay, close (the whole hot path);
+ *  - bulk: MiB/s and CPU per MiB through the same relays for a 100 MiB answer (a Node.js node
+ *    writing 100 MiB to each connection), three transfers in a row per run.
+ * Runs alternate between the topologies for N rounds; medians and same-run ratios.
  *
  *   node bench/rawrouter-bench.ts [--rounds 3] [--seconds 5] [--threads 2] [--conns 50]
  *                                 [--entry src|dist] [--json FILE]
  */
 import { freePort } from '../test/interop/harness/index.ts';
-import { startUwrouter } from '../test/interop/harness/uwrouter.ts';
-import { startUwsgiNode, startUwsgiRouter } from '../test/interop/harness/uwsgi.ts';
-import { type Summary, summarize } from './lib/measure.ts';
-import {
-  benchOptions,
-  checkHelloWorld,
-  defaultEntry,
-  log,
-  reportFailures,
-  runAlternatingRounds,
-  runBench,
-  type Target,
-  writeResultJson,
-  wrkLabel,
-} from './lib/rounds.ts';
+import type { ServerHandle } from '../test/interop/harness/server-process.ts';
+import { startUwsgiRouter } from '../test/interop/harness/uwsgi.ts';
+import { type BenchContext, firstLines } from './lib/context.ts';
+import { startBlobNode, startHaproxyTcp } from './lib/peers.ts';
+import { runWrkBenchMain } from './lib/run-wrk-bench.ts';
+import type { Role, WrkScenario } from './lib/scenario.ts';
+import { topology } from './lib/scenario.ts';
 import { fmt, markdownTable, ratio } from './lib/stats.ts';
+import type { Comparison, Section } from './lib/summary.ts';
+import { summarizeTransfers, type TransferTarget, transferUnit } from './lib/transfer.ts';
 
-const opt = benchOptions({ json: true });
-const { rounds, wrk: wrkOpts } = opt;
-
-interface Topology extends Target {
-  role: 'reference' | 'uwsgi' | 'uwrouter';
+/** A relay of each kind to `node` (`host:port`), listening on a free port. */
+async function relay(
+  ctx: BenchContext,
+  kind: Role,
+  node: string,
+  nodeArgs?: string[],
+): Promise<ServerHandle> {
+  if (kind === 'peer') return startHaproxyTcp(node);
+  const port = await freePort();
+  const args = ['--rawrouter', `127.0.0.1:${port}`, '--rawrouter-to', node];
+  return kind === 'uwsgi' ? startUwsgiRouter('rawrouter', args) : ctx.uwrouter(args, { nodeArgs });
 }
 
-async function main(): Promise<number> {
-  log(`rawrouter bench: ${rounds} rounds × ${wrkLabel(wrkOpts)}`);
-  const node = await startUwsgiNode({ app: 'hello.py', processes: 2, protocol: 'http' });
-  log(`node: uWSGI python hello, 2 processes, --http-socket ${node.address}`);
+const LABEL: Record<'uwsgi' | 'uwrouter' | 'peer', string> = {
+  uwsgi: "uWSGI's rawrouter",
+  uwrouter: 'uwrouter rawrouter',
+  peer: 'HAProxy tcp mode',
+};
 
-  const direct: Topology = { label: 'wrk → node (direct)', role: 'reference', runs: [] };
-  direct.url = `http://${node.address}/`;
-
-  const uwsgi: Topology = { label: 'wrk → uWSGI rawrouter → node', role: 'uwsgi', runs: [] };
-  const uwsgiPort = await freePort();
-  uwsgi.router = await startUwsgiRouter('rawrouter', [
-    '--rawrouter',
-    `127.0.0.1:${uwsgiPort}`,
-    '--rawrouter-to',
-    node.address,
-  ]);
-  uwsgi.url = `http://127.0.0.1:${uwsgiPort}/`;
-
-  const entry = opt.entry || defaultEntry();
-  const uwr: Topology = { label: `wrk → uwrouter rawrouter (${entry}) → node`, role: 'uwrouter', runs: [] };
-  try {
-    const port = await freePort();
-    uwr.router = await startUwrouter(['--rawrouter', `127.0.0.1:${port}`, '--rawrouter-to', node.address], {
-      entry,
-    });
-    uwr.url = `http://127.0.0.1:${port}/`;
-  } catch (err) {
-    uwr.failure = `did not start: ${(err as Error).message.split('\n').slice(0, 8).join('\n  ')}`;
-  }
-
-  const all = [direct, uwsgi, uwr];
-  for (const t of all) await checkHelloWorld(t);
-  await runAlternatingRounds(all, { rounds, wrk: wrkOpts, log });
-
-  const sums = new Map<Topology, Summary>(all.map((t) => [t, summarize(t.runs)]));
-  const base = sums.get(uwsgi)!;
-  const rows = all.map((t) => {
-    const s = sums.get(t)!;
-    if (t.failure && t.runs.length === 0) return [t.label, 'FAILED', '', '', '', '', '', ''];
-    return [
-      t.label,
-      fmt(s.requestsPerSecond),
-      fmt(s.p50Ms, 2),
-      fmt(s.p99Ms, 2),
-      fmt(s.errors),
-      t.router ? fmt(s.cpuUsPerRequest, 1) : '—',
-      t.router ? fmt(s.rssBytes / 1048576, 1) : '—',
-      ratio(s.requestsPerSecond, base.requestsPerSecond),
-    ];
-  });
-  console.log(
-    `\nrawrouter, median of ${rounds} (${wrkLabel(wrkOpts)}; one TCP connection per request; ` +
-      `router CPU and RSS include its child processes)\n`,
-  );
-  console.log(
-    markdownTable(
-      [
-        'topology',
-        'req/s',
-        'p50 ms',
-        'p99 ms',
-        'errors',
-        'router CPU µs/req',
-        'router RSS MiB',
-        'req/s × uWSGI',
-      ],
-      rows,
-    ),
-  );
-  // wrk counts a read error each time the node closes a connection after its answer (one per
-  // request here); anything else (connect, write, timeout, non-2xx) is a real failure
-  const realErrors = (t: Topology) =>
-    t.runs.reduce(
-      (n, r) => n + r.wrk.errors.connect + r.wrk.errors.write + r.wrk.errors.timeout + r.wrk.errors.non2xx3xx,
-      0,
+/** Connection per request through each relay. */
+export function rawrouterScenario(ctx: BenchContext): WrkScenario {
+  const node = async () => (await ctx.httpSocketNode()).address;
+  const direct = topology('rawrouter/direct', 'wrk → node (no relay)', 'reference', async () => ({
+    url: `http://${await node()}/`,
+  }));
+  const make = (kind: 'uwsgi' | 'uwrouter' | 'peer') =>
+    topology(
+      kind === 'uwrouter' ? 'rawrouter' : `rawrouter/${kind === 'uwsgi' ? 'uwsgi' : 'haproxy'}`,
+      `wrk → ${LABEL[kind]} → node`,
+      kind,
+      async (nodeArgs) => {
+        const r = await relay(ctx, kind, await node(), nodeArgs);
+        return { router: r, url: `http://127.0.0.1:${r.port}/` };
+      },
+      kind === 'uwrouter' ? { path: 'rawrouter, connection per request' } : { short: LABEL[kind] },
     );
-  console.log(
-    `\n"errors" are wrk read errors: the node closes every connection. Other errors: ${all
-      .map((t) => `${t.label.replace(/^wrk → /, '')} ${realErrors(t)}`)
-      .join(', ')}`,
-  );
-  const w = sums.get(uwr)!;
-  if (uwr.runs.length > 0) {
-    console.log(
-      `\nuwrouter / uWSGI: req/s ${ratio(w.requestsPerSecond, base.requestsPerSecond)}, ` +
-        `p99 ${ratio(w.p99Ms, base.p99Ms)}, CPU/req ${ratio(w.cpuUsPerRequest, base.cpuUsPerRequest)}, ` +
-        `RSS ${ratio(w.rssBytes, base.rssBytes)}`,
-    );
-  }
-  const code = reportFailures(all, (t) => t.label);
-
-  if (opt.json) {
-    const out = all.map((t) => ({ label: t.label, role: t.role, failure: t.failure, summary: sums.get(t) }));
-    writeResultJson(opt.json, wrkOpts, rounds, out);
-  }
-  return code;
+  const uwsgi = make('uwsgi');
+  const uwr = make('uwrouter');
+  const haproxy = make('peer');
+  return {
+    id: 'rawrouter',
+    title: 'rawrouter, connection per request',
+    about:
+      'wrk → relay → one uWSGI python hello node on --http-socket (2 processes), which closes every connection: one TCP connection per request through the relay.',
+    topologies: [direct, uwsgi, uwr, haproxy],
+    base: uwsgi,
+    pairs: [
+      [uwr, uwsgi],
+      [uwr, haproxy],
+    ],
+    notes: () => [
+      '"errors" are wrk read errors: the node closes every connection after its answer (one per request).',
+    ],
+  };
 }
 
-await runBench(main);
+/** MiB/s and CPU per MiB for a `mib` MiB answer through each relay. */
+export function rawTransferSection(ctx: BenchContext, opts: { mib: number; transfers: number }): Section {
+  const blob = () => ctx.shared(`blob-${opts.mib}`, () => startBlobNode(opts.mib));
+  const targets: TransferTarget[] = (['reference', 'uwsgi', 'uwrouter', 'peer'] as const).map((role) => ({
+    id: role === 'uwrouter' ? 'raw-transfer' : `raw-transfer/${role}`,
+    label: role === 'reference' ? 'node directly (no relay)' : LABEL[role],
+    role,
+    runs: [],
+  }));
+  const byRole = (r: Role) => targets.find((t) => t.role === r)!;
+  const fig = (t: TransferTarget) => {
+    const s = summarizeTransfers(t.runs);
+    return {
+      label: t.label,
+      value: s.mibPerSecond,
+      cpuUser: s.cpuUserUsPerMiB,
+      cpuSystem: s.cpuSystemUsPerMiB,
+      rssBytes: s.rssBytes,
+    };
+  };
+  return {
+    id: 'raw-transfer',
+    async start() {
+      for (const t of targets) {
+        try {
+          const node = await blob();
+          if (t.role === 'reference') t.port = node.port;
+          else {
+            t.router = await relay(ctx, t.role, node.address);
+            t.port = t.router.port;
+          }
+        } catch (err) {
+          t.failure = `did not start: ${firstLines(err)}`;
+        }
+      }
+    },
+    units: () => targets.map((t) => transferUnit(t, opts.mib, opts.transfers)),
+    print() {
+      console.log(
+        `\n### rawrouter, bulk transfer\n\nThe bench reads a ${opts.mib} MiB answer through each relay from a Node.js node (${opts.transfers} transfers in a row per run; median of the runs); CPU per MiB of the relay's process tree.\n`,
+      );
+      const base = summarizeTransfers(byRole('uwsgi').runs);
+      console.log(
+        markdownTable(
+          ['relay', 'MiB/s', 'CPU µs/MiB', 'user', 'sys', 'RSS MiB', "MiB/s × uWSGI's"],
+          targets.map((t) => {
+            if (t.runs.length === 0) return [t.label, 'FAILED', '', '', '', '', ''];
+            const s = summarizeTransfers(t.runs);
+            const own = t.role !== 'reference';
+            return [
+              t.label,
+              fmt(s.mibPerSecond),
+              own ? fmt(s.cpuUserUsPerMiB + s.cpuSystemUsPerMiB) : '—',
+              own ? fmt(s.cpuUserUsPerMiB) : '—',
+              own ? fmt(s.cpuSystemUsPerMiB) : '—',
+              own ? fmt(s.rssBytes / 1048576, 1) : '—',
+              ratio(s.mibPerSecond, base.mibPerSecond),
+            ];
+          }),
+        ),
+      );
+    },
+    comparisons() {
+      const ours = byRole('uwrouter');
+      return [byRole('uwsgi'), byRole('peer')]
+        .filter((p) => ours.runs.length > 0 && p.runs.length > 0)
+        .map(
+          (p): Comparison => ({
+            path: `rawrouter, ${opts.mib} MiB transfer`,
+            unit: 'MiB/s',
+            cpuUnit: 'µs/MiB',
+            higherIsBetter: true,
+            ours: fig(ours),
+            peer: fig(p),
+          }),
+        );
+    },
+    items: () => targets,
+    json: () =>
+      targets.map((t) => ({ id: t.id, label: t.label, role: t.role, failure: t.failure, runs: t.runs })),
+  };
+}
+
+if (import.meta.main)
+  await runWrkBenchMain('rawrouter bench', (ctx) => ({
+    scenarios: [rawrouterScenario(ctx)],
+    sections: [rawTransferSection(ctx, { mib: 100, transfers: 3 })],
+  }));

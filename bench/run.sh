@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Benchmarks against the real peers (npm run bench): installs them if missing, then runs the
-# fastrouter side by side with Node 24 from node_modules. Bounded: each wrk run ≤ 5 s.
-# Extra arguments go to the bench, e.g. bench/run.sh --rounds 5 --json bench/out/fr.json
+# npm run bench: every router against its peers in one alternating run (bench/all.ts), with
+# Node 24 from node_modules. Installs the real peers if missing (scripts/install-peers.sh),
+# builds dist/ and measures it when it builds (else src/ with types stripped), raises the soft
+# fd limit to the hard one (websocket tunnels need 2 fds each in the router). Every run is
+# bounded: about 15 minutes in full, about a minute with --quick.
+#   bash bench/run.sh [--quick] [--only ID,…] [--results] [--profile] …   (see bench/all.ts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -18,5 +21,5 @@ if [[ -f src/cli.ts ]]; then
   fi
 fi
 
-echo "node $(node --version), $(uwsgi --version | sed 's/^/uWSGI /'), $(nginx -v 2>&1 | sed 's/.*: //'), $(nproc) CPUs"
-node bench/fastrouter-bench.ts --entry "$ENTRY" "$@"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+exec node bench/all.ts --entry "$ENTRY" "$@"

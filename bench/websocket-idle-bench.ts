@@ -1,42 +1,45 @@
 /**
  * Idle websocket tunnels: how much router memory does one open tunnel cost? Opens N
- * (default 10,000) websockets through uwrouter (`--http-websockets`) to
- *  - `http`: a Node.js `ws` server as an HTTP node (`--http-to http://…`), and
- *  - `uwsgi`: a raw TCP uwsgi node (a tiny Node.js server that answers the handshake from
- *    the uwsgi vars, like uwsgi.websocket_handshake, then holds the connection and echoes
- *    small frames),
- * in batches, lets them sit idle, and reports (RSS after − RSS before) / N for the router
- * process (goal < 10 KiB per tunnel). For reference, `pipe`: the same through a bare
- * Node.js `net` pipe proxy (two sockets piped, nothing else) — the floor for a Node hop. Then closes everything and checks the router's
+ * (default 10,000) websockets through a router with websockets on, to
+ *  - `http`: uwrouter → a Node.js `ws` server as an HTTP node (`--http-to http://…`),
+ *  - `uwsgi`: uwrouter → a raw TCP uwsgi node (bench/peers/uwsgi-ws-node.ts: answers the
+ *    handshake from the uwsgi vars, like uwsgi.websocket_handshake, then holds the connection
+ *    and echoes small frames),
+ *  - `uwsgi-router`: uWSGI's HTTP router (`--http-websockets`) → the same raw uwsgi node,
+ *  - `pipe`: a bare Node.js `net` pipe proxy → the ws node (two sockets piped, nothing else):
+ *    the floor for a Node hop,
+ * in batches, lets them sit idle, and reports (RSS after − RSS before) / N for the router's
+ * process tree (goal < 10 KiB per tunnel). Then closes everything and checks the router's
  * `active_sessions` went back to 0.
  *
  * Each tunnel costs the router two descriptors (client + node): the router process needs
  * 2N + a few fds. N is sized down (with a message) when `ulimit -n` is too low.
  *
- *   node bench/websocket-idle-bench.ts [--tunnels 10000] [--batch 500] [--node http,uwsgi,pipe]
- *                                      [--entry src|dist]
+ *   node bench/websocket-idle-bench.ts [--tunnels 10000] [--batch 500]
+ *                                      [--node http,uwsgi,uwsgi-router,pipe] [--entry src|dist]
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { freePort, REPO_ROOT, rawRequest, tmpDir } from '../test/interop/harness/index.ts';
-import { asServer, type ServerHandle, startServerProcess } from '../test/interop/harness/server-process.ts';
-import { startUwrouter } from '../test/interop/harness/uwrouter.ts';
+import { freePort, rawRequest } from '../test/interop/harness/index.ts';
+import type { ServerHandle } from '../test/interop/harness/server-process.ts';
+import { startUwsgiRouter } from '../test/interop/harness/uwsgi.ts';
+import type { BenchContext } from './lib/context.ts';
+import { startPipeProxy, startUwsgiWsNode, startWsNode } from './lib/peers.ts';
 import { procRssBytes } from './lib/proc.ts';
-import { log, reportFailures, runBench } from './lib/rounds.ts';
+import { log } from './lib/rounds.ts';
+import { runWrkBenchMain } from './lib/run-wrk-bench.ts';
 import { fmt, markdownTable } from './lib/stats.ts';
+import type { Comparison, Section } from './lib/summary.ts';
 
-const { values: opt } = parseArgs({
-  options: {
-    tunnels: { type: 'string', default: '10000' },
-    batch: { type: 'string', default: '500' },
-    node: { type: 'string', default: 'http,uwsgi,pipe' },
-    entry: { type: 'string', default: 'src' },
-  },
-});
+export type TunnelKind = 'http' | 'uwsgi' | 'uwsgi-router' | 'pipe';
+
+const LABELS: Record<TunnelKind, string> = {
+  http: 'uwrouter → HTTP node (Node.js ws)',
+  uwsgi: 'uwrouter → uwsgi node (raw TCP)',
+  'uwsgi-router': "uWSGI's HTTP router → uwsgi node (raw TCP)",
+  pipe: 'reference: Node.js net pipe → ws node',
+};
 
 /** The soft fd limit children inherit (`ulimit -n`; also the hard one, for the message). */
 function fdLimits(): { soft: number; hard: number } {
@@ -45,100 +48,17 @@ function fdLimits(): { soft: number; hard: number } {
   return { soft: read('-Sn'), hard: read('-Hn') };
 }
 
-const WS_MODULE = join(REPO_ROOT, 'node_modules', 'ws', 'wrapper.mjs');
-
-/** A `ws` echo server in its own process (an HTTP node). */
-async function startWsNode(): Promise<ServerHandle> {
-  const dir = tmpDir('ws-node');
-  const port = await freePort();
-  const script = join(dir, 'ws-node.mjs');
-  writeFileSync(
-    script,
-    `import { createServer } from 'node:http';
-import { WebSocketServer } from ${JSON.stringify(WS_MODULE)};
-const server = createServer((req, res) => res.end('ws node'));
-server.keepAliveTimeout = 600000;
-const wss = new WebSocketServer({ server, perMessageDeflate: false });
-wss.on('connection', (ws) => ws.on('message', (d, b) => ws.send(d, { binary: b })));
-server.listen(${port}, '127.0.0.1');
-`,
-  );
-  return asServer(
-    await startServerProcess('ws-node', process.execPath, [script], { cwd: dir, ready: { port } }),
-    { port, dir },
-  );
-}
-
-/** A raw TCP uwsgi node: reads the uwsgi packet, answers 101 from HTTP_SEC_WEBSOCKET_KEY, echoes. */
-async function startUwsgiWsNode(): Promise<ServerHandle> {
-  const dir = tmpDir('uwsgi-ws-node');
-  const port = await freePort();
-  const script = join(dir, 'uwsgi-ws-node.mjs');
-  writeFileSync(
-    script,
-    `import { createHash } from 'node:crypto';
-import { createServer } from 'node:net';
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-createServer((s) => {
-  let buf = Buffer.alloc(0);
-  let upgraded = false;
-  s.on('error', () => {});
-  s.on('data', (d) => {
-    if (upgraded) {
-      // echo a small client frame (one frame per read, payload < 126) unmasked
-      const len = d[1] & 0x7f;
-      const mask = d.subarray(2, 6);
-      const payload = Buffer.from(d.subarray(6, 6 + len));
-      for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i & 3];
-      return s.write(Buffer.concat([Buffer.from([d[0], len]), payload]));
-    }
-    buf = Buffer.concat([buf, d]);
-    if (buf.length < 4 || buf.length < 4 + buf.readUInt16LE(1)) return;
-    const end = 4 + buf.readUInt16LE(1);
-    let p = 4, key = '';
-    while (p < end) {
-      const kl = buf.readUInt16LE(p); const k = buf.toString('latin1', p + 2, p + 2 + kl); p += 2 + kl;
-      const vl = buf.readUInt16LE(p); const v = buf.toString('latin1', p + 2, p + 2 + vl); p += 2 + vl;
-      if (k === 'HTTP_SEC_WEBSOCKET_KEY') key = v;
-    }
-    const accept = createHash('sha1').update(key + GUID).digest('base64');
-    s.write('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\n' +
-      'Sec-WebSocket-Accept: ' + accept + '\\r\\n\\r\\n');
-    upgraded = true;
-    buf = null;
-  });
-}).listen(${port}, '127.0.0.1');
-`,
-  );
-  return asServer(
-    await startServerProcess('uwsgi-ws-node', process.execPath, [script], { cwd: dir, ready: { port } }),
-    { port, dir },
-  );
-}
-
-/**
- * Reference: the least a Node.js hop can hold per tunnel — `net` sockets piped both ways
- * (no HTTP parsing, no timers), in front of the same ws node.
- */
-async function startPipeProxy(target: number): Promise<ServerHandle> {
-  const dir = tmpDir('pipe-proxy');
-  const port = await freePort();
-  const script = join(dir, 'pipe-proxy.mjs');
-  writeFileSync(
-    script,
-    `import { connect, createServer } from 'node:net';
-createServer((c) => {
-  const u = connect(${target}, '127.0.0.1');
-  c.pipe(u); u.pipe(c);
-  c.on('error', () => u.destroy()); u.on('error', () => c.destroy());
-  c.on('close', () => u.destroy()); u.on('close', () => c.destroy());
-}).listen({ port: ${port}, host: '127.0.0.1', backlog: 1024 });
-`,
-  );
-  return asServer(
-    await startServerProcess('pipe-proxy', process.execPath, [script], { cwd: dir, ready: { port } }),
-    { port, dir },
-  );
+/** How many tunnels fit the fd limit (router: 2 per tunnel + ~100; this process and the node: 1). */
+export function tunnelsThatFit(wanted: number): number {
+  const { soft, hard } = fdLimits();
+  const n = Math.min(wanted, Math.floor((soft - 200) / 2));
+  if (n < wanted) {
+    log(
+      `websocket tunnels: ulimit -n is ${soft} (hard ${hard}); the router needs 2 fds per tunnel, ` +
+        `so ${wanted} tunnels do not fit: measuring ${n} instead (raise the limit, e.g. ulimit -n ${2 * wanted + 200}, for the full count)`,
+    );
+  }
+  return n;
 }
 
 async function activeSessions(statsPort: number): Promise<number> {
@@ -156,14 +76,9 @@ function openTunnel(url: string): Promise<WebSocket> {
   });
 }
 
-const LABELS: Record<Kind, string> = {
-  http: 'uwrouter → HTTP node (Node.js ws)',
-  uwsgi: 'uwrouter → uwsgi node (raw TCP)',
-  pipe: 'reference: Node.js net pipe → ws node',
-};
-
-interface Result {
-  node: string;
+interface TunnelResult {
+  node: TunnelKind;
+  label: string;
   tunnels: number;
   before: number;
   after: number;
@@ -173,37 +88,42 @@ interface Result {
   failure?: string;
 }
 
-type Kind = 'http' | 'uwsgi' | 'pipe';
+async function startRouter(
+  ctx: BenchContext,
+  kind: TunnelKind,
+  node: ServerHandle,
+  port: number,
+  statsPort: number,
+): Promise<ServerHandle> {
+  if (kind === 'pipe') return startPipeProxy(node.port!);
+  const args = [
+    '--http',
+    `127.0.0.1:${port}`,
+    '--http-to',
+    kind === 'http' ? `http://${node.address}` : node.address,
+    '--http-websockets',
+    '--http-timeout',
+    '600',
+    '--http-stats',
+    `127.0.0.1:${statsPort}`,
+  ];
+  return kind === 'uwsgi-router'
+    ? startUwsgiRouter('http', [...args, '--listen', '1024'])
+    : ctx.uwrouter([...args, '--listen', '1024']);
+}
 
-async function runOne(kind: Kind, n: number, batch: number): Promise<Result> {
-  const node = kind === 'uwsgi' ? await startUwsgiWsNode() : await startWsNode();
+async function runOne(ctx: BenchContext, kind: TunnelKind, n: number, batch: number): Promise<TunnelResult> {
+  const node = kind === 'http' || kind === 'pipe' ? await startWsNode() : await startUwsgiWsNode();
   const [port, statsPort] = await Promise.all([freePort(), freePort()]);
-  const router =
-    kind === 'pipe'
-      ? await startPipeProxy(node.port!)
-      : await startUwrouter(
-          [
-            '--http',
-            `127.0.0.1:${port}`,
-            '--http-to',
-            kind === 'uwsgi' ? node.address : `http://${node.address}`,
-            '--http-websockets',
-            '--http-timeout',
-            '600',
-            '--http-stats',
-            `127.0.0.1:${statsPort}`,
-            '--listen',
-            '1024',
-          ],
-          { entry: opt.entry },
-        );
+  const router = await startRouter(ctx, kind, node, port, statsPort);
   const url = `ws://127.0.0.1:${kind === 'pipe' ? router.port : port}/idle`;
   const open: WebSocket[] = [];
   // the pipe proxy has no stats: it holds what the clients hold
   const sessions = (): Promise<number> =>
     kind === 'pipe' ? Promise.resolve(open.length) : activeSessions(statsPort);
-  const result: Result = {
+  const result: TunnelResult = {
     node: kind,
+    label: LABELS[kind],
     tunnels: 0,
     before: 0,
     after: 0,
@@ -224,7 +144,7 @@ async function runOne(kind: Kind, n: number, batch: number): Promise<Result> {
     const deadline0 = Date.now() + 20000;
     while ((await sessions()) !== 0 && Date.now() < deadline0) await sleep(100);
     await sleep(1000);
-    result.before = procRssBytes(router.pid, { tree: false });
+    result.before = procRssBytes(router.pid);
 
     const t0 = Date.now();
     for (let i = 0; i < n; i += batch) {
@@ -243,7 +163,7 @@ async function runOne(kind: Kind, n: number, batch: number): Promise<Result> {
     const shown = await sessions();
     if (shown < open.length) result.failure ??= `router shows ${shown} sessions for ${open.length} tunnels`;
     await sleep(3000); // idle
-    result.after = procRssBytes(router.pid, { tree: false });
+    result.after = procRssBytes(router.pid);
     result.perTunnel = open.length > 0 ? (result.after - result.before) / open.length : Number.NaN;
     // still alive after idling: a round trip on the last tunnel
     const last = open[open.length - 1];
@@ -270,63 +190,86 @@ async function runOne(kind: Kind, n: number, batch: number): Promise<Result> {
       await sleep(200);
     }
     if (left !== 0) result.failure ??= `active_sessions still ${left} 30 s after closing`;
-    result.afterClose = procRssBytes(router.pid, { tree: false });
+    result.afterClose = procRssBytes(router.pid);
     await router.stop();
     await node.stop();
   }
   return result;
 }
 
-async function main(): Promise<number> {
-  const wanted = Number(opt.tunnels);
-  const batch = Number(opt.batch);
-  const { soft, hard } = fdLimits();
-  // router: 2 fds per tunnel + ~100 for itself; this process and the node: 1 per tunnel
-  const fit = Math.floor((soft - 200) / 2);
-  const n = Math.min(wanted, fit);
-  if (n < wanted) {
-    log(
-      `websocket idle bench: ulimit -n is ${soft} (hard ${hard}); the router needs 2 fds per tunnel, ` +
-        `so ${wanted} tunnels do not fit: measuring ${n} instead (raise the limit, e.g. ulimit -n ${2 * wanted + 200}, for the full count)`,
-    );
-  }
-  log(
-    `websocket idle bench: ${n} tunnels in batches of ${batch}, nodes: ${opt.node}, uwrouter entry ${opt.entry}`,
-  );
-  const results: Result[] = [];
-  for (const kind of opt.node!.split(',') as Kind[]) {
-    log(`${kind} node:`);
-    results.push(await runOne(kind, n, batch));
-  }
-  const mib = (b: number) => fmt(b / 1048576, 1);
-  console.log(
-    `\nIdle websocket tunnels through uwrouter (router process RSS; goal < 10 KiB per tunnel${n < wanted ? `; ${n} tunnels, not ${wanted}: ulimit -n ${soft}` : ''})\n`,
-  );
-  console.log(
-    markdownTable(
-      [
-        'node',
-        'tunnels',
-        'open s',
-        'RSS before MiB',
-        'RSS open MiB',
-        'KiB / tunnel',
-        'RSS after close MiB',
-        'goal',
-      ],
-      results.map((r) => [
-        LABELS[r.node as Kind],
-        fmt(r.tunnels),
-        fmt(r.openSeconds, 1),
-        mib(r.before),
-        mib(r.after),
-        fmt(r.perTunnel / 1024, 2),
-        mib(r.afterClose),
-        r.perTunnel / 1024 < 10 ? 'met' : 'NOT met',
-      ]),
-    ),
-  );
-  return reportFailures(results, (r) => r.node);
+/** Idle tunnels of each kind, one kind after another, measured alone after the rounds. */
+export function tunnelSection(
+  ctx: BenchContext,
+  opts: { tunnels: number; batch: number; kinds: readonly TunnelKind[] },
+): Section {
+  const results: TunnelResult[] = [];
+  let n = opts.tunnels;
+  const find = (k: TunnelKind) => results.find((r) => r.node === k && !r.failure && r.tunnels > 0);
+  const fig = (r: TunnelResult) => ({ label: r.label, value: r.perTunnel / 1024, rssBytes: r.after });
+  return {
+    id: 'websocket-tunnels',
+    async run() {
+      n = tunnelsThatFit(opts.tunnels);
+      for (const kind of opts.kinds) {
+        log(`websocket tunnels, ${kind}: ${n} in batches of ${opts.batch}`);
+        results.push(await runOne(ctx, kind, n, opts.batch));
+      }
+    },
+    print() {
+      const mib = (b: number) => fmt(b / 1048576, 1);
+      console.log(
+        `\n### websocket tunnels, idle\n\n${n} websockets opened through each router in batches of ${opts.batch}, idle 3 s; KiB per tunnel = (RSS with all open − RSS before) / tunnels, the router's process tree (goal < 10 KiB).\n`,
+      );
+      console.log(
+        markdownTable(
+          [
+            'router',
+            'tunnels',
+            'open s',
+            'RSS before MiB',
+            'RSS open MiB',
+            'KiB / tunnel',
+            'RSS after close MiB',
+          ],
+          results.map((r) => [
+            r.label,
+            fmt(r.tunnels),
+            fmt(r.openSeconds, 1),
+            mib(r.before),
+            mib(r.after),
+            fmt(r.perTunnel / 1024, 2),
+            mib(r.afterClose),
+          ]),
+        ),
+      );
+    },
+    comparisons() {
+      const out: Comparison[] = [];
+      const pair = (ours: TunnelKind, peer: TunnelKind, path: string) => {
+        const a = find(ours);
+        const b = find(peer);
+        if (a && b) out.push({ path, unit: 'KiB/tunnel', higherIsBetter: false, ours: fig(a), peer: fig(b) });
+      };
+      pair('uwsgi', 'uwsgi-router', 'websocket tunnel, idle, uwsgi node');
+      pair('http', 'pipe', 'websocket tunnel, idle, HTTP node');
+      return out;
+    },
+    items: () => results,
+    json: () => results,
+  };
 }
 
-await runBench(main);
+if (import.meta.main)
+  await runWrkBenchMain(
+    'websocket idle bench',
+    (ctx, opt) => ({
+      sections: [
+        tunnelSection(ctx, {
+          tunnels: Number(opt.extra.tunnels),
+          batch: Number(opt.extra.batch),
+          kinds: opt.extra.node!.split(',') as TunnelKind[],
+        }),
+      ],
+    }),
+    { tunnels: '10000', batch: '500', node: 'http,uwsgi,uwsgi-router,pipe' },
+  );

@@ -1,5 +1,5 @@
 /** One measured load run: wrk against a URL while reading a router's CPU time and memory. */
-import { procCpuSeconds, procRssBytes } from './proc.ts';
+import { cpuSince, cpuSnapshot, procRssBytes } from './proc.ts';
 import { median } from './stats.ts';
 import { runWrk, type WrkOptions, type WrkResult, wrkErrorCount } from './wrk.ts';
 
@@ -7,8 +7,12 @@ export interface Measurement {
   wrk: WrkResult;
   /** CPU seconds the measured process tree used during the run (NaN without a pid) */
   cpuSeconds: number;
-  /** CPU microseconds per completed request */
+  /** CPU microseconds per completed request, user + system */
   cpuUsPerRequest: number;
+  /** of which in user mode */
+  cpuUserUsPerRequest: number;
+  /** of which in the kernel */
+  cpuSystemUsPerRequest: number;
   /** RSS of the measured process tree right after the run */
   rssBytes: number;
 }
@@ -19,13 +23,18 @@ export async function measureRun(
   pid: number | undefined,
   opts: WrkOptions = {},
 ): Promise<Measurement> {
-  const before = pid !== undefined ? procCpuSeconds(pid) : Number.NaN;
+  const before = pid !== undefined ? cpuSnapshot(pid) : undefined;
   const wrk = await runWrk(url, opts);
-  const cpuSeconds = pid !== undefined ? procCpuSeconds(pid) - before : Number.NaN;
+  const used = pid !== undefined && before ? cpuSince(before, pid) : undefined;
+  const user = used ? used.user : Number.NaN;
+  const system = used ? used.system : Number.NaN;
+  const per = (s: number) => (wrk.requests > 0 ? (s / wrk.requests) * 1e6 : Number.NaN);
   return {
     wrk,
-    cpuSeconds,
-    cpuUsPerRequest: wrk.requests > 0 ? (cpuSeconds / wrk.requests) * 1e6 : Number.NaN,
+    cpuSeconds: user + system,
+    cpuUsPerRequest: per(user + system),
+    cpuUserUsPerRequest: per(user),
+    cpuSystemUsPerRequest: per(system),
     rssBytes: pid !== undefined ? procRssBytes(pid) : Number.NaN,
   };
 }
@@ -36,6 +45,8 @@ export interface Summary {
   p50Ms: number;
   p99Ms: number;
   cpuUsPerRequest: number;
+  cpuUserUsPerRequest: number;
+  cpuSystemUsPerRequest: number;
   /** the largest RSS seen after a run */
   rssBytes: number;
   /** errors summed over all runs */
@@ -50,6 +61,8 @@ export function summarize(ms: readonly Measurement[]): Summary {
     p50Ms: median(ms.map((m) => m.wrk.latencyMs.p50)),
     p99Ms: median(ms.map((m) => m.wrk.latencyMs.p99)),
     cpuUsPerRequest: median(ms.map((m) => m.cpuUsPerRequest)),
+    cpuUserUsPerRequest: median(ms.map((m) => m.cpuUserUsPerRequest)),
+    cpuSystemUsPerRequest: median(ms.map((m) => m.cpuSystemUsPerRequest)),
     rssBytes: ms.length > 0 ? Math.max(...ms.map((m) => m.rssBytes)) : Number.NaN,
     errors: ms.reduce((n, m) => n + wrkErrorCount(m.wrk), 0),
   };

@@ -8,14 +8,17 @@ interface StatFields {
   ppid: number;
   utime: number;
   stime: number;
+  /** start time after boot (ticks): tells a reused pid from the process it was */
+  starttime: number;
 }
 
 function readStat(pid: number): StatFields | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // after "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+    // after "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+    // utime stime cutime cstime priority nice num_threads itrealvalue starttime
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(f[1]), utime: Number(f[11]), stime: Number(f[12]) };
+    return { ppid: Number(f[1]), utime: Number(f[11]), stime: Number(f[12]), starttime: Number(f[19]) };
   } catch {
     return undefined;
   }
@@ -42,18 +45,66 @@ export function processTree(pid: number): number[] {
   return out;
 }
 
+/** CPU seconds in user and in system mode. */
+export interface CpuTimes {
+  user: number;
+  system: number;
+}
+
 /**
- * User + system CPU seconds used so far by `pid` (and, by default, its live descendants,
- * e.g. a uWSGI master's gateway processes). Compare two readings around a run.
+ * User and system CPU seconds used so far by `pid` and, by default, its live descendants (a
+ * uWSGI master's gateways, a uwrouter primary's workers). Compare two readings around a run;
+ * a descendant that exits between them takes its CPU time with it (its parent's cutime
+ * counts it only once reaped), so runs with a process restarting under them read low.
  */
-export function procCpuSeconds(pid: number, opts: { tree?: boolean } = {}): number {
+export function procCpuTimes(pid: number, opts: { tree?: boolean } = {}): CpuTimes {
   const pids = opts.tree === false ? [pid] : processTree(pid);
-  let ticks = 0;
+  let user = 0;
+  let system = 0;
   for (const p of pids) {
     const s = readStat(p);
-    if (s) ticks += s.utime + s.stime;
+    if (s) {
+      user += s.utime;
+      system += s.stime;
+    }
   }
-  return ticks / CLOCK_TICKS;
+  return { user: user / CLOCK_TICKS, system: system / CLOCK_TICKS };
+}
+
+/** Per-process CPU ticks of a process tree at one moment (see `cpuSince`). */
+export type CpuSnapshot = Map<number, StatFields>;
+
+export function cpuSnapshot(pid: number): CpuSnapshot {
+  const out: CpuSnapshot = new Map();
+  for (const p of processTree(pid)) {
+    const s = readStat(p);
+    if (s) out.set(p, s);
+  }
+  return out;
+}
+
+/**
+ * CPU used by the tree of `pid` since `before`, process by process: a process that started
+ * since counts whole, one that exited counts nothing after `before` (its last ticks are
+ * lost, never subtracted), so a worker restarted during a run cannot make the figure
+ * negative; a reused pid is told apart by its start time.
+ */
+export function cpuSince(before: CpuSnapshot, pid: number): CpuTimes {
+  let user = 0;
+  let system = 0;
+  for (const [p, now] of cpuSnapshot(pid)) {
+    const then = before.get(p);
+    const same = then !== undefined && then.starttime === now.starttime;
+    user += now.utime - (same ? then.utime : 0);
+    system += now.stime - (same ? then.stime : 0);
+  }
+  return { user: user / CLOCK_TICKS, system: system / CLOCK_TICKS };
+}
+
+/** User + system CPU seconds used so far by `pid` (and, by default, its live descendants). */
+export function procCpuSeconds(pid: number, opts: { tree?: boolean } = {}): number {
+  const t = procCpuTimes(pid, opts);
+  return t.user + t.system;
 }
 
 /** Resident set size in bytes of `pid` (and, by default, its live descendants). */
