@@ -65,8 +65,31 @@ const { values: o } = parseArgs({
     'profile-only': { type: 'boolean', default: false },
     'profile-scenario': { type: 'string', default: 'http-uwsgi-ka' },
     'profile-seconds': { type: 'string', default: '10' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+
+if (o.help) {
+  process.stdout.write(`npm run bench -- [options]   (node bench/all.ts [options])
+  --quick                 a one-minute subset (uwrouter and its main peer on the main paths)
+  --only ID,...           only these paths: http-uwsgi, fastrouter, http-node, http-processes,
+                          rawrouter, https-ka, raw-transfer, https-handshakes, sslrouter,
+                          websocket-tunnels, subscription-intake
+  --rounds N              alternating rounds (3; --quick 2)
+  --seconds N             seconds per wrk run (5; --quick 2)
+  --threads N --conns N   wrk threads and connections (2, 50)
+  --clients N             openssl s_time clients for handshakes (4)
+  --tunnels N             idle websocket tunnels (10000)
+  --rates R,...           subscription intake rates, new keys/s (10000,25000,50000)
+  --mib N                 size of the rawrouter transfer (100)
+  --entry src|dist        what uwrouter runs (bench/run.sh: dist when it builds)
+  --json FILE             where the JSON results go (default bench/out/)
+  --results               write the summary into bench/RESULTS.md
+  --profile               profile uwrouter on one path (--profile-scenario, --profile-seconds)
+                          and print its top self-time frames grouped; --profile-only skips the rest
+`);
+  process.exit(0);
+}
 
 const rounds = Number(o.rounds ?? (o.quick ? 2 : 3));
 const wrk: WrkSettings = {
