@@ -288,12 +288,10 @@ export function requestLoggerPath(spec: string): string {
 
 /**
  * The request log the configuration asks for, or null (the default): `--log-requests`
- * writes to stderr, `--req-logger file:PATH` to PATH; `--disable-logging` (uWSGI: no
- * request logging) turns both off. Lines are in the `--log-format` format.
- */
-/**
- * The request log the configuration asks for, or null. `inherited`: the `--req-logger` file is
- * already open (a cluster worker: its primary opened it before dropping privileges).
+ * writes to stderr (also with `--logto`: README differences), `--req-logger file:PATH` to
+ * PATH; `--disable-logging` (uWSGI: no request logging) turns both off. Lines are in the
+ * `--log-format` format. `inherited`: the `--req-logger` file is already open (a cluster
+ * worker: its primary opened it before dropping privileges).
  */
 export function requestLogFromConfig(
   config: Config,
