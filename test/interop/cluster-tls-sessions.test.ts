@@ -2,12 +2,13 @@
  * TLS sessions across the workers of one `uwrouter` (the HTTPS router with 2 workers), with
  * `openssl s_client -sess_out` through one worker and `-sess_in` through the other (each
  * worker checked alone: the other is stopped, so only it accepts on the shared socket):
- * - TLS 1.2 session ids (`-no_ticket`) kept in a local `--ssl-sessions-use-cache` cache: the
- *   session a worker stores goes to the primary's cache and to the other worker's replica;
+ * - TLS 1.2 session ids (`-no_ticket`) kept in a local `--ssl-sessions-use-cache` cache (the
+ *   session a worker stores goes to the primary's cache and to the other worker's replica), or
+ *   in Redis (each worker has its own client);
  * - `--ssl-ticket-keys` in a root-only file with `--uid nobody`: the primary reads it before
  *   the privilege drop and gives the bytes to its workers, so a TLS 1.3 ticket made by one is
  *   accepted by the other; after a SIGHUP the new workers get the copy read at start (the
- *   primary, now nobody, may not read it again) and say so;
+ *   primary, now nobody, may not read it again, and logs so);
  * - without `--uid`, a SIGHUP re-reads the key file: new workers use the new secret.
  */
 import assert from 'node:assert/strict';
@@ -20,11 +21,12 @@ import {
   freePort,
   pollUntil,
   type ServerHandle,
+  startRedis,
   startUwrouter,
   throughWorker,
   tmpDir,
 } from './harness/index.ts';
-import { dflt, sClient, type ToolResult } from './sslrouter-peers.ts';
+import { dflt, runTool, sClient, type ToolResult } from './sslrouter-peers.ts';
 
 const REQUEST = 'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n';
 
@@ -35,7 +37,7 @@ function outcome(r: ToolResult): 'Reused' | 'New' {
   return m[1] as 'Reused' | 'New';
 }
 
-/** The primary's workers of `generation` (the previous ones gone), once there are two. */
+/** The primary's two workers, once exactly two run and none of them is in `not` (the previous ones). */
 async function twoWorkers(router: ServerHandle, not: readonly number[] = []): Promise<number[]> {
   return pollUntil('two workers', () => {
     const pids = childPids(router.pid);
@@ -105,6 +107,45 @@ test('HTTPS router, 2 workers, --ssl-sessions-use-cache: a TLS 1.2 session id ma
   assert.equal(await madeThenResumed(port, flags, join(dir, 'a.pem'), w1, w2, workers), 'Reused', '1 → 2');
   assert.equal(await madeThenResumed(port, flags, join(dir, 'b.pem'), w2, w1, workers), 'Reused', '2 → 1');
   assert.match(router.logs(), /TLS 1\.2 session ids are kept in cache "ssl"/);
+});
+
+test('HTTPS router, 2 workers, --ssl-sessions-use-cache in Redis: each worker has its own client; a TLS 1.2 session id made through one is Reused through the other', {
+  timeout: 90_000,
+}, async () => {
+  const dir = tmpDir('cluster-session-redis');
+  const redis = await startRedis();
+  after(() => redis.stop());
+  const cache = `name=ssl,items=100,blocksize=4096,redis=redis://127.0.0.1:${redis.port}/4,redis_timeout=500`;
+  const { router, port } = await httpsRouter(['--cache2', cache, '--ssl-sessions-use-cache=ssl']);
+  const workers = await twoWorkers(router);
+  const [w1, w2] = workers;
+  const flags = ['-tls1_2', '-no_ticket'];
+  // each worker connects to Redis on its own, maybe after its first handshake: a few tries
+  let n = 0;
+  for (const [a, b] of [
+    [w1, w2],
+    [w2, w1],
+  ]) {
+    const r = await pollUntil(
+      `${a} → ${b}`,
+      async () =>
+        (await madeThenResumed(port, flags, join(dir, `s${n++}.pem`), a, b, workers)) === 'Reused'
+          ? 'Reused'
+          : undefined,
+      { timeoutMs: 5000 },
+    );
+    assert.equal(r, 'Reused');
+  }
+  const keys = await runTool('redis-cli', [
+    '-p',
+    String(redis.port),
+    '-n',
+    '4',
+    '--scan',
+    '--pattern',
+    'uwrouter:cache:ssl:*',
+  ]);
+  assert.ok(keys.stdout.trim().split('\n').length >= 2, `the sessions are in Redis: ${keys.stdout}`);
 });
 
 test('HTTPS router, 2 workers as nobody, --ssl-ticket-keys readable by root only: a TLS 1.3 ticket made by one worker is Reused by the other, also after a SIGHUP', {
