@@ -19,7 +19,9 @@ import { SubscriptionMapper } from '../subscription/mapper.ts';
 import { type SubscriptionSystemOptions, subscriptionSettingsFromConfig } from '../subscription/system.ts';
 import { SubscriptionTable } from '../subscription/table.ts';
 import { recordPemReads } from '../tls/pem-files.ts';
+import { routerTlsRuntime } from '../tls/router-runtime.ts';
 import type { ConfigEntries } from './messages.ts';
+import { checkOnlyStore, clusterSessionCache } from './session-cache.ts';
 
 export interface CheckedConfig {
   config: Config;
@@ -39,6 +41,8 @@ export interface CheckedConfig {
    * listens on ADDR): the texts the primary binds and the workers ask for
    */
   listen: Map<RouterName, readonly string[]>;
+  /** the routers that terminate TLS (sslrouter, HTTP router with HTTPS listeners) */
+  tlsRouters: Set<RouterName>;
   /** the certificate files the check read, by path: what the workers are given (pem-files.ts) */
   pem: Array<[string, string]>;
   /** files the check could not read any more (after the privilege drop) and took as read at start */
@@ -73,6 +77,9 @@ export function checkConfig(config: Config, log: Logger, opts: { atStart?: boole
   const subscriptions = new Map<RouterName, SubscriptionSystemOptions>();
   const listen = new Map<RouterName, readonly string[]>();
   const cacheSpecs = cacheConfigFromConfig(config).specs;
+  // --ssl-sessions-use-cache: the same start-up errors as startRouters (the workers use it)
+  clusterSessionCache(config, cacheSpecs, checkOnlyStore, log);
+  const tlsRouters = new Set<RouterName>();
   const pem = recordPemReads(opts.atStart === true);
   try {
     for (const plan of plans) {
@@ -80,13 +87,12 @@ export function checkConfig(config: Config, log: Logger, opts: { atStart?: boole
       harakiriMs.set(plan.name, config.int(`${plan.name}-harakiri`) * 1000);
       const sub = subscriptionSettingsFromConfig(config, plan.name, log, { ownAddress: plan.listen[0] });
       if (sub) subscriptions.set(plan.name, sub);
-      listen.set(
-        plan.name,
-        dryBuild(config, plan, sub !== null, log, (name) => {
-          const r = routeCacheName(cacheSpecs, name);
-          return typeof r === 'string' ? r : NO_ROUTES;
-        }),
-      );
+      const built = dryBuild(config, plan, sub !== null, log, (name) => {
+        const r = routeCacheName(cacheSpecs, name);
+        return typeof r === 'string' ? r : NO_ROUTES;
+      });
+      listen.set(plan.name, built.listen);
+      if (built.tls) tlsRouters.add(plan.name);
     }
   } finally {
     pem.stop();
@@ -102,6 +108,7 @@ export function checkConfig(config: Config, log: Logger, opts: { atStart?: boole
     subscriptions,
     mercyMs: config.int('reload-mercy') * 1000,
     listen,
+    tlsRouters,
     pem: pem.stop(),
     pemDenied: pem.denied(),
   };
@@ -117,7 +124,7 @@ function dryBuild(
   subscribed: boolean,
   log: Logger,
   routeCache: RouterExtras['routeCache'],
-): readonly string[] {
+): { listen: readonly string[]; tls: boolean } {
   const table = subscribed ? new SubscriptionTable({ logger: silentLogger(), sweepIntervalMs: 0 }) : null;
   const router = plan.factory(config, log, {
     version: 'check',
@@ -128,7 +135,7 @@ function dryBuild(
   });
   warnIfNoNodeSource(config, router, log);
   void router.close();
-  return router.opts.listen;
+  return { listen: router.opts.listen, tls: routerTlsRuntime(router) !== undefined };
 }
 
 export function isDirectory(path: string): boolean {

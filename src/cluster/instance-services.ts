@@ -6,8 +6,12 @@
  * (`X-use-cache`); the tables themselves are only here, so a cache write arriving over UDP
  * (or made through a worker) is stored once and reaches every worker within ~10 ms.
  *
- * Redis-backed caches: the Redis client is the primary's; workers open none, since nothing
- * in a worker reads one (`X-use-cache` refuses them, TLS sessions are not cached yet).
+ * A router that terminates TLS also gets a replica of the `--ssl-sessions-use-cache` cache
+ * (session-cache.ts: TLS 1.2 sessions made in one worker resume in the others).
+ *
+ * Redis-backed caches: the primary has a Redis client (stats, its own sweeps need none); a
+ * worker that keeps TLS sessions in one opens its own (session-cache.ts); `X-use-cache`
+ * refuses them.
  *
  * These options apply at start only: a reload that changes one is refused, naming it (the
  * caches keep their items, and after the privilege drop the files and ports they need may
@@ -22,6 +26,7 @@ import type { Listener } from '../corerouter/listener.ts';
 import { startInstanceStats } from '../instance-stats.ts';
 import type { Logger } from '../logger.ts';
 import { TableFeed } from './replication.ts';
+import { sessionCacheOption, sessionCacheSpec } from './session-cache.ts';
 
 /** Options a reload cannot change (besides the cache options). */
 const PROCESS_ONLY = [
@@ -94,16 +99,30 @@ export class InstanceServices {
     return this.stats?.name;
   }
 
-  /** The feeds of the caches `router` reads (`X-use-cache`); none when it reads none. */
-  feedsFor(config: Config, router: RouterName): TableFeed[] {
+  /**
+   * The feeds of the caches `router` reads: `X-use-cache`, and the `--ssl-sessions-use-cache`
+   * one when it terminates TLS (`tls`); none when it reads none.
+   */
+  feedsFor(config: Config, router: RouterName, tls: boolean): TableFeed[] {
+    const specs = this.caches.entries.map((e) => e.spec);
+    const names = new Set<string>();
     const option = `${router}-use-cache`;
-    if (!config.has(option)) return [];
-    const r = routeCacheName(
-      this.caches.entries.map((e) => e.spec),
-      config.str(option) ?? '',
-    );
-    const feed = typeof r === 'string' ? undefined : this.feeds.get(r.cache);
-    return feed ? [feed] : [];
+    if (config.has(option)) {
+      const r = routeCacheName(specs, config.str(option) ?? '');
+      if (typeof r !== 'string') names.add(r.cache);
+    }
+    const sessions = sessionCacheOption(config);
+    if (tls && sessions !== undefined) {
+      const spec = sessionCacheSpec(specs, sessions);
+      if (spec !== undefined) names.add(spec.settings.name);
+    }
+    const feeds: TableFeed[] = [];
+    // Redis-backed caches have no feed (no table here)
+    for (const name of names) {
+      const feed = this.feeds.get(name);
+      if (feed) feeds.push(feed);
+    }
+    return feeds;
   }
 
   /** Writes and lookup counters a worker sent about `table` (`cache:NAME`). */

@@ -219,7 +219,7 @@ export class Primary {
       const services = this.services;
       for (const plan of checked.plans) {
         const sub = feeds.get(plan.name);
-        const cacheFeeds = services?.feedsFor(config, plan.name) ?? [];
+        const cacheFeeds = services?.feedsFor(config, plan.name, checked.tlsRouters.has(plan.name)) ?? [];
         groups.set(
           plan.name,
           new RouterGroup({

@@ -7,7 +7,10 @@
 
 import type { CacheSpec } from '../cache/cache-spec.ts';
 import { cacheConfigFromConfig } from '../cache/from-config.ts';
+import { RedisCacheStore } from '../cache/redis-store.ts';
 import { CacheReplica } from '../cache/replica.ts';
+import { ReplicaCacheStore } from '../cache/replica-store.ts';
+import type { CacheStore } from '../cache/store.ts';
 import { routeCacheName } from '../cache/system.ts';
 import { Config } from '../config/config.ts';
 import { OPTION_INDEX } from '../config/registry.ts';
@@ -25,6 +28,7 @@ import { routerTlsRuntime } from '../tls/router-runtime.ts';
 import type { SniRegistry } from '../tls/sni-registry.ts';
 import { BEAT_MS, type FromWorker, isToWorker, type ToWorker } from './messages.ts';
 import { ReplicaSet } from './replication.ts';
+import { clusterSessionCache } from './session-cache.ts';
 import { WorkerLogs } from './worker-logs.ts';
 
 /** usage counters go to the primary this often (and before every stats answer) */
@@ -45,11 +49,13 @@ export class Worker {
   private router: CoreRouter | null = null;
   private subscription: SubscriptionReplica | null = null;
   private logs: WorkerLogs | null = null;
-  /** the caches this router reads (`X-use-cache`), by cache name */
+  /** the caches this router reads (`X-use-cache`, `--ssl-sessions-use-cache`), by cache name */
   private readonly caches = new Map<string, CacheReplica>();
   private cacheSpecs: readonly CacheSpec[] = [];
   /** the router's TLS contexts (sslrouter, HTTPS listeners): subscription certificates go there */
   private sni: SniRegistry | null = null;
+  /** this worker's client of a Redis-backed `--ssl-sessions-use-cache` cache */
+  private redis: RedisCacheStore | null = null;
   private readonly replicas = new ReplicaSet((table, items) => this.send({ t: 'report', table, items }));
   private draining = false;
   /** `reload-mercy` in ms (until init: 0, nothing to finish) */
@@ -212,11 +218,31 @@ export class Worker {
     if (tls) {
       this.sni = tls.registry;
       sub?.bindSni(tls.registry);
+      // --ssl-sessions-use-cache (checked by the primary, which logged it)
+      const sessions = clusterSessionCache(config, this.cacheSpecs, (spec) => this.sessionStore(spec));
+      if (sessions) {
+        await this.redis?.open();
+        tls.resumption.useSessionCache(sessions);
+      }
     }
     await router.start();
     this.signals.setRouters([router]);
     this.timers.push(setInterval(() => this.send({ t: 'beat', sessions: router.activeSessions }), BEAT_MS));
     if (sub || this.caches.size > 0) this.timers.push(setInterval(() => this.reportUsage(), USAGE_MS));
+  }
+
+  /**
+   * The TLS session store of a cache: this worker's replica of a local one (its writes go
+   * to the primary, which sends them to every worker), or its own client of a Redis one.
+   */
+  private sessionStore(spec: CacheSpec): CacheStore {
+    if (spec.redis !== undefined) {
+      this.redis ??= new RedisCacheStore(spec, this.log);
+      return this.redis;
+    }
+    const replica = this.caches.get(spec.settings.name);
+    if (!replica) throw new Error(`internal: the primary sent no copy of cache "${spec.settings.name}"`);
+    return new ReplicaCacheStore(replica, spec.settings);
   }
 
   private reportUsage(): void {
@@ -303,6 +329,7 @@ export class Worker {
     this.reportUsage();
     this.replicas.flush();
     this.subscription?.close();
+    this.redis?.close();
     await this.logs?.close();
     // the last messages are on their way once the channel took them
     this.send({ t: 'beat', sessions: 0 }, () => this.finish(0));

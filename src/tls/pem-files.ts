@@ -1,5 +1,6 @@
 /**
- * Where certificate and key files are read (certificate-material.ts), with the two things a
+ * Where certificate and key files (certificate-material.ts) and `--ssl-ticket-keys` files
+ * (ticket-keys.ts, bytes carried as latin1 text) are read, with the two things a
  * cluster needs (src/cluster/):
  * - the primary reads every static certificate while it checks a configuration, first as
  *   root (before the privilege drop), and records what it read; its workers start as the
@@ -61,6 +62,11 @@ export function recordPemReads(atStart: boolean): { stop(): Array<[string, strin
     },
     denied: () => [...denied],
   };
+}
+
+/** The text the primary gave this worker for `path`, if it gave one. */
+export function givenPemText(path: string): string | undefined {
+  return given.get(path);
 }
 
 /** A worker: these texts stand for their files (the primary read them). */

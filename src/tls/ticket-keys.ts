@@ -17,9 +17,10 @@
  * reads it can decrypt every ticket made under it. Rotate the file with deployments.
  */
 import { hkdfSync } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
 import type { ClientHello } from '../protocol/tls-client-hello.ts';
+import { givenPemText, readPemFile } from './pem-files.ts';
 
 /** Node's ticketKeys: key name, HMAC secret, AES key, 16 bytes each */
 export const TICKET_KEY_BYTES = 48;
@@ -78,20 +79,30 @@ function trimmed(bytes: Buffer): Buffer {
 
 export type TicketSecretRead = { ok: true; secret: Buffer; warning?: string } | { ok: false; reason: string };
 
-/** Reads and checks a ticket key file; never throws. */
+/**
+ * Reads and checks a ticket key file; never throws. Read through pem-files.ts, so a cluster
+ * primary records the bytes (read as root before the privilege drop) and its workers, which
+ * may not read a root-only file, are given them.
+ */
 export function readTicketSecret(path: string): TicketSecretRead {
+  const given = givenPemText(path);
   let bytes: Buffer;
-  let mode: number;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) return { ok: false, reason: 'not a regular file' };
-    mode = st.mode;
-    bytes = readFileSync(path);
-  } catch (e) {
-    return {
-      ok: false,
-      reason: `cannot read it: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    };
+  // a worker given the bytes: the primary checked the file (and warned about its mode)
+  let mode = 0o600;
+  if (given !== undefined) bytes = Buffer.from(given, 'latin1');
+  else {
+    try {
+      const st = statSync(path);
+      if (!st.isFile()) return { ok: false, reason: 'not a regular file' };
+      mode = st.mode;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      // a root-only directory after the drop: the read below may fall back to the start's copy
+      if (code !== 'EACCES' && code !== 'EPERM') return { ok: false, reason: `cannot read it: ${code}` };
+    }
+    const r = readPemFile(path);
+    if (!r.ok) return { ok: false, reason: `cannot read it: ${r.code}` };
+    bytes = Buffer.from(r.text, 'latin1');
   }
   const secret = trimmed(bytes);
   if (secret.length < MIN_TICKET_SECRET_BYTES) {

@@ -85,7 +85,10 @@ test('the directory works as an --sni-dir and as a listener certificate; clients
 test('npm start makes the certificates first, and examples/default.ini serves HTTPS with them from any directory', () => {
   const root = join(import.meta.dirname, '..', '..');
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  assert.match(pkg.scripts.start, /^bash certs\/make-dev-certs\.sh && node .* dist\/cli\.js examples\/default\.ini$/);
+  assert.match(
+    pkg.scripts.start,
+    /^bash certs\/make-dev-certs\.sh && node .* dist\/cli\.js examples\/default\.ini$/,
+  );
   const { config } = loadConfig([join(root, 'examples', 'default.ini')], {});
   const [https, ...more] = config.all('https');
   assert.deepEqual(more, []);
