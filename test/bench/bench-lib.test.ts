@@ -201,11 +201,14 @@ test('smaps_rollup of a uwrouter primary and its worker: RSS, PSS and private me
 
 test('memory of a live process tree: a node child shares the binary, so the PSS sum is below the RSS sum', async () => {
   const parent = spawn(process.execPath, ['-e', PARENT_IDLE], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => parent.once('exit', resolve));
+  let pids: number[] = [];
   try {
     const pid = parent.pid!;
     const deadline = Date.now() + 30000;
     while (processTree(pid).length < 2 && Date.now() < deadline) await sleep(100);
     await sleep(300);
+    pids = processTree(pid);
     const tree = procMemoryBytes(pid);
     const alone = procMemoryBytes(pid, { tree: false });
     assert.equal(tree.processes, 2);
@@ -216,8 +219,17 @@ test('memory of a live process tree: a node child shares the binary, so the PSS 
     assert.ok(tree.rss - tree.pss > 10 * 1048576, `RSS ${tree.rss} PSS ${tree.pss}`);
     assert.ok(tree.private > 0 && tree.private < tree.pss, `private ${tree.private} PSS ${tree.pss}`);
   } finally {
+    // the child too: it would outlive its killed parent for a minute
+    for (const p of pids.filter((x) => x !== parent.pid)) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
     parent.kill('SIGKILL');
   }
+  await exited; // reaped: its /proc entry is gone
   assert.equal(procMemoryBytes(parent.pid!).processes, 0);
 });
 
