@@ -7,7 +7,7 @@
  * user and system apart, RSS, ratios), then one summary of uwrouter against each peer and
  * the issue's goals; writes everything as JSON (bench/out/) and, with `--results`, the
  * summary into bench/RESULTS.md. uwrouter runs from the entry given (bench/run.sh: dist when
- * it builds) with `npm start`'s node flags; CPU and RSS are read from /proc over each
+ * it builds) with `npm start`'s node flags; CPU, RSS and PSS are read from /proc over each
  * router's whole process tree (a uWSGI master and its gateways, a uwrouter primary and its
  * workers).
  *
@@ -215,7 +215,10 @@ async function main(): Promise<number> {
   let profileText: string | undefined;
   if (!o['profile-only']) {
     await runPlan(plan, { rounds, wrk, log });
-    printPlan(plan, `Median of ${rounds} (${wrkLabel(wrk)}); CPU and RSS are the router's process tree.`);
+    printPlan(
+      plan,
+      `Median of ${rounds} (${wrkLabel(wrk)}); CPU and memory are the router's process tree (RSS counts a page shared by its processes once per process, PSS divides it among them; private: Private_Clean + Private_Dirty).`,
+    );
     code = reportPlanFailures(plan);
   }
   if (o.profile || o['profile-only']) {

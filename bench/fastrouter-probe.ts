@@ -1,7 +1,7 @@
 /**
  * A quick probe of the fastrouter hot path while tuning it: nginx → uwrouter fastrouter →
  * uWSGI node (and, with --uwsgi, nginx → uWSGI fastrouter → the same node), N alternating
- * wrk runs, CPU µs/request and RSS of the router. Optional views into one run:
+ * wrk runs, CPU µs/request, RSS and PSS of the router. Optional views into one run:
  * `--strace` (syscall counts per request, strace -c -f), `--cpu-prof DIR` (V8 profile).
  *
  *   node bench/fastrouter-probe.ts [--runs 3] [--seconds 5] [--entry src|dist] [--uwsgi]
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
       process.stdout.write(
         `${name.padEnd(10)} ${fmt(m.wrk.requestsPerSecond).padStart(7)} req/s  ${fmt(m.cpuUsPerRequest, 1).padStart(5)} µs/req ` +
           `(usr ${per(u1 - u0)} sys ${per(s1 - s0)}) ${fmt((f1 - f0) / m.wrk.requests, 2)} faults/req  ` +
-          `p99 ${fmt(m.wrk.latencyMs.p99, 2)} ms  RSS ${fmt(m.rssBytes / 1048576, 1)} MiB\n`,
+          `p99 ${fmt(m.wrk.latencyMs.p99, 2)} ms  RSS ${fmt(m.rssBytes / 1048576, 1)} MiB  PSS ${fmt(m.pssBytes / 1048576, 1)} MiB\n`,
       );
     }
   }

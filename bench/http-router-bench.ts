@@ -163,7 +163,7 @@ export function httpProcessesScenario(ctx: BenchContext, oneProcess: WrkScenario
     id: 'http-processes',
     title: 'HTTP router, 2 processes against 1',
     about:
-      "The same node; CPU and RSS are the router's whole process tree (uWSGI: master + gateways; uwrouter: primary + workers).",
+      "The same node; CPU and memory are the router's whole process tree (uWSGI: master + gateways; uwrouter: primary + workers).",
     topologies: [
       find('http-uwsgi/uwsgi'),
       uwsgi2,

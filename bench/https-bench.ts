@@ -29,7 +29,7 @@ import {
   type HandshakeTarget,
   handshakeSection,
 } from './lib/handshakes.ts';
-import { procRssBytes } from './lib/proc.ts';
+import { procMemoryBytes } from './lib/proc.ts';
 import { log } from './lib/rounds.ts';
 import { runWrkBenchMain } from './lib/run-wrk-bench.ts';
 import { topology, type WrkScenario } from './lib/scenario.ts';
@@ -130,6 +130,8 @@ interface SniDirResult {
   label: string;
   rssBeforeBytes: number;
   rssAfterBytes: number;
+  /** PSS of the tree after (shared pages divided among its processes) */
+  pssAfterBytes: number;
   wrong: number;
   seconds: number;
   failure?: string;
@@ -138,7 +140,7 @@ interface SniDirResult {
 /** Every name of the directory asked for once (8 at a time); the router's RSS before and after. */
 async function sniDirMemory(label: string, router: ServerHandle, names: number): Promise<SniDirResult> {
   await new Promise((r) => setTimeout(r, 500));
-  const rssBeforeBytes = procRssBytes(router.pid);
+  const rssBeforeBytes = procMemoryBytes(router.pid).rss;
   const started = performance.now();
   let next = 0;
   let wrong = 0;
@@ -147,10 +149,12 @@ async function sniDirMemory(label: string, router: ServerHandle, names: number):
       while (next < names) if (!(await touch(router.port!, sniDirName(next++)))) wrong++;
     }),
   );
+  const after = procMemoryBytes(router.pid);
   return {
     label,
     rssBeforeBytes,
-    rssAfterBytes: procRssBytes(router.pid),
+    rssAfterBytes: after.rss,
+    pssAfterBytes: after.pss,
     wrong,
     seconds: (performance.now() - started) / 1000,
   };
@@ -203,6 +207,7 @@ export function sniDirSection(ctx: BenchContext, names: number): Section {
             label: label(kind),
             rssBeforeBytes: Number.NaN,
             rssAfterBytes: Number.NaN,
+            pssAfterBytes: Number.NaN,
             wrong: 0,
             seconds: 0,
             failure: (err as Error).message.split('\n')[0],
@@ -216,14 +221,15 @@ export function sniDirSection(ctx: BenchContext, names: number): Section {
       );
       console.log(
         markdownTable(
-          ['router', 'RSS before MiB', 'RSS after MiB', 'wrong certificates', 'seconds'],
+          ['router', 'RSS before MiB', 'RSS after MiB', 'PSS after MiB', 'wrong certificates', 'seconds'],
           results.map((r) =>
             r.failure
-              ? [r.label, 'FAILED', '', '', '']
+              ? [r.label, 'FAILED', '', '', '', '']
               : [
                   r.label,
                   fmt(r.rssBeforeBytes / 1048576, 1),
                   fmt(r.rssAfterBytes / 1048576, 1),
+                  fmt(r.pssAfterBytes / 1048576, 1),
                   String(r.wrong),
                   fmt(r.seconds, 1),
                 ],

@@ -19,7 +19,7 @@ import type { ServerHandle } from '../test/interop/harness/server-process.ts';
 import { childPids, startUwrouter } from '../test/interop/harness/uwrouter.ts';
 import { startUwsgiNode, startUwsgiRouter } from '../test/interop/harness/uwsgi.ts';
 import { type Summary, summarize } from './lib/measure.ts';
-import { procRssBytes } from './lib/proc.ts';
+import { procMemoryBytes } from './lib/proc.ts';
 import {
   checkHelloWorld,
   defaultEntry,
@@ -178,14 +178,14 @@ async function main(): Promise<number> {
   const find = (kind: Topology['kind'], processes: number, keepalive: boolean) =>
     all.find((t) => t.kind === kind && t.processes === processes && t.keepalive === keepalive) as Topology;
   console.log(
-    `\nHTTP router → uWSGI hello node, median of ${rounds} (${wrkLabel(wrkOpts)}; CPU and RSS: the router's process tree)\n`,
+    `\nHTTP router → uWSGI hello node, median of ${rounds} (${wrkLabel(wrkOpts)}; CPU, RSS and PSS: the router's process tree)\n`,
   );
   console.log(
     markdownTable(
-      ['topology', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', 'RSS MiB', '× 1 process'],
+      ['topology', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', 'RSS MiB', 'PSS MiB', '× 1 process'],
       all.map((t) => {
         const m = s(t);
-        if (t.runs.length === 0) return [t.label, 'FAILED', '', '', '', '', '', ''];
+        if (t.runs.length === 0) return [t.label, 'FAILED', '', '', '', '', '', '', ''];
         const one = s(find(t.kind, 1, t.keepalive));
         return [
           t.label,
@@ -195,6 +195,7 @@ async function main(): Promise<number> {
           fmt(m.errors),
           fmt(m.cpuUsPerRequest, 1),
           fmt(m.rssBytes / 1048576, 1),
+          fmt(m.pssBytes / 1048576, 1),
           ratio(m.requestsPerSecond, one.requestsPerSecond),
         ];
       }),
@@ -224,20 +225,32 @@ async function main(): Promise<number> {
       t.statsPort as number,
     );
     const acc = st.uwrouter.processes.map((p) => p.accepted);
-    const rss = [t.router!.pid, ...childPids(t.router!.pid)].map(
-      (pid) => procRssBytes(pid, { tree: false }) / 1048576,
+    const mem = [t.router!.pid, ...childPids(t.router!.pid)].map((pid) =>
+      procMemoryBytes(pid, { tree: false }),
     );
+    const rss = mem.map((m) => m.rss / 1048576);
+    const pss = mem.map((m) => m.pss / 1048576);
     const even = acc.length > 1 ? Math.min(...acc) / Math.max(...acc) : 1;
-    balance.push({ label: t.label, accepted: acc, rssMiB: rss });
+    balance.push({ label: t.label, accepted: acc, rssMiB: rss, pssMiB: pss });
     balanceRows.push([
       t.label,
       acc.map((a) => fmt(a)).join(' / '),
       acc.length > 1 ? fmt(even, 2) : '—',
       rss.map((m) => fmt(m, 1)).join(' / '),
+      pss.map((m) => fmt(m, 1)).join(' / '),
     ]);
   }
   console.log(
-    markdownTable(['topology', 'accepted per worker', 'min/max', 'RSS MiB (primary / workers)'], balanceRows),
+    markdownTable(
+      [
+        'topology',
+        'accepted per worker',
+        'min/max',
+        'RSS MiB (primary / workers)',
+        'PSS MiB (primary / workers)',
+      ],
+      balanceRows,
+    ),
   );
   const code = reportFailures(all, (t) => t.label);
   for (const t of all) await t.router?.stop();

@@ -97,6 +97,7 @@ export function rawTransferSection(ctx: BenchContext, opts: { mib: number; trans
       cpuUser: s.cpuUserUsPerMiB,
       cpuSystem: s.cpuSystemUsPerMiB,
       rssBytes: s.rssBytes,
+      pssBytes: s.pssBytes,
     };
   };
   return {
@@ -118,14 +119,14 @@ export function rawTransferSection(ctx: BenchContext, opts: { mib: number; trans
     units: () => targets.map((t) => transferUnit(t, opts.mib, opts.transfers)),
     print() {
       console.log(
-        `\n### rawrouter, bulk transfer\n\nThe bench reads a ${opts.mib} MiB answer through each relay from a Node.js node (${opts.transfers} transfers in a row per run; median of the runs); CPU per MiB of the relay's process tree.\n`,
+        `\n### rawrouter, bulk transfer\n\nThe bench reads a ${opts.mib} MiB answer through each relay from a Node.js node (${opts.transfers} transfers in a row per run; median of the runs); CPU per MiB, RSS and PSS of the relay's process tree.\n`,
       );
       const base = summarizeTransfers(byRole('uwsgi').runs);
       console.log(
         markdownTable(
-          ['relay', 'MiB/s', 'CPU µs/MiB', 'user', 'sys', 'RSS MiB', "MiB/s × uWSGI's"],
+          ['relay', 'MiB/s', 'CPU µs/MiB', 'user', 'sys', 'RSS MiB', 'PSS MiB', "MiB/s × uWSGI's"],
           targets.map((t) => {
-            if (t.runs.length === 0) return [t.label, 'FAILED', '', '', '', '', ''];
+            if (t.runs.length === 0) return [t.label, 'FAILED', '', '', '', '', '', ''];
             const s = summarizeTransfers(t.runs);
             const own = t.role !== 'reference';
             return [
@@ -135,6 +136,7 @@ export function rawTransferSection(ctx: BenchContext, opts: { mib: number; trans
               own ? fmt(s.cpuUserUsPerMiB) : '—',
               own ? fmt(s.cpuSystemUsPerMiB) : '—',
               own ? fmt(s.rssBytes / 1048576, 1) : '—',
+              own ? fmt(s.pssBytes / 1048576, 1) : '—',
               ratio(s.mibPerSecond, base.mibPerSecond),
             ];
           }),

@@ -26,7 +26,7 @@ import type { ServerHandle } from '../test/interop/harness/server-process.ts';
 import { startUwsgiRouter } from '../test/interop/harness/uwsgi.ts';
 import type { BenchContext } from './lib/context.ts';
 import { startPipeProxy, startUwsgiWsNode, startWsNode } from './lib/peers.ts';
-import { procRssBytes } from './lib/proc.ts';
+import { procMemoryBytes } from './lib/proc.ts';
 import { log } from './lib/rounds.ts';
 import { runWrkBenchMain } from './lib/run-wrk-bench.ts';
 import { fmt, markdownTable } from './lib/stats.ts';
@@ -82,6 +82,8 @@ interface TunnelResult {
   tunnels: number;
   before: number;
   after: number;
+  /** PSS of the tree with all open (shared pages divided among its processes) */
+  pssAfter: number;
   afterClose: number;
   perTunnel: number;
   openSeconds: number;
@@ -127,6 +129,7 @@ async function runOne(ctx: BenchContext, kind: TunnelKind, n: number, batch: num
     tunnels: 0,
     before: 0,
     after: 0,
+    pssAfter: 0,
     afterClose: 0,
     perTunnel: Number.NaN,
     openSeconds: 0,
@@ -144,7 +147,7 @@ async function runOne(ctx: BenchContext, kind: TunnelKind, n: number, batch: num
     const deadline0 = Date.now() + 20000;
     while ((await sessions()) !== 0 && Date.now() < deadline0) await sleep(100);
     await sleep(1000);
-    result.before = procRssBytes(router.pid);
+    result.before = procMemoryBytes(router.pid).rss;
 
     const t0 = Date.now();
     for (let i = 0; i < n; i += batch) {
@@ -163,7 +166,9 @@ async function runOne(ctx: BenchContext, kind: TunnelKind, n: number, batch: num
     const shown = await sessions();
     if (shown < open.length) result.failure ??= `router shows ${shown} sessions for ${open.length} tunnels`;
     await sleep(3000); // idle
-    result.after = procRssBytes(router.pid);
+    const mem = procMemoryBytes(router.pid);
+    result.after = mem.rss;
+    result.pssAfter = mem.pss;
     result.perTunnel = open.length > 0 ? (result.after - result.before) / open.length : Number.NaN;
     // still alive after idling: a round trip on the last tunnel
     const last = open[open.length - 1];
@@ -190,7 +195,7 @@ async function runOne(ctx: BenchContext, kind: TunnelKind, n: number, batch: num
       await sleep(200);
     }
     if (left !== 0) result.failure ??= `active_sessions still ${left} 30 s after closing`;
-    result.afterClose = procRssBytes(router.pid);
+    result.afterClose = procMemoryBytes(router.pid).rss;
     await router.stop();
     await node.stop();
   }
@@ -205,7 +210,12 @@ export function tunnelSection(
   const results: TunnelResult[] = [];
   let n = opts.tunnels;
   const find = (k: TunnelKind) => results.find((r) => r.node === k && !r.failure && r.tunnels > 0);
-  const fig = (r: TunnelResult) => ({ label: r.label, value: r.perTunnel / 1024, rssBytes: r.after });
+  const fig = (r: TunnelResult) => ({
+    label: r.label,
+    value: r.perTunnel / 1024,
+    rssBytes: r.after,
+    pssBytes: r.pssAfter,
+  });
   return {
     id: 'websocket-tunnels',
     async run() {
@@ -228,6 +238,7 @@ export function tunnelSection(
             'open s',
             'RSS before MiB',
             'RSS open MiB',
+            'PSS open MiB',
             'KiB / tunnel',
             'RSS after close MiB',
           ],
@@ -237,6 +248,7 @@ export function tunnelSection(
             fmt(r.openSeconds, 1),
             mib(r.before),
             mib(r.after),
+            mib(r.pssAfter),
             fmt(r.perTunnel / 1024, 2),
             mib(r.afterClose),
           ]),

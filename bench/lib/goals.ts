@@ -4,7 +4,6 @@
  */
 import type { Plan } from './plan.ts';
 import { planComparisons } from './plan.ts';
-import { processTree } from './proc.ts';
 import { summaryOf, type Topology, topologiesOf } from './scenario.ts';
 import { fmt, markdownTable } from './stats.ts';
 
@@ -58,27 +57,33 @@ export function goalsTable(plan: Plan): string | undefined {
   ratioGoal('HTTP node ≥ 0.8× nginx req/s', 'http-node', 'http-node/nginx', 0.8);
   ratioGoal('HTTP node ≥ 2× http-proxy req/s', 'http-node', 'http-node/http-proxy', 2);
   ratioGoal('HTTP node ≥ 2× @fastify/http-proxy req/s', 'http-node', 'http-node/fastify-http-proxy', 2);
-  // RSS per process under load: the largest one-process uwrouter topology after its runs
-  const one = topologiesOf(plan.scenarios).filter(
-    (t: Topology) => t.role === 'uwrouter' && t.runs.length > 0 && !t.id.endsWith('-2p'),
+  // Memory per process under load, after the runs: RSS (the goal's measure) beside PSS and
+  // private memory, since RSS counts the node binary's shared pages once per process.
+  const perProcess = (t: Topology) => {
+    const m = summaryOf(t);
+    const n = m.processes;
+    return {
+      n,
+      rss: m.rssBytes / 1e6 / n,
+      text: `RSS ${fmt(m.rssBytes / 1e6 / n, 0)} MB, PSS ${fmt(m.pssBytes / 1e6 / n, 0)} MB, private ${fmt(m.privateBytes / 1e6 / n, 0)} MB (${n} processes`,
+    };
+  };
+  const measured = topologiesOf(plan.scenarios).filter(
+    (t: Topology) => t.role === 'uwrouter' && t.runs.length > 0 && summaryOf(t).processes > 0,
   );
+  const one = measured.filter((t) => !t.id.endsWith('-2p'));
   if (one.length > 0) {
-    const worst = one.reduce((a, b) => (summaryOf(a).rssBytes >= summaryOf(b).rssBytes ? a : b));
-    const mb = summaryOf(worst).rssBytes / 1e6;
+    const worst = one.reduce((a, b) => (perProcess(a).rss >= perProcess(b).rss ? a : b));
+    const p = perProcess(worst);
     rows.push([
       'RSS under load ≤ 60 MB per router process',
-      `${fmt(mb, 0)} MB (largest: ${worst.id})`,
-      mb <= 60 ? 'met' : 'not met',
+      `${p.text}; largest: ${worst.id})`,
+      p.rss <= 60 ? 'met' : 'not met',
     ]);
   }
-  for (const t of topologiesOf(plan.scenarios).filter((x) => x.id.endsWith('-2p') && x.role === 'uwrouter')) {
-    if (t.runs.length === 0 || !t.router?.isRunning()) continue;
-    const n = processTree(t.router.pid).length;
-    rows.push([
-      `RSS per process, ${t.id}`,
-      `${fmt(summaryOf(t).rssBytes / 1e6 / n, 0)} MB (${n} processes)`,
-      summaryOf(t).rssBytes / 1e6 / n <= 60 ? 'met' : 'not met',
-    ]);
+  for (const t of measured.filter((x) => x.id.endsWith('-2p'))) {
+    const p = perProcess(t);
+    rows.push([`RSS per process, ${t.id}`, `${p.text})`, p.rss <= 60 ? 'met' : 'not met']);
   }
   for (const c of planComparisons(plan)) {
     if (c.id?.startsWith('tunnel-'))

@@ -8,7 +8,7 @@
 import type { ServerHandle } from '../../test/interop/harness/server-process.ts';
 import { type CertFiles, TestCerts } from '../../test/tls/test-certs.ts';
 import { firstLines } from './context.ts';
-import { cpuSince, cpuSnapshot, procRssBytes } from './proc.ts';
+import { cpuSince, cpuSnapshot, memoryOf } from './proc.ts';
 import type { RoundUnit } from './rounds.ts';
 import { sTime } from './s-time.ts';
 import type { Role } from './scenario.ts';
@@ -45,6 +45,8 @@ export interface HandshakeRun {
   cpuUserUsPerHandshake: number;
   cpuSystemUsPerHandshake: number;
   rssBytes: number;
+  /** proportional set size of the tree (shared pages divided among its processes) */
+  pssBytes: number;
   /** bytes of the node's answer read per connection (0 = nothing came back) */
   bytesPerConnection: number;
 }
@@ -78,7 +80,7 @@ export async function measureHandshakes(
     handshakesPerSecond: connections / elapsed,
     cpuUserUsPerHandshake: per(used.user),
     cpuSystemUsPerHandshake: per(used.system),
-    rssBytes: procRssBytes(router.pid),
+    ...memoryOf(router.pid),
     bytesPerConnection: Math.min(...results.map((r) => r.bytes)),
   };
 }
@@ -118,6 +120,8 @@ export interface HandshakeSummary {
   cpuUserUsPerHandshake: number;
   cpuSystemUsPerHandshake: number;
   rssBytes: number;
+  /** proportional set size of the tree (shared pages divided among its processes) */
+  pssBytes: number;
 }
 
 export function summarizeHandshakes(runs: readonly HandshakeRun[]): HandshakeSummary {
@@ -126,6 +130,7 @@ export function summarizeHandshakes(runs: readonly HandshakeRun[]): HandshakeSum
     cpuUserUsPerHandshake: median(runs.map((r) => r.cpuUserUsPerHandshake)),
     cpuSystemUsPerHandshake: median(runs.map((r) => r.cpuSystemUsPerHandshake)),
     rssBytes: runs.length ? Math.max(...runs.map((r) => r.rssBytes)) : Number.NaN,
+    pssBytes: runs.length ? Math.max(...runs.map((r) => r.pssBytes)) : Number.NaN,
   };
 }
 
@@ -158,13 +163,22 @@ export function handshakeSection(opts: {
     units: () => targets.map((t) => handshakeUnit(t, clients, seconds)),
     print() {
       console.log(
-        `\n### ${opts.title}\n\nFull handshakes: ${clients} \`openssl s_time -new -www /\` clients in parallel, ${seconds} s runs, median of the runs; CPU and RSS of the router's process tree.\n`,
+        `\n### ${opts.title}\n\nFull handshakes: ${clients} \`openssl s_time -new -www /\` clients in parallel, ${seconds} s runs, median of the runs; CPU, RSS and PSS of the router's process tree.\n`,
       );
       console.log(
         markdownTable(
-          ['router', 'handshakes/s', 'CPU µs/handshake', 'user', 'sys', 'RSS MiB', '× uWSGI (same cert)'],
+          [
+            'router',
+            'handshakes/s',
+            'CPU µs/handshake',
+            'user',
+            'sys',
+            'RSS MiB',
+            'PSS MiB',
+            '× uWSGI (same cert)',
+          ],
           targets.map((t) => {
-            if (t.runs.length === 0) return [t.label, 'FAILED', '', '', '', '', ''];
+            if (t.runs.length === 0) return [t.label, 'FAILED', '', '', '', '', '', ''];
             const s = summarizeHandshakes(t.runs);
             const b = peerOf(t);
             return [
@@ -174,6 +188,7 @@ export function handshakeSection(opts: {
               fmt(s.cpuUserUsPerHandshake, 1),
               fmt(s.cpuSystemUsPerHandshake, 1),
               fmt(s.rssBytes / 1048576, 1),
+              fmt(s.pssBytes / 1048576, 1),
               b?.runs.length
                 ? ratio(s.handshakesPerSecond, summarizeHandshakes(b.runs).handshakesPerSecond)
                 : '—',
@@ -191,6 +206,7 @@ export function handshakeSection(opts: {
           cpuUser: s.cpuUserUsPerHandshake,
           cpuSystem: s.cpuSystemUsPerHandshake,
           rssBytes: s.rssBytes,
+          pssBytes: s.pssBytes,
         };
       };
       return targets

@@ -1,5 +1,5 @@
 /** One measured load run: wrk against a URL while reading a router's CPU time and memory. */
-import { cpuSince, cpuSnapshot, procRssBytes } from './proc.ts';
+import { cpuSince, cpuSnapshot, procMemoryBytes } from './proc.ts';
 import { median } from './stats.ts';
 import { runWrk, type WrkOptions, type WrkResult, wrkErrorCount } from './wrk.ts';
 
@@ -13,8 +13,14 @@ export interface Measurement {
   cpuUserUsPerRequest: number;
   /** of which in the kernel */
   cpuSystemUsPerRequest: number;
-  /** RSS of the measured process tree right after the run */
+  /** RSS of the measured process tree right after the run (shared pages once per process) */
   rssBytes: number;
+  /** PSS of the tree at the same moment (each shared page divided among its processes) */
+  pssBytes: number;
+  /** memory private to one process of the tree (Private_Clean + Private_Dirty), summed */
+  privateBytes: number;
+  /** processes in the tree when the memory was read */
+  processes: number;
 }
 
 /** Run wrk against `url`, measuring the process tree rooted at `pid` (if given). */
@@ -29,13 +35,17 @@ export async function measureRun(
   const user = used ? used.user : Number.NaN;
   const system = used ? used.system : Number.NaN;
   const per = (s: number) => (wrk.requests > 0 ? (s / wrk.requests) * 1e6 : Number.NaN);
+  const mem = pid !== undefined ? procMemoryBytes(pid) : undefined;
   return {
     wrk,
     cpuSeconds: user + system,
     cpuUsPerRequest: per(user + system),
     cpuUserUsPerRequest: per(user),
     cpuSystemUsPerRequest: per(system),
-    rssBytes: pid !== undefined ? procRssBytes(pid) : Number.NaN,
+    rssBytes: mem ? mem.rss : Number.NaN,
+    pssBytes: mem ? mem.pss : Number.NaN,
+    privateBytes: mem ? mem.private : Number.NaN,
+    processes: mem ? mem.processes : 0,
   };
 }
 
@@ -49,9 +59,17 @@ export interface Summary {
   cpuSystemUsPerRequest: number;
   /** the largest RSS seen after a run */
   rssBytes: number;
+  /** the largest PSS seen after a run */
+  pssBytes: number;
+  /** the largest private memory seen after a run */
+  privateBytes: number;
+  /** the most processes the tree had after a run (0 without a pid) */
+  processes: number;
   /** errors summed over all runs */
   errors: number;
 }
+
+const largest = (xs: number[]) => (xs.length > 0 ? Math.max(...xs) : Number.NaN);
 
 /** Medians over several measurements of the same topology. */
 export function summarize(ms: readonly Measurement[]): Summary {
@@ -63,7 +81,10 @@ export function summarize(ms: readonly Measurement[]): Summary {
     cpuUsPerRequest: median(ms.map((m) => m.cpuUsPerRequest)),
     cpuUserUsPerRequest: median(ms.map((m) => m.cpuUserUsPerRequest)),
     cpuSystemUsPerRequest: median(ms.map((m) => m.cpuSystemUsPerRequest)),
-    rssBytes: ms.length > 0 ? Math.max(...ms.map((m) => m.rssBytes)) : Number.NaN,
+    rssBytes: largest(ms.map((m) => m.rssBytes)),
+    pssBytes: largest(ms.map((m) => m.pssBytes)),
+    privateBytes: largest(ms.map((m) => m.privateBytes)),
+    processes: ms.length > 0 ? Math.max(...ms.map((m) => m.processes)) : 0,
     errors: ms.reduce((n, m) => n + wrkErrorCount(m.wrk), 0),
   };
 }

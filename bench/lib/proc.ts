@@ -107,6 +107,61 @@ export function procCpuSeconds(pid: number, opts: { tree?: boolean } = {}): numb
   return t.user + t.system;
 }
 
+/**
+ * Memory of a process (tree), in bytes. RSS counts a page once per process that maps it, so a
+ * primary and its forked workers each count the node binary's ~50 MB of shared file pages; PSS
+ * divides each page by the number of processes mapping it (the tree's PSS is what the tree
+ * really adds to the machine); private is what only one process maps (Private_Clean +
+ * Private_Dirty: freed when that process exits).
+ */
+export interface MemoryBytes {
+  rss: number;
+  pss: number;
+  private: number;
+  /** processes read */
+  processes: number;
+}
+
+/**
+ * The kB fields of /proc/PID/smaps_rollup (Linux ≥ 4.14) in bytes; NaN for a field missing
+ * (a text that is not smaps_rollup gives NaN everywhere, never a made-up 0).
+ */
+export function parseSmapsRollup(text: string): Omit<MemoryBytes, 'processes'> {
+  const field = (name: string) => {
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(text);
+    return m ? Number(m[1]) * 1024 : Number.NaN;
+  };
+  return {
+    rss: field('Rss'),
+    pss: field('Pss'),
+    private: field('Private_Clean') + field('Private_Dirty'),
+  };
+}
+
+/**
+ * RSS, PSS and private memory of `pid` and, by default, its live descendants, summed over the
+ * processes from their smaps_rollup (a process gone between listing and reading counts nothing).
+ */
+export function procMemoryBytes(pid: number, opts: { tree?: boolean } = {}): MemoryBytes {
+  const pids = opts.tree === false ? [pid] : processTree(pid);
+  const sum: MemoryBytes = { rss: 0, pss: 0, private: 0, processes: 0 };
+  for (const p of pids) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${p}/smaps_rollup`, 'utf8');
+    } catch {
+      continue; // gone
+    }
+    const m = parseSmapsRollup(text);
+    sum.rss += m.rss;
+    sum.pss += m.pss;
+    sum.private += m.private;
+    sum.processes += 1;
+  }
+  if (sum.processes === 0) return { rss: Number.NaN, pss: Number.NaN, private: Number.NaN, processes: 0 };
+  return sum;
+}
+
 /** Resident set size in bytes of `pid` (and, by default, its live descendants). */
 export function procRssBytes(pid: number, opts: { tree?: boolean } = {}): number {
   const pids = opts.tree === false ? [pid] : processTree(pid);
@@ -120,4 +175,10 @@ export function procRssBytes(pid: number, opts: { tree?: boolean } = {}): number
     }
   }
   return kb * 1024;
+}
+
+/** `{ rssBytes, pssBytes }` of the tree of `pid` (NaN without one), for a run's record. */
+export function memoryOf(pid: number | undefined): { rssBytes: number; pssBytes: number } {
+  const m = pid !== undefined ? procMemoryBytes(pid) : undefined;
+  return { rssBytes: m ? m.rss : Number.NaN, pssBytes: m ? m.pss : Number.NaN };
 }

@@ -33,7 +33,7 @@ export function summaryMarkdown(opts: {
     '',
     `${h.date}, commit ${h.commit}. ${h.machine}. uwrouter run as \`${h.uwrouter}\`. ${h.settings}; ${h.load}. ` +
       `Ratios are uwrouter / peer measured in the same run; CPU is per unit of work (request, handshake, MiB), ` +
-      `user + system, of the router's whole process tree; RSS after the runs. The full tables are in ` +
+      `user + system, of the router's whole process tree; RSS and PSS (shared pages divided among the processes that map them) after the runs. The full tables are in ` +
       `\`${relative(REPO_ROOT, opts.jsonPath)}\` (not committed) and the run's output.`,
     '',
     opts.comparisons,

@@ -49,7 +49,7 @@ export async function runWrkBenchMain(
     await runPlan(plan, { rounds: opt.rounds, wrk: opt.wrk, log });
     printPlan(
       plan,
-      `Median of ${opt.rounds} (${wrkLabel(opt.wrk)}); CPU and RSS are the router's process tree; ${loadLabel()} at the end.`,
+      `Median of ${opt.rounds} (${wrkLabel(opt.wrk)}); CPU and memory are the router's process tree (RSS counts a page shared by its processes once per process, PSS divides it among them; private: Private_Clean + Private_Dirty); ${loadLabel()} at the end.`,
     );
     const code = reportPlanFailures(plan);
     if (opt.json) writeResultJson(opt.json, opt.wrk, opt.rounds, [planJson(plan)]);

@@ -97,13 +97,13 @@ export function summaryOf(t: Topology): Summary {
 
 const mib = (b: number) => fmt(b / 1048576, 1);
 
-/** The scenario's table: medians, CPU per request user and system apart, RSS, req/s × base. */
+/** The scenario's table: medians, CPU per request user and system apart, RSS/PSS/private, req/s × base. */
 export function wrkScenarioTable(s: WrkScenario): string {
   const base = summaryOf(s.base);
   const rows = s.topologies.map((t) => {
     const m = summaryOf(t);
     if (t.runs.length === 0)
-      return [t.label, t.skipped ? 'skipped' : 'FAILED', '', '', '', '', '', '', '', ''];
+      return [t.label, t.skipped ? 'skipped' : 'FAILED', '', '', '', '', '', '', '', '', '', ''];
     const own = t.router !== undefined;
     return [
       t.label,
@@ -115,6 +115,8 @@ export function wrkScenarioTable(s: WrkScenario): string {
       own ? fmt(m.cpuUserUsPerRequest, 1) : '—',
       own ? fmt(m.cpuSystemUsPerRequest, 1) : '—',
       own ? mib(m.rssBytes) : '—',
+      own ? mib(m.pssBytes) : '—',
+      own ? mib(m.privateBytes) : '—',
       ratio(m.requestsPerSecond, base.requestsPerSecond),
     ];
   });
@@ -129,13 +131,15 @@ export function wrkScenarioTable(s: WrkScenario): string {
       'user',
       'sys',
       'RSS MiB',
+      'PSS MiB',
+      'private MiB',
       `req/s × ${s.base.role === 'uwsgi' ? 'uWSGI' : s.base.label.split(' ')[0]}`,
     ],
     rows,
   );
 }
 
-/** `uwrouter … / uWSGI …: req/s 0.83×, CPU/req 1.22× (user 2.10×, sys 0.95×), p99 1.10×, RSS 11.2×` */
+/** `uwrouter … / uWSGI …: req/s 0.83×, CPU/req 1.22× (user 2.10×, sys 0.95×), p99 1.10×, RSS 11.2×, PSS 7.5×` */
 export function pairLine(ours: Topology, peer: Topology): string {
   const a = summaryOf(ours);
   const b = summaryOf(peer);
@@ -143,7 +147,7 @@ export function pairLine(ours: Topology, peer: Topology): string {
     `${ours.label} / ${peer.label}: req/s ${ratio(a.requestsPerSecond, b.requestsPerSecond)}, ` +
     `CPU/req ${ratio(a.cpuUsPerRequest, b.cpuUsPerRequest)} (user ${ratio(a.cpuUserUsPerRequest, b.cpuUserUsPerRequest)}, ` +
     `sys ${ratio(a.cpuSystemUsPerRequest, b.cpuSystemUsPerRequest)}), p99 ${ratio(a.p99Ms, b.p99Ms)}, ` +
-    `RSS ${ratio(a.rssBytes, b.rssBytes)}`
+    `RSS ${ratio(a.rssBytes, b.rssBytes)}, PSS ${ratio(a.pssBytes, b.pssBytes)}`
   );
 }
 
@@ -176,6 +180,9 @@ export function topologyJson(t: Topology): Record<string, unknown> {
       cpuUserUsPerRequest: m.cpuUserUsPerRequest,
       cpuSystemUsPerRequest: m.cpuSystemUsPerRequest,
       rssBytes: m.rssBytes,
+      pssBytes: m.pssBytes,
+      privateBytes: m.privateBytes,
+      processes: m.processes,
     })),
   };
 }

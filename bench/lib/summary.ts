@@ -14,6 +14,8 @@ export interface Figure {
   cpuUser?: number;
   cpuSystem?: number;
   rssBytes?: number;
+  /** proportional set size: shared pages divided among the processes that map them */
+  pssBytes?: number;
 }
 
 export interface Comparison {
@@ -58,6 +60,7 @@ export function wrkComparisons(s: WrkScenario): Comparison[] {
           cpuUser: m.cpuUserUsPerRequest,
           cpuSystem: m.cpuSystemUsPerRequest,
           rssBytes: m.rssBytes,
+          pssBytes: m.pssBytes,
         };
       };
       return {
@@ -84,6 +87,13 @@ function valueCell(f: Figure, unit: string): string {
   return unit.startsWith('%') ? `${fmt(f.value, 2)}${unit}` : `${fmt(f.value, digits)} ${unit}`;
 }
 
+const mib = (b: number | undefined) => fmt((b ?? Number.NaN) / 1048576, 1);
+
+/** `150.2 / 40.3`: uwrouter's figure then the peer's, MiB ('—' when uwrouter's was not measured). */
+function memoryCell(ours: number | undefined, peer: number | undefined): string {
+  return Number.isFinite(ours ?? Number.NaN) ? `${mib(ours)} / ${mib(peer)}` : '—';
+}
+
 /** The summary table: one row per comparison. */
 export function summaryTable(cs: readonly Comparison[]): string {
   return markdownTable(
@@ -97,6 +107,7 @@ export function summaryTable(cs: readonly Comparison[]): string {
       'CPU peer (user + sys)',
       'CPU ratio',
       'RSS MiB uwrouter / peer',
+      'PSS MiB uwrouter / peer',
     ],
     cs.map((c) => [
       c.path,
@@ -107,9 +118,8 @@ export function summaryTable(cs: readonly Comparison[]): string {
       c.cpuUnit && Number.isFinite(cpu(c.ours)) ? `${cpuCell(c.ours)} ${c.cpuUnit}` : '—',
       c.cpuUnit && Number.isFinite(cpu(c.peer)) ? `${cpuCell(c.peer)} ${c.cpuUnit}` : '—',
       ratio(cpu(c.ours), cpu(c.peer)),
-      Number.isFinite(c.ours.rssBytes ?? Number.NaN)
-        ? `${fmt(c.ours.rssBytes! / 1048576, 1)} / ${fmt((c.peer.rssBytes ?? Number.NaN) / 1048576, 1)}`
-        : '—',
+      memoryCell(c.ours.rssBytes, c.peer.rssBytes),
+      memoryCell(c.ours.pssBytes, c.peer.pssBytes),
     ]),
   );
 }

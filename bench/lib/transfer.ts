@@ -5,7 +5,7 @@
  */
 import { connect } from 'node:net';
 import type { ServerHandle } from '../../test/interop/harness/server-process.ts';
-import { cpuSince, cpuSnapshot, procRssBytes } from './proc.ts';
+import { cpuSince, cpuSnapshot, memoryOf } from './proc.ts';
 import type { RoundUnit } from './rounds.ts';
 import type { Role } from './scenario.ts';
 import { fmt, median } from './stats.ts';
@@ -15,6 +15,8 @@ export interface TransferRun {
   cpuUserUsPerMiB: number;
   cpuSystemUsPerMiB: number;
   rssBytes: number;
+  /** proportional set size of the tree (shared pages divided among its processes) */
+  pssBytes: number;
 }
 
 export interface TransferTarget {
@@ -72,7 +74,7 @@ export async function measureTransfers(
     mibPerSecond: total / seconds,
     cpuUserUsPerMiB: used ? (used.user / total) * 1e6 : Number.NaN,
     cpuSystemUsPerMiB: used ? (used.system / total) * 1e6 : Number.NaN,
-    rssBytes: pid !== undefined ? procRssBytes(pid) : Number.NaN,
+    ...memoryOf(pid),
   };
 }
 
@@ -110,6 +112,8 @@ export interface TransferSummary {
   cpuUserUsPerMiB: number;
   cpuSystemUsPerMiB: number;
   rssBytes: number;
+  /** proportional set size of the tree (shared pages divided among its processes) */
+  pssBytes: number;
 }
 
 export function summarizeTransfers(runs: readonly TransferRun[]): TransferSummary {
@@ -118,5 +122,6 @@ export function summarizeTransfers(runs: readonly TransferRun[]): TransferSummar
     cpuUserUsPerMiB: median(runs.map((r) => r.cpuUserUsPerMiB)),
     cpuSystemUsPerMiB: median(runs.map((r) => r.cpuSystemUsPerMiB)),
     rssBytes: runs.length ? Math.max(...runs.map((r) => r.rssBytes)) : Number.NaN,
+    pssBytes: runs.length ? Math.max(...runs.map((r) => r.pssBytes)) : Number.NaN,
   };
 }

@@ -12,7 +12,14 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nodeFlagsOf } from '../../bench/lib/context.ts';
 import { type Measurement, summarize } from '../../bench/lib/measure.ts';
-import { cpuSince, cpuSnapshot, procCpuSeconds, processTree } from '../../bench/lib/proc.ts';
+import {
+  cpuSince,
+  cpuSnapshot,
+  parseSmapsRollup,
+  procCpuSeconds,
+  processTree,
+  procMemoryBytes,
+} from '../../bench/lib/proc.ts';
 import { type CpuProfile, frameGroup, profileReport, selfTimes } from '../../bench/lib/profile.ts';
 import { spliceSummary, summaryMarkdown } from '../../bench/lib/results-md.ts';
 import { narrowScenario, topology, type WrkScenario } from '../../bench/lib/scenario.ts';
@@ -59,7 +66,15 @@ test('medians: the middle value, the mean of the two middle ones, NaNs left out'
   assert.ok(Number.isNaN(median([])));
 });
 
-function measurement(rps: number, cpuUser: number, cpuSystem: number, rss: number, read = 0): Measurement {
+function measurement(
+  rps: number,
+  cpuUser: number,
+  cpuSystem: number,
+  rss: number,
+  read = 0,
+  pss = rss / 2,
+  processes = 2,
+): Measurement {
   const wrk = parseWrkOutput(wrkCapture('wrk-ok.txt'));
   return {
     wrk: { ...wrk, requestsPerSecond: rps, errors: { ...wrk.errors, read } },
@@ -68,14 +83,17 @@ function measurement(rps: number, cpuUser: number, cpuSystem: number, rss: numbe
     cpuUserUsPerRequest: cpuUser,
     cpuSystemUsPerRequest: cpuSystem,
     rssBytes: rss,
+    pssBytes: pss,
+    privateBytes: pss / 2,
+    processes,
   };
 }
 
 test("a topology's runs summarised: medians per figure, the largest RSS, errors summed", () => {
   const s = summarize([
-    measurement(9000, 30, 10, 100e6, 2),
-    measurement(12000, 20, 8, 140e6),
-    measurement(10000, 25, 12, 120e6, 5),
+    measurement(9000, 30, 10, 100e6, 2, 90e6, 3),
+    measurement(12000, 20, 8, 140e6, 0, 60e6, 2),
+    measurement(10000, 25, 12, 120e6, 5, 70e6, 2),
   ]);
   assert.equal(s.runs, 3);
   assert.equal(s.requestsPerSecond, 10000);
@@ -83,6 +101,10 @@ test("a topology's runs summarised: medians per figure, the largest RSS, errors 
   assert.equal(s.cpuSystemUsPerRequest, 10);
   assert.equal(s.cpuUsPerRequest, 37);
   assert.equal(s.rssBytes, 140e6);
+  // the largest of each memory figure, each from its own run (not the PSS of the largest-RSS run)
+  assert.equal(s.pssBytes, 90e6);
+  assert.equal(s.privateBytes, 45e6);
+  assert.equal(s.processes, 3);
   assert.equal(s.errors, 7);
 });
 
@@ -163,6 +185,59 @@ test('CPU over a process tree: a child that exits between two readings takes not
   }
 });
 
+test('smaps_rollup of a uwrouter primary and its worker: RSS, PSS and private memory in bytes', () => {
+  // captured from `node dist/cli.js --http … --http-to …` (1 worker), idle: VmRSS 75636 and
+  // 75600 kB, the node binary's ~50 MB of file pages shared between the two
+  const primary = parseSmapsRollup(wrkCapture('smaps_rollup-uwrouter-primary.txt'));
+  const worker = parseSmapsRollup(wrkCapture('smaps_rollup-uwrouter-worker.txt'));
+  assert.deepEqual(primary, { rss: 75636 * 1024, pss: 49244 * 1024, private: (148 + 25468) * 1024 });
+  assert.deepEqual(worker, { rss: 75600 * 1024, pss: 49289 * 1024, private: (300 + 25376) * 1024 });
+  // Pss_Dirty / Pss_Anon / Pss_File and SwapPss are not taken for Pss
+  assert.equal(parseSmapsRollup('Pss_Anon:  10 kB\nSwapPss:  20 kB\n').pss, Number.NaN);
+  // not smaps_rollup (a /proc/PID/status): nothing made up
+  const status = parseSmapsRollup('Name:\tnode\nVmRSS:\t   42984 kB\n');
+  assert.ok(Number.isNaN(status.rss) && Number.isNaN(status.pss) && Number.isNaN(status.private));
+});
+
+test('memory of a live process tree: a node child shares the binary, so the PSS sum is below the RSS sum', async () => {
+  const parent = spawn(process.execPath, ['-e', PARENT_IDLE], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => parent.once('exit', resolve));
+  let pids: number[] = [];
+  try {
+    const pid = parent.pid!;
+    const deadline = Date.now() + 30000;
+    while (processTree(pid).length < 2 && Date.now() < deadline) await sleep(100);
+    await sleep(300);
+    pids = processTree(pid);
+    const tree = procMemoryBytes(pid);
+    const alone = procMemoryBytes(pid, { tree: false });
+    assert.equal(tree.processes, 2);
+    assert.equal(alone.processes, 1);
+    assert.ok(tree.rss > alone.rss, 'the child counts in the tree');
+    // two node processes map the same binary: each shared page counts once per process in RSS,
+    // halved in PSS; at least 10 MiB of it here (the binary's text alone is ~50 MB)
+    assert.ok(tree.rss - tree.pss > 10 * 1048576, `RSS ${tree.rss} PSS ${tree.pss}`);
+    assert.ok(tree.private > 0 && tree.private < tree.pss, `private ${tree.private} PSS ${tree.pss}`);
+  } finally {
+    // the child too: it would outlive its killed parent for a minute
+    for (const p of pids.filter((x) => x !== parent.pid)) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    parent.kill('SIGKILL');
+  }
+  await exited; // reaped: its /proc entry is gone
+  assert.equal(procMemoryBytes(parent.pid!).processes, 0);
+});
+
+const PARENT_IDLE = `
+require('node:child_process').spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+setTimeout(() => {}, 60000);
+`;
+
 test("npm start's node flags: the --words right after `node`", () => {
   assert.deepEqual(
     nodeFlagsOf(
@@ -219,11 +294,25 @@ const comparison: Comparison = {
   unit: 'req/s',
   cpuUnit: 'µs/req',
   higherIsBetter: true,
-  ours: { label: 'uwrouter', value: 10000, cpuUser: 30, cpuSystem: 15, rssBytes: 120 * 1048576 },
-  peer: { label: "uWSGI's HTTP router", value: 12500, cpuUser: 10, cpuSystem: 20, rssBytes: 12 * 1048576 },
+  ours: {
+    label: 'uwrouter',
+    value: 10000,
+    cpuUser: 30,
+    cpuSystem: 15,
+    rssBytes: 120 * 1048576,
+    pssBytes: 80 * 1048576,
+  },
+  peer: {
+    label: "uWSGI's HTTP router",
+    value: 12500,
+    cpuUser: 10,
+    cpuSystem: 20,
+    rssBytes: 12 * 1048576,
+    pssBytes: 7.5 * 1048576,
+  },
 };
 
-test('the summary table: each figure beside the peer, ratios, CPU user + system, RSS in MiB', () => {
+test('the summary table: each figure beside the peer, ratios, CPU user + system, RSS and PSS in MiB', () => {
   const lines = summaryTable([comparison]).split('\n');
   assert.equal(lines.length, 3);
   const cells = lines[2]!.split('|').map((c) => c.trim());
@@ -237,7 +326,9 @@ test('the summary table: each figure beside the peer, ratios, CPU user + system,
     '30.0 (10.0 + 20.0) µs/req',
     '1.50×',
     '120.0 / 12.0',
+    '80.0 / 7.5',
   ]);
+  assert.match(lines[0]!, /RSS MiB uwrouter \/ peer \| PSS MiB uwrouter \/ peer/);
   // lower-is-better figures (KiB per tunnel) say so beside the ratio
   const kib = summaryTable([{ ...comparison, unit: 'KiB/tunnel', higherIsBetter: false }]);
   assert.match(kib, /0\.80× \(lower is better\)/);
