@@ -8,7 +8,7 @@ import type { Config } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import type { HttpHeadOptions } from '../protocol/http-request-head.ts';
 import { parseHttpVar } from './request-vars.ts';
-import { TrustedProxies } from './trusted-proxies.ts';
+import { TrustedPeers } from '../corerouter/trusted-peers.ts';
 
 export interface HttpRouterSettings {
   /** options for every HttpRequestHeadReader (one shared object) */
@@ -45,7 +45,7 @@ export interface HttpRouterSettings {
   readonly extraVars: ReadonlyArray<readonly [string, string]>;
   readonly modifier1: number;
   readonly modifier2: number;
-  readonly trusted: TrustedProxies;
+  readonly trusted: TrustedPeers;
   /** `http-to-https` listeners in option order: [ADDR, PORT (null = none given)] */
   readonly redirects: ReadonlyArray<readonly [string, string | null]>;
   /** idle keep-alive connections kept per HTTP node, and how long */
@@ -81,7 +81,7 @@ export function httpSettingsFromConfig(config: Config): HttpRouterSettings {
     if (!kv) throw new ConfigError(`option "--http-var": "${item}" is not KEY=VALUE`);
     return kv;
   });
-  const trusted = TrustedProxies.parse(config.all('http-trusted-proxy'));
+  const trusted = TrustedPeers.parse(config.all('http-trusted-proxy'));
   if (!trusted.ok) {
     throw new ConfigError(
       `option "--http-trusted-proxy": "${trusted.entry}" is not an IP address or CIDR range`,
