@@ -5,10 +5,10 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import type { Config } from '../config/config.ts';
+import { TrustedPeers } from '../corerouter/trusted-peers.ts';
 import { ConfigError } from '../errors.ts';
 import type { HttpHeadOptions } from '../protocol/http-request-head.ts';
 import { parseHttpVar } from './request-vars.ts';
-import { TrustedPeers } from '../corerouter/trusted-peers.ts';
 
 export interface HttpRouterSettings {
   /** options for every HttpRequestHeadReader (one shared object) */
