@@ -94,14 +94,14 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     valueName: 'SECONDS',
     group: 'global',
-    help: 'how long a --rawrouter-trusted-proxy peer has to send its PROXY protocol header (uWSGI: internal socket timeout and TCP_DEFER_ACCEPT wait, which Node.js cannot set)',
+    help: 'how long a trusted peer (--rawrouter-, --sslrouter-, --fastrouter-, --http-trusted-proxy) has to send its PROXY protocol header (uWSGI: internal socket timeout and TCP_DEFER_ACCEPT wait, which Node.js cannot set)',
   },
   {
     name: 'enable-proxy-protocol',
     kind: 'flag',
     valueName: 'BOOL',
     group: 'global',
-    help: 'accept a PROXY protocol v1 line on HTTP listeners (same as --http-enable-proxy-protocol)',
+    help: 'same as --http-enable-proxy-protocol',
   },
   // uwrouter's own
   {

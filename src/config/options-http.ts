@@ -108,7 +108,10 @@ export const HTTP_OPTIONS: readonly OptionSpec[] = [
   {
     ...FLAG,
     name: 'http-enable-proxy-protocol',
-    help: 'accept a PROXY protocol v1 line before the request; its source becomes REMOTE_ADDR',
+    help:
+      'accept a PROXY protocol v1 line before the request from any peer (uWSGI); with --http-trusted-proxy, ' +
+      'connections from those peers must start with a PROXY v1 or v2 header within --socket-timeout (inside TLS on ' +
+      '--https listeners) and other peers cannot send one; its source becomes REMOTE_ADDR/REMOTE_PORT',
   },
   {
     name: 'http-stud-prefix',
@@ -154,11 +157,11 @@ export const HTTP_OPTIONS: readonly OptionSpec[] = [
     name: 'http-trusted-proxy',
     kind: 'string',
     repeatable: true,
-    valueName: 'IP',
+    valueName: 'IP[/BITS]',
     group: 'http',
     help:
-      'peer whose X-Forwarded-* headers are kept; from other peers they are replaced ' +
-      '(uwrouter extension)',
+      'peer (address or CIDR range) whose X-Forwarded-* headers are kept (from other peers they are replaced) ' +
+      'and, with --http-enable-proxy-protocol, the only peers that send PROXY v1/v2 headers (uwrouter extension)',
   },
   {
     name: 'http-max-body',

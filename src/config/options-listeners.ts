@@ -125,6 +125,22 @@ export const ROUTER_SPECIFIC: readonly OptionSpec[] = [
     group: 'rawrouter',
     help: 'send "XCLIENT ADDR=<client ip>" to the node after its greeting (SMTP proxies)',
   },
+  // fastrouter: uwrouter extensions (not in uWSGI 2.0)
+  {
+    name: 'fastrouter-enable-proxy-protocol',
+    kind: 'flag',
+    valueName: 'BOOL',
+    group: 'fastrouter',
+    help: 'connections from --fastrouter-trusted-proxy peers must start with a PROXY protocol v1 or v2 header (within --socket-timeout); its source replaces REMOTE_ADDR/REMOTE_PORT in the vars sent to the node (uwrouter extension)',
+  },
+  {
+    name: 'fastrouter-trusted-proxy',
+    kind: 'string',
+    repeatable: true,
+    valueName: 'IP[/BITS]',
+    group: 'fastrouter',
+    help: 'peer (address or CIDR range) that sends PROXY protocol headers to the fastrouter; other peers are served as they are (uwrouter extension)',
+  },
   // rawrouter: uwrouter extensions (not in uWSGI 2.0)
   {
     name: 'rawrouter-proxy-protocol',

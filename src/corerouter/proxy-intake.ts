@@ -27,11 +27,15 @@ export function receivedProxyHeader(socket: Socket): ProxyHeader | undefined {
   return (socket as WithHeader)[PROXY_HEADER];
 }
 
+/** The client a trusted peer's header named on this connection (null: none, or LOCAL/UNKNOWN). */
+export function receivedProxySource(socket: Socket): { address: string; port: number } | null {
+  const h = receivedProxyHeader(socket);
+  return h ? proxiedSource(h) : null;
+}
+
 /** Where the client really is: the header's source when it names one, else the socket's peer. */
 export function clientEndpoint(socket: Socket): { address: string; port: number } {
-  const h = receivedProxyHeader(socket);
-  const src = h ? proxiedSource(h) : null;
-  return src ?? { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+  return receivedProxySource(socket) ?? { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
 }
 
 export interface ProxyIntakeSettings {

@@ -11,10 +11,12 @@ import { IdleSweep, type IdleWatched } from '../corerouter/idle-sweep.ts';
 import { Join, type JoinHooks } from '../corerouter/join.ts';
 import type { Listener } from '../corerouter/listener.ts';
 import { PeerInfo } from '../corerouter/peer-info.ts';
+import { receivedProxySource } from '../corerouter/proxy-intake.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
 import { dropNodeOfGoneClient } from '../corerouter/tcp-relay.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import { type ReaderResult, UwsgiHeadReader } from '../protocol/uwsgi-reader.ts';
+import { withRemoteClient } from '../protocol/uwsgi-remote-vars.ts';
 import { RequestLine } from '../request-line.ts';
 import type { RequestLog } from '../request-log.ts';
 import { readFastrouterKey } from './key.ts';
@@ -128,10 +130,28 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
       );
       return;
     }
-    this.head = r.head;
+    let head = r.head;
+    // a trusted peer's PROXY header (corerouter/proxy-intake.ts) names the client: it is
+    // what the node reads in REMOTE_ADDR/REMOTE_PORT, not what the sender wrote there
+    const source = receivedProxySource(this.client);
+    if (source !== null) {
+      const w = withRemoteClient(head, source.address, source.port);
+      if (!w.ok) {
+        this.reject(
+          'info',
+          w.reason === 'too-large' ? 'UWR_ERR_PACKET_TOO_LARGE' : 'UWR_ERR_BAD_PACKET',
+          w.reason === 'too-large'
+            ? 'uwsgi vars block too large for the PROXY client address: closing'
+            : 'malformed uwsgi vars block (REMOTE_ADDR not replaceable): closing',
+        );
+        return;
+      }
+      head = w.head;
+    }
+    this.head = head;
     this.rest = r.rest;
-    if (this.line) beginFastrouterLine(this.line, r.head);
-    const k = readFastrouterKey(r.head);
+    if (this.line) beginFastrouterLine(this.line, head);
+    const k = readFastrouterKey(head);
     if (k.remoteAddr) this.info.address = k.remoteAddr;
     if (k.remotePort) this.info.port = Number(k.remotePort) || 0;
     if (k.key === null) {

@@ -1,8 +1,11 @@
 /**
- * The fastrouter: uwsgi in, uwsgi out (behind nginx `uwsgi_pass`).
+ * The fastrouter: uwsgi in, uwsgi out (behind nginx `uwsgi_pass`), plus PROXY headers from
+ * trusted peers (uwrouter extension).
  */
 import type { Config } from '../config/config.ts';
 import { coreOptionsFromConfig, type RouterExtras } from '../corerouter/from-config.ts';
+import { withProxyIntake } from '../corerouter/proxy-intake.ts';
+import { proxyIntakeFromConfig } from '../corerouter/proxy-intake-config.ts';
 import { CoreRouter } from '../corerouter/router.ts';
 import type { Logger } from '../logger.ts';
 import { fastrouterHandler } from './connection.ts';
@@ -18,8 +21,9 @@ export function createFastrouter(
     ...extras,
     listen: config.all('fastrouter'),
   });
-  return new CoreRouter(
-    opts,
-    fastrouterHandler({ timeoutMs: opts.timeoutMs, requestLog: extras.requestLog ?? null }),
-  );
+  const handler = fastrouterHandler({ timeoutMs: opts.timeoutMs, requestLog: extras.requestLog ?? null });
+  // uwrouter extension: PROXY v1/v2 from trusted peers (HAProxy in front), whose source
+  // becomes REMOTE_ADDR/REMOTE_PORT in the vars the node gets (connection.ts)
+  const intake = proxyIntakeFromConfig(config, 'fastrouter', opts.timeoutMs);
+  return new CoreRouter(opts, withProxyIntake(handler, intake));
 }

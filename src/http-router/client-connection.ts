@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionLogLevel } from '../connection-log.ts';
 import type { Listener } from '../corerouter/listener.ts';
 import { PeerInfo } from '../corerouter/peer-info.ts';
+import { receivedProxySource } from '../corerouter/proxy-intake.ts';
 import { type CoreRouter, DRAIN, type DrainableSession } from '../corerouter/router.ts';
 import type { UwrErrorCode } from '../errors.ts';
 import type { HttpRequestHead } from '../protocol/http-request-head.ts';
@@ -101,6 +102,13 @@ export abstract class HttpClientConnection implements StoredBodyOwner, Drainable
     this.https = https;
     // the TCP socket's peer (a TLS socket over a socket it did not open only forwards it)
     this.info = new PeerInfo(https?.raw ?? client);
+    // a trusted peer's PROXY header (corerouter/proxy-intake.ts) names the client for the
+    // whole connection
+    const source = receivedProxySource(client);
+    if (source !== null) {
+      this.info.address = source.address;
+      this.info.port = source.port;
+    }
     const facts = shared.listenerFacts(listener, core.listeners);
     this.serverPort = facts.serverPort;
     this.redirectPort = facts.redirectPort;

@@ -16,7 +16,7 @@
  *   as the next request (an Expect desync) cannot happen.
  * - X-Forwarded-For gets the client address appended; X-Forwarded-Proto and
  *   X-Forwarded-Host are set. Incoming X-Forwarded-* and Forwarded fields are kept only
- *   when the peer is a trusted proxy (trusted-proxies.ts); otherwise they are dropped, so
+ *   when the peer is a trusted proxy (corerouter/trusted-peers.ts); otherwise they are dropped, so
  *   a client cannot forge its address.
  * - `Via: 1.1 <this router's token>` is appended (RFC 9110 §7.6.3), which is how a
  *   request that comes back to this router is recognised (via.ts: 508).

@@ -24,8 +24,10 @@
  * - HTTPS listeners (https.ts) serve the same HTTP router over TLS.
  * Not yet: `http-stud-prefix`, `http-manage-rtsp` (ConfigError).
  */
+import type { Socket } from 'node:net';
 import type { Config } from '../config/config.ts';
 import { coreOptionsFromConfig, type RouterExtras } from '../corerouter/from-config.ts';
+import { type ProxyIntakeSettings, withProxyIntake } from '../corerouter/proxy-intake.ts';
 import { type ConnectionHandler, CoreRouter } from '../corerouter/router.ts';
 import type { Logger } from '../logger.ts';
 import { setRouterTlsRuntime } from '../tls/router-runtime.ts';
@@ -33,9 +35,60 @@ import { tlsStatsSection } from '../tls/tls-front-stats.ts';
 import { HttpConnection } from './connection.ts';
 import { TOO_MANY_CONNECTIONS_503 } from './error-response.ts';
 import { HttpNodePool } from './http-node.ts';
-import { httpsAwareHandler, httpsPartsFromConfig } from './https.ts';
+import {
+  type HttpsConnectionOpener,
+  type HttpsSession,
+  httpsAwareHandler,
+  httpsPartsFromConfig,
+} from './https.ts';
 import { HttpRouterShared, HttpRouterStats } from './router-state.ts';
-import { httpListenAddresses, httpSettingsFromConfig } from './settings.ts';
+import { type HttpRouterSettings, httpListenAddresses, httpSettingsFromConfig } from './settings.ts';
+
+/**
+ * `--http-enable-proxy-protocol` with `--http-trusted-proxy` peers: their connections must
+ * start with a PROXY v1 or v2 header within socket-timeout (as the rawrouter's), read by the
+ * corerouter's intake. Null without trusted peers: then uWSGI's optional v1 line is read by
+ * the head parser from any peer (spec: http-router.md §1), which lets any client choose its
+ * REMOTE_ADDR — said once at start-up.
+ */
+function proxyIntakeFromConfig(
+  config: Config,
+  settings: HttpRouterSettings,
+  routerTimeoutMs: number,
+  log: Logger,
+): ProxyIntakeSettings | null {
+  if (settings.head.proxyProtocol) {
+    log.warn(
+      '[uwrouter] WARNING: --http-enable-proxy-protocol without --http-trusted-proxy accepts a PROXY v1 line from any client (as uWSGI does), so any client can set its REMOTE_ADDR; give --http-trusted-proxy to read PROXY v1/v2 only from your balancers',
+    );
+  }
+  if (!settings.proxyFromTrusted) return null;
+  return { trusted: settings.trusted, timeoutMs: config.int('socket-timeout') * 1000 || routerTimeoutMs };
+}
+
+/**
+ * Opens HTTP connections over TLS. With trusted PROXY peers the header is read inside the TLS
+ * stream, after the handshake: where uWSGI reads its v1 line on HTTPS listeners (spec:
+ * http-router.md §1, the head parser runs on the decrypted bytes).
+ */
+function httpsOpener(shared: HttpRouterShared, intake: ProxyIntakeSettings | null): HttpsConnectionOpener {
+  if (intake === null) {
+    return (tls, session, listener, core) => {
+      new HttpConnection(tls, listener, core, shared, session);
+    };
+  }
+  const sessions = new WeakMap<Socket, HttpsSession>();
+  const open = withProxyIntake((tls, listener, core) => {
+    const session = sessions.get(tls);
+    if (session === undefined) return;
+    sessions.delete(tls);
+    new HttpConnection(tls, listener, core, shared, session);
+  }, intake);
+  return (tls, session, listener, core) => {
+    sessions.set(tls, session);
+    open(tls, listener, core);
+  };
+}
 
 export function createHttpRouter(
   config: Config,
@@ -59,14 +112,12 @@ export function createHttpRouter(
     extras.requestLog ?? null,
     plainCount + httpsAddresses.length,
   );
-  const plain: ConnectionHandler = (client, listener, core) => {
+  const intake = proxyIntakeFromConfig(config, settings, opts.timeoutMs, log);
+  const plainOpen: ConnectionHandler = (client, listener, core) => {
     new HttpConnection(client, listener, core, shared, null);
   };
-  const handler = https
-    ? httpsAwareHandler(https, plainCount, plain, (tls, session, listener, core) => {
-        new HttpConnection(tls, listener, core, shared, session);
-      })
-    : plain;
+  const plain = intake ? withProxyIntake(plainOpen, intake) : plainOpen;
+  const handler = https ? httpsAwareHandler(https, plainCount, plain, httpsOpener(shared, intake)) : plain;
   const statsSections = [...opts.statsSections, stats];
   if (https)
     statsSections.push(

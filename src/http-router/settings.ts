@@ -5,10 +5,10 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import type { Config } from '../config/config.ts';
+import { TrustedPeers } from '../corerouter/trusted-peers.ts';
 import { ConfigError } from '../errors.ts';
 import type { HttpHeadOptions } from '../protocol/http-request-head.ts';
 import { parseHttpVar } from './request-vars.ts';
-import { TrustedProxies } from './trusted-proxies.ts';
 
 export interface HttpRouterSettings {
   /** options for every HttpRequestHeadReader (one shared object) */
@@ -45,7 +45,14 @@ export interface HttpRouterSettings {
   readonly extraVars: ReadonlyArray<readonly [string, string]>;
   readonly modifier1: number;
   readonly modifier2: number;
-  readonly trusted: TrustedProxies;
+  /** `http-trusted-proxy`: X-Forwarded-* kept from these peers; PROXY headers read from them */
+  readonly trusted: TrustedPeers;
+  /**
+   * `http-enable-proxy-protocol` with `http-trusted-proxy` peers: every connection from them
+   * starts with a PROXY v1 or v2 header (corerouter/proxy-intake.ts), others never send one.
+   * Without trusted peers the head parser reads uWSGI's optional v1 line from any peer.
+   */
+  readonly proxyFromTrusted: boolean;
   /** `http-to-https` listeners in option order: [ADDR, PORT (null = none given)] */
   readonly redirects: ReadonlyArray<readonly [string, string | null]>;
   /** idle keep-alive connections kept per HTTP node, and how long */
@@ -81,7 +88,7 @@ export function httpSettingsFromConfig(config: Config): HttpRouterSettings {
     if (!kv) throw new ConfigError(`option "--http-var": "${item}" is not KEY=VALUE`);
     return kv;
   });
-  const trusted = TrustedProxies.parse(config.all('http-trusted-proxy'));
+  const trusted = TrustedPeers.parse(config.all('http-trusted-proxy'));
   if (!trusted.ok) {
     throw new ConfigError(
       `option "--http-trusted-proxy": "${trusted.entry}" is not an IP address or CIDR range`,
@@ -98,10 +105,13 @@ export function httpSettingsFromConfig(config: Config): HttpRouterSettings {
     }
     redirects.push([addr, port]);
   }
+  const proxyProtocol = config.flag('http-enable-proxy-protocol') || config.flag('enable-proxy-protocol');
+  const proxyFromTrusted = proxyProtocol && trusted.value.size > 0;
   return {
     head: {
       maxHeadSize: config.int('http-max-head'),
-      proxyProtocol: config.flag('http-enable-proxy-protocol') || config.flag('enable-proxy-protocol'),
+      // spec §1: uWSGI's v1 line, from any peer, when no peer is trusted for it
+      proxyProtocol: proxyProtocol && !proxyFromTrusted,
       chunkedInput: config.flag('http-chunked-input'),
     },
     timeoutMs,
@@ -130,6 +140,7 @@ export function httpSettingsFromConfig(config: Config): HttpRouterSettings {
     modifier1: config.int('http-modifier1'),
     modifier2: config.int('http-modifier2'),
     trusted: trusted.value,
+    proxyFromTrusted,
     redirects,
     nodePoolSize: 64,
     nodePoolIdleMs: Math.min(timeoutMs || 60_000, 30_000),

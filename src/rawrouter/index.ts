@@ -8,9 +8,8 @@ import { coreOptionsFromConfig, type RouterExtras } from '../corerouter/from-con
 import { IdleSweep } from '../corerouter/idle-sweep.ts';
 import type { Listener } from '../corerouter/listener.ts';
 import { withProxyIntake } from '../corerouter/proxy-intake.ts';
+import { proxyIntakeFromConfig } from '../corerouter/proxy-intake-config.ts';
 import { CoreRouter } from '../corerouter/router.ts';
-import { TrustedPeers } from '../corerouter/trusted-peers.ts';
-import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { RawrouterConnection, type RawrouterSettings, type RawrouterShared } from './connection.ts';
 import { rawrouterKey } from './key.ts';
@@ -32,29 +31,6 @@ export function rawrouterHandler(settings: RawrouterSettings) {
   };
 }
 
-/** `--rawrouter-enable-proxy-protocol` with its `--rawrouter-trusted-proxy` list, validated. */
-function trustedProxyPeers(config: Config): TrustedPeers {
-  const enabled = config.flag('rawrouter-enable-proxy-protocol');
-  const list = config.all('rawrouter-trusted-proxy');
-  if (enabled && list.length === 0) {
-    throw new ConfigError(
-      'option "--rawrouter-enable-proxy-protocol": give the peers allowed to send PROXY headers with --rawrouter-trusted-proxy (an untrusted client must not choose its own address)',
-    );
-  }
-  if (!enabled && list.length > 0) {
-    throw new ConfigError(
-      'option "--rawrouter-trusted-proxy": has no effect without --rawrouter-enable-proxy-protocol',
-    );
-  }
-  const parsed = TrustedPeers.parse(list);
-  if (!parsed.ok) {
-    throw new ConfigError(
-      `option "--rawrouter-trusted-proxy": "${parsed.entry}" is not an IP address or CIDR range`,
-    );
-  }
-  return parsed.value;
-}
-
 export function createRawrouter(
   config: Config,
   log: Logger,
@@ -70,9 +46,6 @@ export function createRawrouter(
     xclient: config.flag('rawrouter-xclient'),
     bufferSize: config.int('rawrouter-buffer-size'),
   });
-  const trusted = trustedProxyPeers(config);
-  // a trusted peer's header must arrive within socket-timeout (uWSGI's wait for a new
-  // connection's first bytes), else the router timeout
-  const headerTimeoutMs = config.int('socket-timeout') * 1000 || opts.timeoutMs;
-  return new CoreRouter(opts, withProxyIntake(handler, { trusted, timeoutMs: headerTimeoutMs }));
+  const intake = proxyIntakeFromConfig(config, 'rawrouter', opts.timeoutMs);
+  return new CoreRouter(opts, withProxyIntake(handler, intake));
 }

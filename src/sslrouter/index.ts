@@ -11,9 +11,8 @@ import { coreOptionsFromConfig, type RouterExtras } from '../corerouter/from-con
 import { IdleSweep } from '../corerouter/idle-sweep.ts';
 import type { Listener } from '../corerouter/listener.ts';
 import { clientEndpoint, withProxyIntake } from '../corerouter/proxy-intake.ts';
+import { proxyIntakeFromConfig } from '../corerouter/proxy-intake-config.ts';
 import { type ConnectionHandler, CoreRouter } from '../corerouter/router.ts';
-import { TrustedPeers } from '../corerouter/trusted-peers.ts';
-import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { type TlsRuntime, tlsListenersFromConfig, tlsRuntimeFromConfig } from '../tls/from-config.ts';
 import type { ListenerTls } from '../tls/listener-tls.ts';
@@ -24,29 +23,6 @@ import { SslrouterConnection, type SslrouterSettings, type SslrouterShared } fro
 import { sslrouterKey, sslrouterListenerKey } from './key.ts';
 
 export { sslrouterKey, sslrouterListenerKey } from './key.ts';
-
-/** `--sslrouter-enable-proxy-protocol` with its `--sslrouter-trusted-proxy` list, validated. */
-function trustedProxyPeers(config: Config): TrustedPeers {
-  const enabled = config.flag('sslrouter-enable-proxy-protocol');
-  const list = config.all('sslrouter-trusted-proxy');
-  if (enabled && list.length === 0) {
-    throw new ConfigError(
-      'option "--sslrouter-enable-proxy-protocol": give the peers allowed to send PROXY headers with --sslrouter-trusted-proxy (an untrusted client must not choose its own address)',
-    );
-  }
-  if (!enabled && list.length > 0) {
-    throw new ConfigError(
-      'option "--sslrouter-trusted-proxy": has no effect without --sslrouter-enable-proxy-protocol',
-    );
-  }
-  const parsed = TrustedPeers.parse(list);
-  if (!parsed.ok) {
-    throw new ConfigError(
-      `option "--sslrouter-trusted-proxy": "${parsed.entry}" is not an IP address or CIDR range`,
-    );
-  }
-  return parsed.value;
-}
 
 export interface SslrouterParts {
   runtime: TlsRuntime;
@@ -126,9 +102,7 @@ export function createSslrouter(
       bySni: config.flag('sslrouter-sni'),
     },
   );
-  const trusted = trustedProxyPeers(config);
-  // a trusted peer's header must arrive within socket-timeout, as for the rawrouter
-  const headerTimeoutMs = config.int('socket-timeout') * 1000 || opts.timeoutMs;
+  const intake = proxyIntakeFromConfig(config, 'sslrouter', opts.timeoutMs);
   const router = new CoreRouter(
     {
       ...opts,
@@ -137,7 +111,7 @@ export function createSslrouter(
         tlsStatsSection(stats, runtime.store, runtime.registry, runtime.resumption),
       ],
     },
-    withProxyIntake(handler, { trusted, timeoutMs: headerTimeoutMs }),
+    withProxyIntake(handler, intake),
   );
   setRouterTlsRuntime(router, runtime);
   return router;

@@ -39,6 +39,8 @@ const ARGS = [
   ['--fastrouter-use-socket=0'],
   ['--fastrouter-connect-timeout', '3'],
   ['--fastrouter-stats', '127.0.0.1:0'],
+  ['--fastrouter-enable-proxy-protocol'],
+  ['--fastrouter-trusted-proxy', '127.0.0.1'],
   ['--socket', '127.0.0.1:3'],
   ['--rawrouter', '127.0.0.1:0'],
   ['--rawrouter-to', '127.0.0.1:5'],

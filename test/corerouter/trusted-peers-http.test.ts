@@ -1,9 +1,10 @@
+/** The trusted-peer list the HTTP router's --http-trusted-proxy uses (X-Forwarded-* kept, PROXY headers read): cases it relied on. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TrustedProxies } from '../../src/http-router/trusted-proxies.ts';
+import { TrustedPeers } from '../../src/corerouter/trusted-peers.ts';
 
-function of(list: string[]): TrustedProxies {
-  const r = TrustedProxies.parse(list);
+function of(list: string[]): TrustedPeers {
+  const r = TrustedPeers.parse(list);
   assert.ok(r.ok, JSON.stringify(list));
   return r.value;
 }
@@ -45,7 +46,7 @@ test('bad entries are reported', () => {
     'host.example',
     '1.2.3.256',
   ]) {
-    const r = TrustedProxies.parse(['127.0.0.1', bad]);
+    const r = TrustedPeers.parse(['127.0.0.1', bad]);
     assert.ok(!r.ok && r.entry === bad, bad);
   }
   assert.equal(of([]).has('127.0.0.1'), false);
