@@ -129,7 +129,7 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
     max: 1_000_000,
     valueName: 'N',
     group: 'tls',
-    help: 'TLS handshakes in progress per listener; new connections past it are closed before anything is read, and counted (uwrouter extension)',
+    help: 'TLS handshakes in progress per listener; a new connection past it closes the oldest handshake in progress (counted as UWR_ERR_TLS_BUSY, stats tls.handshakes_evicted_busy), so stalled handshakes cannot lock real clients out (uwrouter extension)',
   },
   {
     name: 'ssl-contexts-max',

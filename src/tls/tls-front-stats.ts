@@ -51,8 +51,8 @@ export class TlsFrontStats {
   handshakes = 0;
   /** handshakes in progress now, over every listener of the router */
   inProgress = 0;
-  /** connections closed unread because a listener had --ssl-max-handshakes in progress */
-  refusedBusy = 0;
+  /** oldest handshakes closed for a new connection because a listener had --ssl-max-handshakes in progress */
+  evictedBusy = 0;
   /** handshakes whose server name matched no certificate (the listener's own was served) */
   sniMisses = 0;
   /** failed handshakes by reason (the ClientHello reader's reasons, timeout, OpenSSL's codes) */
@@ -107,7 +107,7 @@ export function tlsStatsSection(
     statsJson: () => ({
       handshakes: stats.handshakes,
       handshakes_in_progress: stats.inProgress,
-      handshakes_refused_busy: stats.refusedBusy,
+      handshakes_evicted_busy: stats.evictedBusy,
       handshake_failures: Object.fromEntries(stats.failures),
       versions: Object.fromEntries(stats.versions),
       client_certificates: stats.clientCertificates,

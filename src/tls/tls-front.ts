@@ -11,7 +11,10 @@
  *   a shared coarse sweep: a hello that never completes costs its socket and a slot on that
  *   sweep, then one log line;
  * - at most `--ssl-max-handshakes` handshakes in progress per listener: a connection past
- *   that is closed before anything is read from it, and counted;
+ *   that closes the OLDEST handshake in progress (counted, logged). Refusing the newcomer
+ *   instead let cap / deadline stalled handshakes a second (~100/s by default) lock every
+ *   real client out; a real handshake finishes in milliseconds, so an attacker must now
+ *   open connections faster than that to crowd one out;
  * - bad input (not TLS, a malformed hello, a server name over 255 bytes, a hello over
  *   16 KiB) is refused from the reader's verdict before OpenSSL sees a byte;
  * - every failure counted by reason; log lines bounded (20/s, the rest summed up);
@@ -110,10 +113,16 @@ class TlsHandshake implements IdleWatched, SessionEventTarget {
   private state = READING_HELLO;
   private readonly raw: Socket;
   private readonly front: TlsFront;
+  /** the accepted TCP socket (for the eviction log line) */
+  get rawSocket(): Socket {
+    return this.raw;
+  }
   private reader: ClientHelloReader | null = new ClientHelloReader();
   private tls: TLSSocket | null = null;
   private hello: ClientHello | null = null;
   private choice: TlsContextChoice | null = null;
+  /** Date.now() at accept (how old an evicted handshake was) */
+  readonly acceptedAt = Date.now();
 
   constructor(raw: Socket, front: TlsFront) {
     this.raw = raw;
@@ -270,8 +279,15 @@ class TlsHandshake implements IdleWatched, SessionEventTarget {
   private settle(): void {
     this.state = SETTLED;
     this.front.sweep.unwatch(this);
-    this.front.inProgress--;
+    this.front.handshakes.delete(this);
     this.front.options.stats.inProgress--;
+  }
+
+  /** Closed to make room for a newer connection (the front logs and counts it). */
+  evict(): void {
+    if (this.state === SETTLED) return;
+    this.settle();
+    (this.tls ?? this.raw).destroy();
   }
 
   private fail(reason: string, code: string, why: string, answer?: Buffer): void {
@@ -294,8 +310,8 @@ export class TlsFront {
   readonly options: TlsFrontOptions;
   readonly sweep: IdleSweep;
   readonly idleTicks: number;
-  /** handshakes in progress on this listener */
-  inProgress = 0;
+  /** handshakes in progress on this listener, oldest first (a Set keeps insertion order) */
+  readonly handshakes = new Set<TlsHandshake>();
 
   constructor(options: TlsFrontOptions) {
     this.options = options;
@@ -303,24 +319,27 @@ export class TlsFront {
     this.idleTicks = this.sweep.ticksFor(options.handshakeTimeoutMs);
   }
 
+  /** handshakes in progress on this listener */
+  get inProgress(): number {
+    return this.handshakes.size;
+  }
+
   /** Takes an accepted TCP socket (in its initial reading state, or flowing). */
   accept(raw: Socket): void {
     const o = this.options;
-    if (this.inProgress >= o.maxHandshakes) {
-      o.stats.refusedBusy++;
+    if (this.handshakes.size >= o.maxHandshakes) {
+      const oldest: TlsHandshake = this.handshakes.values().next().value!;
+      o.stats.evictedBusy++;
       o.count('UWR_ERR_TLS_BUSY');
-      raw.on('error', noop);
       this.logFailure(
-        raw,
+        oldest.rawSocket,
         'UWR_ERR_TLS_BUSY',
-        `${this.inProgress} TLS handshakes already in progress on ${o.listenerTls.spec.address} (--ssl-max-handshakes): closing unread`,
+        `${this.handshakes.size} TLS handshakes already in progress on ${o.listenerTls.spec.address} (--ssl-max-handshakes): closing the oldest, started ${Date.now() - oldest.acceptedAt} ms ago`,
       );
-      raw.destroy();
-      return;
+      oldest.evict();
     }
-    this.inProgress++;
     o.stats.inProgress++;
-    new TlsHandshake(raw, this);
+    this.handshakes.add(new TlsHandshake(raw, this));
   }
 
   /** One log line, within the router's budget for such lines. */

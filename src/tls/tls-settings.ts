@@ -42,7 +42,7 @@ export interface TlsSettings {
   verbose: boolean;
   /** ms a client has to send its ClientHello and finish the handshake (`--ssl-handshake-timeout`) */
   handshakeTimeoutMs: number;
-  /** handshakes in progress per listener; more are closed before reading (`--ssl-max-handshakes`) */
+  /** handshakes in progress per listener; a new one past it closes the oldest (`--ssl-max-handshakes`) */
   maxHandshakes: number;
   /** the secure-context store's bounds (LRU by count and by estimated bytes) */
   maxContexts: number;

@@ -140,7 +140,10 @@ test('a hello that never completes: closed when the deadline passes, one line', 
   assert.equal(f.front.inProgress, 0);
 });
 
-test('the cap: past --ssl-max-handshakes in progress, new connections are closed unread', async () => {
+test('the cap: past --ssl-max-handshakes in progress, the oldest handshake is closed for the new one', async () => {
+  // refusing new connections instead would let ~100 stalled handshakes a second (cap / deadline)
+  // lock every real client out; evicting the oldest makes an attacker outpace real handshakes,
+  // which finish in milliseconds
   const f = await startFront({ listen: LISTEN, maxHandshakes: 3, handshakeTimeoutMs: 60_000 });
   const held = [
     await rawHold(f.port, REAL_HELLO.subarray(0, 10)),
@@ -148,21 +151,32 @@ test('the cap: past --ssl-max-handshakes in progress, new connections are closed
     await rawHold(f.port, null),
   ];
   await waitUntil(() => f.front.inProgress === 3, 3000, '3 handshakes in progress');
-  const refused = await rawExchange(f.port, REAL_HELLO, { timeoutMs: 3000 });
-  assert.equal(refused.received.length, 0, 'nothing was read or answered');
-  const client = await tlsClient(f.port, { servername: 'front.example', ca: caPem });
-  assert.equal(client.ok, false, 'a real client is refused too while the cap is reached');
-  assert.equal(f.stats.refusedBusy, 2);
-  assert.deepEqual(f.counted, ['UWR_ERR_TLS_BUSY', 'UWR_ERR_TLS_BUSY']);
+  // read what the server sends (held[1] gets its ServerHello), so a close reaches 'close'
+  for (const h of held) h.resume();
+  const closedFirst = new Promise<void>((resolve) => held[0].once('close', () => resolve()));
+  const client = await tlsClient(f.port, {
+    servername: 'front.example',
+    ca: caPem,
+    rejectUnauthorized: true,
+  });
+  assert.equal(client.ok, true, `a real client is served while the cap is reached: ${client.error}`);
+  await closedFirst;
+  assert.equal(held[1].destroyed || held[2].destroyed, false, 'only the oldest was closed');
+  assert.equal(f.stats.evictedBusy, 1);
+  assert.deepEqual(f.counted, ['UWR_ERR_TLS_BUSY']);
   assert.match(
     f.lines[0],
-    /3 TLS handshakes already in progress on 127\.0\.0\.1:0 \(--ssl-max-handshakes\): closing unread$/,
+    /3 TLS handshakes already in progress on 127\.0\.0\.1:0 \(--ssl-max-handshakes\): closing the oldest, started \d+ ms ago$/,
   );
-  // a slot frees: served again
-  held[0].destroy();
-  await waitUntil(() => f.front.inProgress === 2, 3000, 'a slot freed');
-  const ok = await tlsClient(f.port, { servername: 'front.example', ca: caPem, rejectUnauthorized: true });
-  assert.equal(ok.ok, true, ok.error);
+  // full again: the next newcomer evicts the next oldest (held[1]), not the newer held[2]
+  held.push((await rawHold(f.port, null)).resume());
+  await waitUntil(() => f.front.inProgress === 3, 3000, '3 handshakes in progress again');
+  const closedSecond = new Promise<void>((resolve) => held[1].once('close', () => resolve()));
+  const again = await tlsClient(f.port, { servername: 'front.example', ca: caPem, rejectUnauthorized: true });
+  assert.equal(again.ok, true, again.error);
+  await closedSecond;
+  assert.equal(held[2].destroyed || held[3].destroyed, false, 'the newer ones stay');
+  assert.equal(f.stats.evictedBusy, 2);
   for (const h of held) h.destroy();
   await waitUntil(() => f.front.inProgress === 0, 3000, 'all settled');
 });
@@ -262,7 +276,7 @@ test('the stats section: handshakes, failures by reason, SNI misses, the context
   assert.deepEqual(section.statsJson(), {
     handshakes: 3,
     handshakes_in_progress: 0,
-    handshakes_refused_busy: 0,
+    handshakes_evicted_busy: 0,
     handshake_failures: { 'not-tls': 1 },
     versions: { 'TLSv1.3': 3 },
     client_certificates: 0,
