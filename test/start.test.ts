@@ -42,3 +42,21 @@ test('worker processes, harakiri and --touch-reload are refused for embedded rou
   );
   await running.close();
 });
+
+test('cheap mode is refused for embedded routers (it needs the primary to hold the socket)', async () => {
+  const r = await startRouters(
+    configFromValues({
+      fastrouter: '127.0.0.1:0',
+      'fastrouter-subscription-server': '127.0.0.1:0',
+      'fastrouter-cheap': 'true',
+    }),
+    silentLogger(),
+    't',
+  ).catch((e: unknown) => e as Error);
+  if (!(r instanceof Error)) await r.close();
+  assert.ok(r instanceof ConfigError, 'refused');
+  assert.match(
+    r.message,
+    /--fastrouter-cheap: cheap mode needs the listening sockets held by the uwrouter command's primary process/,
+  );
+});
