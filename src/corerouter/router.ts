@@ -33,6 +33,8 @@ export interface CoreRouterOptions {
   quiet: boolean;
   backlog: number;
   sharedSockets: readonly string[];
+  /** `--reuse-port`: the listening TCP sockets this router binds get SO_REUSEPORT */
+  reusePort?: boolean;
   /** `--chmod-socket` / `--chown-socket` for the UNIX sockets this router binds */
   unixSocket?: UnixSocketSettings;
   /** `X-max-connections`: open client connections allowed at once (0 = no limit) */
@@ -171,7 +173,7 @@ export class CoreRouter implements RouteContext {
         this.listeners.push(await open(addr, this.onConnection));
         continue;
       }
-      const l = await listen(addr, lo, this.onConnection);
+      const l = await listen(addr, { ...lo, reusePort: this.opts.reusePort }, this.onConnection);
       this.listeners.push(l);
       this.log.info(`${this.opts.displayName} bound on ${l.name} fd ${l.fd}`);
     }
