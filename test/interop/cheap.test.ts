@@ -69,8 +69,13 @@ function holdsSocket(pid: number, inode: string): boolean {
 }
 
 /** Sends one (un)subscription datagram as a 2.0 node would. */
-async function sendSubscription(subPort: number, cmd: 'subscribe' | 'unsubscribe', address: string) {
-  const r = encodeSubscription(cmd, { key: 'cheap.example.com', address });
+async function sendSubscription(
+  subPort: number,
+  cmd: 'subscribe' | 'unsubscribe',
+  address: string,
+  key = 'cheap.example.com',
+) {
+  const r = encodeSubscription(cmd, { key, address });
   assert.ok(r.ok);
   const s = createSocket('udp4');
   await new Promise<void>((resolve, reject) =>
@@ -202,4 +207,30 @@ test('--fastrouter-cheap: going cheap does not cut a request in flight (uWSGI #2
   assert.equal(res?.status, 200, router.logs());
   assert.equal(res.body.toString(), 'slept 2');
   assert.ok(router.isRunning() && node.isRunning());
+});
+
+test('--rawrouter-cheap: what a client wrote while cheap reaches the node once one subscribes', {
+  timeout: 60000,
+}, async () => {
+  const [port, subPort] = await Promise.all([freePort(), freePort()]);
+  const router = await startUwrouter(
+    [
+      '--rawrouter',
+      `127.0.0.1:${port}`,
+      '--rawrouter-subscription-server',
+      `127.0.0.1:${subPort}`,
+      '--rawrouter-cheap',
+    ],
+    { readyPattern: /starting uWSGI rawrouter in cheap mode/ },
+  );
+  const node = await startUwsgiNode({ app: 'whoami.py', name: 'raw-node', protocol: 'http' });
+  // the request is written at once: its bytes wait in the kernel with the connection
+  const pending = rawRequest(port, 'GET / HTTP/1.0\r\nHost: x\r\n\r\n', { timeoutMs: 20000 });
+  await sleep(500);
+  // the rawrouter's key is its listening address (spec: corerouter.md §3)
+  await sendSubscription(subPort, 'subscribe', node.address, `127.0.0.1:${port}`);
+  const res = parseRawHttpResponse(await pending);
+  assert.equal(res?.status, 200, router.logs());
+  assert.equal(res.body.toString(), 'raw-node');
+  assert.match(router.logs(), /\[uWSGI rawrouter pid \d+\] leaving cheap mode\.\.\./);
 });
