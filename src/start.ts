@@ -146,6 +146,14 @@ function refuseCommandOnlyOptions(config: Config, plans: readonly RouterPlan[]):
     if (config.int(`${p.name}-harakiri`) > 0) refused.push(`--${p.name}-harakiri`);
   }
   if (config.all('touch-reload').length > 0) refused.push('--touch-reload');
+  for (const p of plans) {
+    // spec: corerouter.md §7: while cheap the socket stays bound but nobody accepts; only the
+    // primary can hold it meanwhile (a process alone would have to close it: clients refused)
+    if (config.flag(`${p.name}-cheap`))
+      throw new ConfigError(
+        `--${p.name}-cheap: cheap mode needs the listening sockets held by the uwrouter command's primary process; embedded routers cannot stop accepting without closing them`,
+      );
+  }
   // read so the option counts as used: embedded routers stop when close() is called
   config.int('reload-mercy');
   if (refused.length > 0) {

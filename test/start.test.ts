@@ -42,3 +42,45 @@ test('worker processes, harakiri and --touch-reload are refused for embedded rou
   );
   await running.close();
 });
+
+test('cheap mode is refused for embedded routers (it needs the primary to hold the socket)', async () => {
+  const r = await startRouters(
+    configFromValues({
+      fastrouter: '127.0.0.1:0',
+      'fastrouter-subscription-server': '127.0.0.1:0',
+      'fastrouter-cheap': 'true',
+    }),
+    silentLogger(),
+    't',
+  ).catch((e: unknown) => e as Error);
+  if (!(r instanceof Error)) await r.close();
+  assert.ok(r instanceof ConfigError, 'refused');
+  assert.match(
+    r.message,
+    /--fastrouter-cheap: cheap mode needs the listening sockets held by the uwrouter command's primary process/,
+  );
+});
+
+test('--reuse-port: embedded routers bind with SO_REUSEPORT (a second one shares the port)', async () => {
+  const base = { http: '127.0.0.1:0', 'http-to': '127.0.0.1:1' };
+  const first = await startRouters(configFromValues({ ...base, 'reuse-port': 'true' }), silentLogger(), 't');
+  const port = first.routers[0].listeners[0].name;
+  try {
+    const values = { ...base, http: port };
+    // without the option the port is taken
+    const taken = await startRouters(configFromValues(values), silentLogger(), 't').catch(
+      (e: unknown) => e as Error,
+    );
+    if (!(taken instanceof Error)) await taken.close();
+    assert.match(String(taken), /EADDRINUSE/);
+    const second = await startRouters(
+      configFromValues({ ...values, 'reuse-port': 'true' }),
+      silentLogger(),
+      't',
+    );
+    assert.equal(second.routers[0].listeners[0].name, port);
+    await second.close();
+  } finally {
+    await first.close();
+  }
+});

@@ -38,6 +38,8 @@ type CreateServerHandle = (
 const createServerHandle = (net as unknown as { _createServerHandle: CreateServerHandle })
   ._createServerHandle;
 
+const UV_TCP_REUSEPORT = 2;
+
 export interface BoundSocket {
   /** the resolved address text (`=N` replaced): the same key is the same socket on reload */
   readonly key: string;
@@ -92,7 +94,8 @@ async function createFor(
       throw new ListenError(`cannot listen on "${text}": ${(e as Error).message}`, { cause: e });
     }
   }
-  return createServerHandle(host, a.port, net.isIP(host));
+  // libuv's UV_TCP_REUSEPORT: SO_REUSEPORT before the bind (what net's `reusePort` sets)
+  return createServerHandle(host, a.port, net.isIP(host), undefined, opts.reusePort ? UV_TCP_REUSEPORT : 0);
 }
 
 /** Binds `text` (not listening yet: the first worker listens). Throws ListenError. */

@@ -75,7 +75,9 @@ export type FromWorker =
   | { t: 'beat'; sessions: number }
   | { t: 'report'; table: string; items: unknown[] }
   | WorkerStatsAnswer
-  | { t: 'draining'; why: string };
+  | { t: 'draining'; why: string }
+  /** send the listening sockets again (cheap mode closed this worker's copies: corerouter.md §7) */
+  | { t: 'want-sockets' };
 
 /** a worker's heartbeat period: harakiri judges silences longer than X-harakiri + this */
 export const BEAT_MS = 1000;

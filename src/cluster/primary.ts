@@ -165,6 +165,7 @@ export class Primary {
         backlog: config.int('listen'),
         sharedSockets: config.all('shared-socket'),
         unixSocket: unixSocketSettingsFromConfig(config),
+        reusePort: config.flag('reuse-port'),
       },
       this.sockets,
       (router, socket) => {

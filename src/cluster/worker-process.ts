@@ -164,6 +164,9 @@ export class WorkerProcess implements ReplicaPeer {
         w?.(msg);
         break;
       }
+      case 'want-sockets':
+        this.sendSockets();
+        break;
       case 'draining':
         if (this.state !== 'exited') this.state = 'draining';
         this.events.onDraining(this, msg.why);
@@ -187,11 +190,16 @@ export class WorkerProcess implements ReplicaPeer {
       requestLogFile: this.files.requestLogFile,
       pem: s.pem,
     });
-    s.sockets.forEach(({ socket }, index) => {
-      this.send({ t: 'socket', index }, socket.handle);
-    });
+    this.sendSockets();
     for (const f of s.feeds) await f.attach(this);
     this.send({ t: 'start' });
+  }
+
+  /** Each listening socket as a handle (a fresh copy of the fd in the worker each time). */
+  private sendSockets(): void {
+    this.spec.sockets.forEach(({ socket }, index) => {
+      this.send({ t: 'socket', index }, socket.handle);
+    });
   }
 
   /** The worker's stats answer, or null when it does not answer within `timeoutMs`. */

@@ -44,7 +44,10 @@ function primarySection(statsName: string): StatsSection {
 export class Worker {
   private readonly signals: ProcessSignals;
   private init: Init | null = null;
-  private readonly handles: object[] = [];
+  /** listening socket handles not adopted yet, by index (each adoption takes one) */
+  private readonly handles: Array<object | undefined> = [];
+  /** waiting for the primary to send the sockets again (re-opened after cheap mode) */
+  private socketWaiters: Array<() => void> = [];
   private log: Logger = createLogger();
   private router: CoreRouter | null = null;
   private subscription: SubscriptionReplica | null = null;
@@ -109,6 +112,7 @@ export class Worker {
         break;
       case 'socket':
         if (handle) this.handles[m.index] = handle as object;
+        for (const w of this.socketWaiters.splice(0)) w();
         break;
       case 'table':
         this.replicas.apply(m.table, m.op, m.items);
@@ -183,13 +187,14 @@ export class Worker {
     const plan = routerPlans(config).find((p) => p.name === init.router);
     if (!plan) throw new Error(`the configuration has no ${init.router} listener`);
     const backlog = config.int('listen');
-    const openListener = (
+    const openListener = async (
       address: string,
       onConnection: Parameters<typeof adoptListener>[3],
     ): Promise<Listener> => {
       const i = init.sockets.findIndex((s) => s.configured === address);
-      const handle = this.handles[i];
-      if (i < 0 || !handle) throw new Error(`no socket was passed for "${address}"`);
+      if (i < 0) throw new Error(`no socket was passed for "${address}"`);
+      const handle = this.handles[i] ?? (await this.socketAgain(i));
+      this.handles[i] = undefined;
       return adoptListener(handle, init.sockets[i], backlog, onConnection);
     };
     const sub = this.subscription;
@@ -229,6 +234,28 @@ export class Worker {
     this.signals.setRouters([router]);
     this.timers.push(setInterval(() => this.send({ t: 'beat', sessions: router.activeSessions }), BEAT_MS));
     if (sub || this.caches.size > 0) this.timers.push(setInterval(() => this.reportUsage(), USAGE_MS));
+  }
+
+  /**
+   * Socket `index` once more: cheap mode closed this worker's copy (spec: corerouter.md §7);
+   * the primary still holds the socket, bound and listening, and sends a new copy.
+   */
+  private socketAgain(index: number, timeoutMs = 10000): Promise<object> {
+    return new Promise<object>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.socketWaiters = this.socketWaiters.filter((w) => w !== check);
+        reject(new Error(`the primary did not send socket ${index} again within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      const check = (): void => {
+        const h = this.handles[index];
+        if (h) {
+          clearTimeout(timer);
+          resolve(h);
+        } else this.socketWaiters.push(check);
+      };
+      if (this.socketWaiters.length === 0) this.send({ t: 'want-sockets' });
+      this.socketWaiters.push(check);
+    });
   }
 
   /**

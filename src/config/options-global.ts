@@ -54,6 +54,16 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     help: 'listen backlog of every listening socket',
   },
   {
+    name: 'reuse-port',
+    kind: 'flag',
+    valueName: 'BOOL',
+    group: 'global',
+    help:
+      "bind the routers' TCP listening sockets with SO_REUSEPORT, so another process (a local app " +
+      'started with --reuse-port) can listen on the same port; the kernel spreads connections ' +
+      'between them. Not with --X-cheap yet (refused)',
+  },
+  {
     name: 'socket',
     aliases: ['uwsgi-socket'],
     kind: 'string',

@@ -118,6 +118,7 @@ export function coreOptionsFromConfig(
     quiet: config.flag(o('quiet')),
     backlog: config.int('listen'),
     sharedSockets: config.all('shared-socket'),
+    reusePort: config.flag('reuse-port'),
     unixSocket: unixSocketSettingsFromConfig(config),
     maxConnections: config.int(o('max-connections')),
     cheap: config.flag(o('cheap')),

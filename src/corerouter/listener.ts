@@ -34,6 +34,8 @@ export interface ListenOptions {
   sharedSockets: readonly string[];
   /** mode and owner of UNIX socket files this listener binds (not abstract ones, not fd://N) */
   unixSocket?: UnixSocketSettings;
+  /** `--reuse-port`: TCP sockets are bound with SO_REUSEPORT */
+  reusePort?: boolean;
 }
 
 /** Is something accepting on this UNIX socket path? (decides whether a file is stale) */
@@ -110,7 +112,10 @@ export async function listen(
       reject(new ListenError(`cannot listen on "${text}": ${err.message}`, { cause: err })),
     );
     if (addr.kind === 'tcp')
-      server.listen({ host: addr.host, port: addr.port, backlog: opts.backlog }, resolve);
+      server.listen(
+        { host: addr.host, port: addr.port, backlog: opts.backlog, reusePort: opts.reusePort === true },
+        resolve,
+      );
     else if (addr.kind === 'unix')
       // the bind inside listen() is synchronous: the socket file is created under the narrowed umask
       withNarrowedUmask(socketFile?.mode, () =>

@@ -6,6 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { ConnectionLog } from '../connection-log.ts';
+import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { UnixSocketSettings } from '../process/unix-socket-mode.ts';
 import type { RouteContext } from './connect.ts';
@@ -32,6 +33,8 @@ export interface CoreRouterOptions {
   quiet: boolean;
   backlog: number;
   sharedSockets: readonly string[];
+  /** `--reuse-port`: the listening TCP sockets this router binds get SO_REUSEPORT */
+  reusePort?: boolean;
   /** `--chmod-socket` / `--chown-socket` for the UNIX sockets this router binds */
   unixSocket?: UnixSocketSettings;
   /** `X-max-connections`: open client connections allowed at once (0 = no limit) */
@@ -90,8 +93,12 @@ export class CoreRouter implements RouteContext {
   private readonly limit: ConnectionLimit;
   private statsListener: Listener | null = null;
   private cheapMode = false;
-  /** connections accepted while cheap, served when a node appears (bounded by `listen`) */
-  private readonly parked: Array<[Socket, Listener]> = [];
+  /** whether the listeners are accepting now (cheap mode closes them: spec: corerouter.md §7) */
+  private accepting = true;
+  /** listener closes and re-opens, one after the other (cheap mode can flip while one is under way) */
+  private acceptChange: Promise<void> = Promise.resolve();
+  /** positions in `listeners` closed by cheap mode (not re-opened yet) */
+  private readonly closedListeners = new Set<number>();
   private closing = false;
   private drainingNow = false;
   /** connections accepted since start (each worker's share: the accept balance) */
@@ -149,6 +156,12 @@ export class CoreRouter implements RouteContext {
   }
 
   async start(): Promise<void> {
+    if (this.opts.cheap && this.opts.nodeEvents && !this.opts.openListener) {
+      // closing its own socket would refuse clients instead of queueing them (see syncAccepting)
+      throw new ConfigError(
+        `--${this.opts.name}-cheap: cheap mode needs the listening sockets held by the uwrouter command's primary process; embedded routers cannot stop accepting without closing them`,
+      );
+    }
     const lo = {
       backlog: this.opts.backlog,
       sharedSockets: this.opts.sharedSockets,
@@ -160,7 +173,7 @@ export class CoreRouter implements RouteContext {
         this.listeners.push(await open(addr, this.onConnection));
         continue;
       }
-      const l = await listen(addr, lo, this.onConnection);
+      const l = await listen(addr, { ...lo, reusePort: this.opts.reusePort }, this.onConnection);
       this.listeners.push(l);
       this.log.info(`${this.opts.displayName} bound on ${l.name} fd ${l.fd}`);
     }
@@ -180,7 +193,11 @@ export class CoreRouter implements RouteContext {
     if (this.opts.cheap && ev) {
       // spec: corerouter.md §7
       this.log.info(`starting ${this.opts.displayName} in cheap mode`);
-      if (ev.isEmpty()) this.cheapMode = true;
+      if (ev.isEmpty()) {
+        this.cheapMode = true;
+        // closed before the event loop polls them: no connection is accepted meanwhile
+        this.syncAccepting();
+      }
       ev.onFirstNode(() => this.leaveCheap());
       ev.onLastNodeGone(() => this.enterCheap());
     }
@@ -204,18 +221,6 @@ export class CoreRouter implements RouteContext {
     }
     this.clients.add(client);
     client.on('close', this.forgetClient);
-    if (this.cheapMode) {
-      // uWSGI leaves such connections in the kernel backlog; Node cannot stop accepting on a
-      // bound socket, so they wait here, paused, up to the same backlog bound
-      if (this.parked.length >= this.opts.backlog) {
-        this.count('UWR_ERR_CHEAP_BACKLOG_FULL');
-        client.destroy();
-        return;
-      }
-      client.pause();
-      this.parked.push([client, listener]);
-      return;
-    }
     this.handler(client, listener, this);
   };
 
@@ -224,20 +229,57 @@ export class CoreRouter implements RouteContext {
     if (this.opts.fallbacks.length > 0) return;
     this.cheapMode = true;
     this.log.info(`[${this.opts.displayName} pid ${process.pid}] no more nodes available. Going cheap...`);
+    this.syncAccepting();
   }
 
   leaveCheap(): void {
     if (!this.cheapMode) return;
     this.cheapMode = false;
     this.log.info(`[${this.opts.displayName} pid ${process.pid}] leaving cheap mode...`);
-    const waiting = this.parked.splice(0);
-    for (const [client, listener] of waiting) {
-      if (client.destroyed) continue;
-      // undo the park's pause(): a 'data' listener alone does not restart a paused stream,
-      // so a parked client was never read (its request hung until the client gave up)
-      client.resume();
-      this.handler(client, listener, this);
-    }
+    this.syncAccepting();
+  }
+
+  /**
+   * Cheap mode does not accept (spec: corerouter.md §7): the listeners are closed, which
+   * closes only this process's copy of each socket; the cluster primary keeps it bound and
+   * listening, so clients wait in the kernel backlog (or go to another process that listens
+   * on it) until the first subscription re-opens them (`openListener` again). Sessions in
+   * flight are not touched. Serialized: cheap mode may flip again while a re-open waits.
+   */
+  private syncAccepting(): void {
+    const step = async (): Promise<void> => {
+      const want = !this.cheapMode && !this.drainingNow && !this.closing;
+      if (want === this.accepting) return;
+      if (!want) {
+        this.accepting = false;
+        // a server's close() completes only once its connections are gone: not waited for
+        for (let i = 0; i < this.listeners.length; i++) {
+          if (this.closedListeners.has(i)) continue;
+          this.closedListeners.add(i);
+          void this.listeners[i].close();
+        }
+        return;
+      }
+      const open = this.opts.openListener;
+      if (!open) return;
+      try {
+        for (const i of [...this.closedListeners]) {
+          this.listeners[i] = await open(this.listeners[i].configured, this.onConnection);
+          this.closedListeners.delete(i);
+        }
+        this.accepting = true;
+      } catch (e) {
+        this.count('UWR_ERR_LISTEN');
+        this.log.error(
+          `[${this.opts.displayName} pid ${process.pid}] cannot accept again after cheap mode: ${(e as Error).message}; retrying in 1 s`,
+        );
+        setTimeout(() => this.syncAccepting(), 1000).unref();
+        return;
+      }
+      // the state may have changed while the sockets came back
+      if (this.cheapMode || this.drainingNow || this.closing) this.syncAccepting();
+    };
+    this.acceptChange = this.acceptChange.then(step);
   }
 
   /** the stats socket's bound name, once started (null without `X-stats`) */
@@ -304,7 +346,6 @@ export class CoreRouter implements RouteContext {
     const closing = this.listeners.map((l) => l.close());
     if (this.statsListener) closing.push(this.statsListener.close());
     for (const c of this.clients) c.destroy();
-    for (const [c] of this.parked.splice(0)) c.destroy();
     this.opts.onClose?.();
     await Promise.all(closing);
     this.connectionLog.flush();

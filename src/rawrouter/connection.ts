@@ -52,7 +52,7 @@ export class RawrouterConnection extends RelaySession {
     this.client = client;
     this.shared = shared;
     // nothing is read from the client until the join: a fresh socket emits no data without a
-    // 'data' listener, but one parked in cheap mode arrives resumed (flowing)
+    // 'data' listener (paused anyway, in case a caller already made it flow)
     if (client.readableFlowing === true) client.pause();
     client.on('error', this.onClientError);
     client.on('end', this.onClientEnd);
