@@ -8,17 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { freePort, pollUntil, type ServerHandle, startUwsgiNode, uwsgiPacket } from './harness/index.ts';
 import {
-  childPids,
-  freePort,
-  pollUntil,
-  type ServerHandle,
-  startUwrouter,
-  startUwsgiNode,
-  throughWorker,
-  uwsgiPacket,
-} from './harness/index.ts';
-import { echoAnswer, exchange, haproxyInFront } from './proxy-intake-peers.ts';
+  assertHaproxyClientThroughEachWorker,
+  echoAnswer,
+  exchange,
+  uwrouterWithTwoWorkers,
+} from './proxy-intake-peers.ts';
 
 /** what nginx would send, with the address nginx saw (here: a claim the router must replace) */
 const PACKET = uwsgiPacket({
@@ -42,24 +38,17 @@ describe('fastrouter: PROXY v1/v2 from trusted peers, 2 workers', { timeout: 120
   before(async () => {
     node = await startUwsgiNode({ app: 'echo_vars.py' });
     port = await freePort();
-    router = await startUwrouter(
-      [
-        '--fastrouter',
-        `127.0.0.1:${port}`,
-        '--fastrouter-to',
-        node.address,
-        '--fastrouter-enable-proxy-protocol',
-        '--fastrouter-trusted-proxy',
-        '127.0.0.1',
-        '--fastrouter-processes',
-        '2',
-      ],
-      { readyPattern: /generation 1 serving/ },
-    );
-    workers = await pollUntil('two workers', () => {
-      const pids = childPids(router.pid);
-      return pids.length === 2 ? pids : undefined;
-    });
+    ({ router, workers } = await uwrouterWithTwoWorkers([
+      '--fastrouter',
+      `127.0.0.1:${port}`,
+      '--fastrouter-to',
+      node.address,
+      '--fastrouter-enable-proxy-protocol',
+      '--fastrouter-trusted-proxy',
+      '127.0.0.1',
+      '--fastrouter-processes',
+      '2',
+    ]));
   });
   after(async () => {
     await router?.stop();
@@ -67,22 +56,7 @@ describe('fastrouter: PROXY v1/v2 from trusted peers, 2 workers', { timeout: 120
   });
 
   test("HAProxy send-proxy-v2 (CRC32C, TLVs) and send-proxy: each worker gives the node HAProxy's client", async () => {
-    for (const version of ['v2', 'v1'] as const) {
-      const front = await haproxyInFront(port, version);
-      try {
-        for (const w of workers) {
-          await throughWorker(w, workers, async () => {
-            const x = await exchange(front.port, [PACKET], '127.0.0.6');
-            const a = echoAnswer(x.bytes);
-            assert.equal(a.status, 'HTTP/1.0 200 OK', `${version} worker ${w}: ${x.bytes}`);
-            assert.equal(a.vars.REMOTE_ADDR, '127.0.0.6', `${version} worker ${w}`);
-            assert.equal(a.vars.REMOTE_PORT, String(x.localPort), `${version} worker ${w}`);
-          });
-        }
-      } finally {
-        await front.hp.stop();
-      }
-    }
+    await assertHaproxyClientThroughEachWorker(port, workers, PACKET, ['v2', 'v1']);
   });
 
   test('an untrusted peer: the packet reaches the node as sent; a trusted peer without a header: closed', async () => {

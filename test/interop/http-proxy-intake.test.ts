@@ -10,22 +10,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { encodeProxyV1, encodeProxyV2 } from '../../src/protocol/proxy-protocol.ts';
+import { freePort, pollUntil, type ServerHandle, startUwsgiNode } from './harness/index.ts';
 import {
-  childPids,
-  freePort,
-  pollUntil,
-  type ServerHandle,
-  startUwrouter,
-  startUwsgiNode,
-  throughWorker,
-} from './harness/index.ts';
-import {
+  assertHaproxyClientThroughEachWorker,
   capturedHaproxyV2,
   echoAnswer,
   exchange,
   exchangeTls,
   HTTP_REQUEST,
-  haproxyInFront,
+  uwrouterWithTwoWorkers,
 } from './proxy-intake-peers.ts';
 import { dflt } from './sslrouter-peers.ts';
 
@@ -40,28 +33,21 @@ describe('HTTP router: PROXY v1/v2 from trusted peers, 2 workers', { timeout: 12
   before(async () => {
     node = await startUwsgiNode({ app: 'echo_vars.py' });
     [port, tlsPort] = await Promise.all([freePort(), freePort()]);
-    router = await startUwrouter(
-      [
-        '--http',
-        `127.0.0.1:${port}`,
-        '--https',
-        `127.0.0.1:${tlsPort},${dflt.crt},${dflt.key}`,
-        '--http-to',
-        node.address,
-        '--http-enable-proxy-protocol',
-        '--http-trusted-proxy',
-        '127.0.0.1',
-        '--http-processes',
-        '2',
-        '--socket-timeout',
-        '2',
-      ],
-      { readyPattern: /generation 1 serving/ },
-    );
-    workers = await pollUntil('two workers', () => {
-      const pids = childPids(router.pid);
-      return pids.length === 2 ? pids : undefined;
-    });
+    ({ router, workers } = await uwrouterWithTwoWorkers([
+      '--http',
+      `127.0.0.1:${port}`,
+      '--https',
+      `127.0.0.1:${tlsPort},${dflt.crt},${dflt.key}`,
+      '--http-to',
+      node.address,
+      '--http-enable-proxy-protocol',
+      '--http-trusted-proxy',
+      '127.0.0.1',
+      '--http-processes',
+      '2',
+      '--socket-timeout',
+      '2',
+    ]));
   });
   after(async () => {
     await router?.stop();
@@ -69,22 +55,7 @@ describe('HTTP router: PROXY v1/v2 from trusted peers, 2 workers', { timeout: 12
   });
 
   test("HAProxy send-proxy (v1) and send-proxy-v2 with CRC32C + TLVs: each worker gives the node HAProxy's client", async () => {
-    for (const version of ['v1', 'v2'] as const) {
-      const front = await haproxyInFront(port, version);
-      try {
-        for (const w of workers) {
-          await throughWorker(w, workers, async () => {
-            const x = await exchange(front.port, [HTTP_REQUEST], '127.0.0.6');
-            const a = echoAnswer(x.bytes);
-            assert.equal(a.status, 'HTTP/1.0 200 OK', `${version} worker ${w}: ${x.bytes}`);
-            assert.equal(a.vars.REMOTE_ADDR, '127.0.0.6', `${version} worker ${w}`);
-            assert.equal(a.vars.REMOTE_PORT, String(x.localPort), `${version} worker ${w}`);
-          });
-        }
-      } finally {
-        await front.hp.stop();
-      }
-    }
+    await assertHaproxyClientThroughEachWorker(port, workers, HTTP_REQUEST, ['v1', 'v2']);
   });
 
   test('a trusted peer: the captured HAProxy v2 header is taken; with one bit changed (bad CRC32C) or without a header, closed', async () => {

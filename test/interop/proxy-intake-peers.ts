@@ -4,11 +4,22 @@
  * close, the HAProxy configs that send PROXY headers, and a real HAProxy v2 header with
  * TLVs and CRC32C captured from the wire.
  */
+
+import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { decodeProxyHeader } from '../../src/protocol/proxy-protocol-reader.ts';
-import { freePort, haproxyTcpConf, type ServerHandle, startHaproxy } from './harness/index.ts';
+import {
+  childPids,
+  freePort,
+  haproxyTcpConf,
+  pollUntil,
+  type ServerHandle,
+  startHaproxy,
+  startUwrouter,
+  throughWorker,
+} from './harness/index.ts';
 
 export interface Exchange {
   /** everything the router sent until it closed */
@@ -114,5 +125,46 @@ export async function capturedHaproxyV2(localAddress: string): Promise<Buffer> {
   } finally {
     sink.close();
     await front.hp.stop();
+  }
+}
+
+/** The `uwrouter` command with `args` (which ask for 2 worker processes) and its workers' pids. */
+export async function uwrouterWithTwoWorkers(
+  args: string[],
+): Promise<{ router: ServerHandle; workers: number[] }> {
+  const router = await startUwrouter(args, { readyPattern: /generation 1 serving/ });
+  const workers = await pollUntil('two workers', () => {
+    const pids = childPids(router.pid);
+    return pids.length === 2 ? pids : undefined;
+  });
+  return { router, workers };
+}
+
+/**
+ * HAProxy sending each PROXY version in `versions` in front of the router on `port`: through
+ * each worker alone, `request` from 127.0.0.6 reaches the echo node with HAProxy's client
+ * (127.0.0.6 and the client's own port) as REMOTE_ADDR/REMOTE_PORT.
+ */
+export async function assertHaproxyClientThroughEachWorker(
+  port: number,
+  workers: number[],
+  request: Buffer,
+  versions: readonly ('v1' | 'v2')[],
+): Promise<void> {
+  for (const version of versions) {
+    const front = await haproxyInFront(port, version);
+    try {
+      for (const w of workers) {
+        await throughWorker(w, workers, async () => {
+          const x = await exchange(front.port, [request], '127.0.0.6');
+          const a = echoAnswer(x.bytes);
+          assert.equal(a.status, 'HTTP/1.0 200 OK', `${version} worker ${w}: ${x.bytes}`);
+          assert.equal(a.vars.REMOTE_ADDR, '127.0.0.6', `${version} worker ${w}`);
+          assert.equal(a.vars.REMOTE_PORT, String(x.localPort), `${version} worker ${w}`);
+        });
+      }
+    } finally {
+      await front.hp.stop();
+    }
   }
 }
