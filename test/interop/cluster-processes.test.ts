@@ -21,6 +21,7 @@ import {
   pollUntil,
   REPO_ROOT,
   readStatsJson,
+  type ServerHandle,
   startUwrouter,
   startUwsgiNode,
   tmpDir,
@@ -42,6 +43,34 @@ interface Stats {
   subscriptions: Array<{ key: string; nodes: Array<{ name: string; requests: number }> }>;
   subscription_packets: { rejected: Record<string, number> };
   uwrouter: { processes: Process[] };
+}
+
+/**
+ * A uWSGI whoami node answering `NAME` (with `nodeProcesses` processes) behind the `uwrouter`
+ * command's HTTP router with `extra` options and its stats; both stopped after the test.
+ */
+async function whoamiBehindHttpRouter(
+  name: string,
+  nodeProcesses: number,
+  extra: string[],
+): Promise<{ port: number; stats: number; router: ServerHandle }> {
+  const node = await startUwsgiNode({ app: 'whoami.py', name, processes: nodeProcesses });
+  after(() => node.stop());
+  const [port, stats] = await Promise.all([freePort(), freePort()]);
+  const router = await startUwrouter(
+    [
+      '--http',
+      `127.0.0.1:${port}`,
+      '--http-to',
+      node.address,
+      ...extra,
+      '--http-stats',
+      `127.0.0.1:${stats}`,
+    ],
+    SERVING,
+  );
+  after(() => router.stop());
+  return { port, stats, router };
 }
 
 async function get(port: number, host: string): Promise<string> {
@@ -111,23 +140,7 @@ test('two workers, a signed subscription: the primary verifies it once and both 
 test('kill -9 of a worker under wrk load: it is respawned, and requests started after the kill all succeed', {
   timeout: 90_000,
 }, async () => {
-  const node = await startUwsgiNode({ app: 'whoami.py', name: 'n', processes: 2 });
-  after(() => node.stop());
-  const [port, stats] = await Promise.all([freePort(), freePort()]);
-  const router = await startUwrouter(
-    [
-      '--http',
-      `127.0.0.1:${port}`,
-      '--http-to',
-      node.address,
-      '--http-processes',
-      '2',
-      '--http-stats',
-      `127.0.0.1:${stats}`,
-    ],
-    SERVING,
-  );
-  after(() => router.stop());
+  const { port, stats, router } = await whoamiBehindHttpRouter('n', 2, ['--http-processes', '2']);
   await pollUntil('two workers', async () => {
     const s = await readStatsJson<Stats>(stats);
     return s.uwrouter.processes.filter((p) => p.state === 'ready').length === 2 ? s : undefined;
@@ -173,23 +186,7 @@ test('kill -9 of a worker under wrk load: it is respawned, and requests started 
 test('harakiri: a worker whose event loop stops is killed and replaced; its client is closed; the line says so', {
   timeout: 90_000,
 }, async () => {
-  const node = await startUwsgiNode({ app: 'whoami.py', name: 'h' });
-  after(() => node.stop());
-  const [port, stats] = await Promise.all([freePort(), freePort()]);
-  const router = await startUwrouter(
-    [
-      '--http',
-      `127.0.0.1:${port}`,
-      '--http-to',
-      node.address,
-      '--http-harakiri',
-      '2',
-      '--http-stats',
-      `127.0.0.1:${stats}`,
-    ],
-    SERVING,
-  );
-  after(() => router.stop());
+  const { port, stats, router } = await whoamiBehindHttpRouter('h', 1, ['--http-harakiri', '2']);
   const worker = (await readStatsJson<Stats>(stats)).uwrouter.processes[0].pid;
   // an idle client of that worker (no request yet)
   const client = connect(port, '127.0.0.1');
@@ -224,23 +221,7 @@ test('harakiri: a worker whose event loop stops is killed and replaced; its clie
 test('--http-processes auto runs one worker per core; a worker sent SIGTERM drains and is replaced at once', {
   timeout: 90_000,
 }, async () => {
-  const node = await startUwsgiNode({ app: 'whoami.py', name: 'a' });
-  after(() => node.stop());
-  const [port, stats] = await Promise.all([freePort(), freePort()]);
-  const router = await startUwrouter(
-    [
-      '--http',
-      `127.0.0.1:${port}`,
-      '--http-to',
-      node.address,
-      '--http-processes',
-      'auto',
-      '--http-stats',
-      `127.0.0.1:${stats}`,
-    ],
-    SERVING,
-  );
-  after(() => router.stop());
+  const { port, stats, router } = await whoamiBehindHttpRouter('a', 1, ['--http-processes', 'auto']);
   const first = (await readStatsJson<Stats>(stats)).uwrouter.processes;
   assert.equal(first.length, availableParallelism());
   assert.match(router.logs(), new RegExp(`generation 1 serving: uWSGI http ×${availableParallelism()}`));
