@@ -165,7 +165,9 @@ export const SUBSCRIPTION_CLIENT_OPTIONS: readonly OptionSpec[] = [
     valueName: 'BOOL',
     group: 'subscribe',
     help: 'announce processes × cores as the weight',
-    status: { warn: 'uwrouter has no workers to count: it announces --weight (0 counts as 1)' },
+    status: {
+      warn: 'it counts app workers (processes × cores), which a router has none of (uWSGI gateway-only instances announce 0 too): uwrouter announces --weight (0 counts as 1)',
+    },
   },
   {
     name: 'subscribe-with-modifier1',

@@ -126,7 +126,7 @@ test('accepted-with-a-warning options log one line each when set, none at their 
   assert.deepEqual(r.refused, []);
   assert.deepEqual(r.warnings, [
     '[uwrouter] --fastrouter-post-buffering: not implemented; request bodies are streamed to the node',
-    '[uwrouter] --auto-weight: uwrouter has no workers to count: it announces --weight (0 counts as 1)',
+    '[uwrouter] --auto-weight: it counts app workers (processes × cores), which a router has none of (uWSGI gateway-only instances announce 0 too): uwrouter announces --weight (0 counts as 1)',
     '[uwrouter] --ssl-enable3: no effect: the OpenSSL in Node.js has no SSLv3',
   ]);
   const quiet = check(['--fastrouter', ':0', '--fastrouter-processes', '1', '--fastrouter-harakiri', '0']);
