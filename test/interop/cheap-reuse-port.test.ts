@@ -22,7 +22,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { encodeSubscription } from '../../src/protocol/subscription.ts';
-import { freePort, httpGet, pollUntil, startUwrouter, startUwsgiNode } from './harness/index.ts';
+import { childPids, freePort, httpGet, pollUntil, startUwrouter, startUwsgiNode } from './harness/index.ts';
 
 /** set in the child run inside the test's own network namespace (tcp_migrate_req=1) */
 const IN_NETNS = process.env.UWR_TEST_MIGRATE_NETNS === '1';
@@ -172,6 +172,144 @@ test('--http-cheap with --reuse-port: the app answers all while cheap, the route
 }, async () => {
   const o = scenario(1, 1);
   check(await o, 1);
+});
+
+test('--http-cheap with --reuse-port: a reload and a respawned worker, while cheap and with a node, keep the port right', {
+  skip: IN_NETNS,
+  timeout: 180000,
+}, async () => {
+  const [port, subPort] = await Promise.all([freePort(), freePort()]);
+  const key = `127.0.0.1:${port}`;
+  const app = await startUwsgiNode({
+    app: 'whoami.py',
+    name: 'local-app',
+    protocol: 'http',
+    port,
+    args: ['--reuse-port'],
+  });
+  // announced by the test's datagrams only (the same bytes a uWSGI node sends)
+  const node = await startUwsgiNode({ app: 'whoami.py', name: 'remote-node' });
+  const router = await startUwrouter(
+    ['--http', key, '--http-subscription-server', `127.0.0.1:${subPort}`, '--http-cheap', '--reuse-port'],
+    { readyPattern: /spawned uWSGI http 1/ },
+  );
+  await pollUntil('the worker started cheap', async () => /in cheap mode/.test(router.logs()) || undefined);
+  let phase = 'cheap';
+  const seen = new Map<string, Map<string, number>>();
+  const failures: string[] = [];
+  let stop = false;
+  const loop = (async () => {
+    while (!stop) {
+      const at = phase;
+      try {
+        const res = await httpGet(`http://${key}/`, { headers: { connection: 'close' }, timeoutMs: 10000 });
+        const who = res.status === 200 ? res.body.toString() : `status ${res.status}`;
+        const m = seen.get(at) ?? new Map<string, number>();
+        m.set(who, (m.get(who) ?? 0) + 1);
+        seen.set(at, m);
+        if (res.status !== 200) failures.push(`${phase}: status ${res.status}`);
+      } catch (e) {
+        const err = e as Error & { code?: string; cause?: { code?: string } };
+        failures.push(`${phase}: ${err.cause?.code ?? err.code ?? err.message}`);
+      }
+    }
+  })();
+  const count = (at: string, who: string): number => seen.get(at)?.get(who) ?? 0;
+  const total = (at: string): number => [...(seen.get(at)?.values() ?? [])].reduce((a, b) => a + b, 0);
+  const report = (): string =>
+    `${JSON.stringify([...seen].map(([k, v]) => [k, [...v]]))}\n${failures.join('\n')}\n${router.logs()}`;
+  const requests = (at: string, n: number) =>
+    pollUntil(`${n} requests (${at})`, async () => total(at) >= n || undefined, { timeoutMs: 30000 });
+  const lines = (re: RegExp): number =>
+    router
+      .logs()
+      .split('\n')
+      .filter((l) => re.test(l)).length;
+  const reload = async (): Promise<void> => {
+    const serving = lines(/generation \d+ serving/);
+    process.kill(router.pid, 'SIGHUP');
+    await pollUntil(
+      'the reload serving',
+      async () => lines(/generation \d+ serving/) > serving || undefined,
+      {
+        timeoutMs: 20000,
+      },
+    );
+    // the old generation drains (its copies close); then count afresh
+    await pollUntil('one worker left', async () => childPids(router.pid).length === 1 || undefined, {
+      timeoutMs: 20000,
+    });
+  };
+  const respawn = async (): Promise<void> => {
+    const respawned = lines(/respawned uWSGI http 1/);
+    const [worker] = childPids(router.pid);
+    // SIGTERM: the worker finishes its request and leaves; the primary starts another
+    process.kill(worker, 'SIGTERM');
+    await pollUntil(
+      'the worker respawned',
+      async () => lines(/respawned uWSGI http 1/) > respawned || undefined,
+      {
+        timeoutMs: 20000,
+      },
+    );
+    await pollUntil('the old worker gone', async () => !childPids(router.pid).includes(worker) || undefined, {
+      timeoutMs: 20000,
+    });
+  };
+  const settle = () => sleep(300);
+  try {
+    await requests('cheap', 20);
+    phase = 'reloading cheap';
+    await reload();
+    await settle();
+    phase = 'reloaded cheap';
+    await requests(phase, 20);
+    phase = 'respawning cheap';
+    await respawn();
+    await settle();
+    phase = 'respawned cheap';
+    await requests(phase, 20);
+    phase = 'subscribing';
+    await announce('subscribe', subPort, key, node.address);
+    await pollUntil(
+      'a request through the router',
+      async () => count('subscribing', 'remote-node') > 0 || undefined,
+      {
+        timeoutMs: 20000,
+      },
+    );
+    phase = 'reloading with a node';
+    await reload();
+    await settle();
+    phase = 'reloaded with a node';
+    await requests(phase, 60);
+    phase = 'respawning with a node';
+    await respawn();
+    await settle();
+    phase = 'respawned with a node';
+    await requests(phase, 60);
+    phase = 'leaving';
+    const cheapLines = lines(/Going cheap/);
+    await announce('unsubscribe', subPort, key, node.address);
+    await pollUntil('cheap again', async () => lines(/Going cheap/) > cheapLines || undefined, {
+      timeoutMs: 20000,
+    });
+    await settle();
+    phase = 'cheap again';
+    await requests(phase, 20);
+  } finally {
+    stop = true;
+    await loop;
+  }
+  for (const at of ['cheap', 'reloaded cheap', 'respawned cheap', 'cheap again'])
+    assert.equal(count(at, 'local-app'), total(at), `${at}: every request by the app\n${report()}`);
+  for (const at of ['reloaded with a node', 'respawned with a node']) {
+    assert.ok(count(at, 'remote-node') > 0, `${at}: the router takes a share\n${report()}`);
+    assert.ok(count(at, 'local-app') > 0, `${at}: the app keeps its share\n${report()}`);
+  }
+  const other = failures.filter((f) => !/^leaving: (ECONNRESET|status 503)$/.test(f));
+  assert.deepEqual(other, [], `no request fails but at the leave\n${report()}`);
+  assert.ok(router.isRunning() && app.isRunning(), report());
 });
 
 const netnsSkip =
