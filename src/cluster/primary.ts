@@ -62,9 +62,13 @@ const SUBSCRIBER_OPTIONS = [
   'subscribe-freq',
 ];
 
-/** `--X-cheap` with `--reuse-port`: see RouterRuntime.cheapSharesPort */
-function cheapSharesPort(config: CheckedConfig['config'], router: RouterName): boolean {
-  return config.flag(`${router}-cheap`) && config.flag('reuse-port');
+/**
+ * `--X-cheap` with `--reuse-port`, and a subscription server (without one the router is never
+ * cheap: nothing would bind its sockets again): see RouterRuntime.cheapSharesPort
+ */
+function cheapSharesPort(checked: CheckedConfig, router: RouterName): boolean {
+  const config = checked.config;
+  return config.flag(`${router}-cheap`) && config.flag('reuse-port') && checked.subscriptions.has(router);
 }
 
 export class Primary {
@@ -252,7 +256,7 @@ export class Primary {
               // a released socket (cheap mode on a shared port) is bound again for a worker
               // that accepts: a node came, or this configuration is not cheap
               const rt = this.runtimes.get(plan.name);
-              if (!cheapSharesPort(config, plan.name) || rt?.tableEmpty === false)
+              if (!cheapSharesPort(checked, plan.name) || rt?.tableEmpty === false)
                 rt?.bindReleased(byRouter.get(plan.name) ?? [], this.log);
             },
           }),
@@ -331,7 +335,7 @@ export class Primary {
     for (const plan of checked.plans) {
       const rt = this.runtimes.get(plan.name) as RouterRuntime;
       // spec: corerouter.md §7: cheap on a shared port holds no copy while there is no node
-      rt.cheapSharesPort = cheapSharesPort(config, plan.name);
+      rt.cheapSharesPort = cheapSharesPort(checked, plan.name);
       rt.watchTable(this.log);
       if (rt.cheapSharesPort && rt.tableEmpty) rt.releaseSockets(this.log);
       else if (!rt.cheapSharesPort) {

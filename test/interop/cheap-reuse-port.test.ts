@@ -312,6 +312,65 @@ test('--http-cheap with --reuse-port: a reload and a respawned worker, while che
   assert.ok(router.isRunning() && app.isRunning(), report());
 });
 
+test('--http-cheap with --reuse-port and no subscription server: never cheap, the router keeps its share across a respawn', {
+  skip: IN_NETNS,
+  timeout: 120000,
+}, async () => {
+  const port = await freePort();
+  const key = `127.0.0.1:${port}`;
+  const app = await startUwsgiNode({
+    app: 'whoami.py',
+    name: 'local-app',
+    protocol: 'http',
+    port,
+    args: ['--reuse-port'],
+  });
+  const node = await startUwsgiNode({ app: 'whoami.py', name: 'remote-node' });
+  const router = await startUwrouter(
+    ['--http', key, '--http-to', node.address, '--http-cheap', '--reuse-port'],
+    {
+      readyPattern: /spawned uWSGI http 1/,
+    },
+  );
+  const answers = async (): Promise<Map<string, number>> => {
+    const seen = new Map<string, number>();
+    for (let i = 0; i < 40; i++) {
+      const res = await httpGet(`http://${key}/`, { headers: { connection: 'close' } });
+      assert.equal(res.status, 200, router.logs());
+      seen.set(res.body.toString(), (seen.get(res.body.toString()) ?? 0) + 1);
+    }
+    return seen;
+  };
+  await pollUntil(
+    'a request through the router',
+    async () => (await answers()).has('remote-node') || undefined,
+    {
+      timeoutMs: 10000,
+    },
+  );
+  const [worker] = childPids(router.pid);
+  process.kill(worker, 'SIGTERM');
+  await pollUntil(
+    'the worker respawned',
+    async () => /respawned uWSGI http 1/.test(router.logs()) || undefined,
+    {
+      timeoutMs: 20000,
+    },
+  );
+  await pollUntil('the old worker gone', async () => !childPids(router.pid).includes(worker) || undefined, {
+    timeoutMs: 20000,
+  });
+  // the respawned worker listens on the port again (40 connections: both listeners get some)
+  await pollUntil(
+    'the respawned worker answers',
+    async () => (await answers()).has('remote-node') || undefined,
+    {
+      timeoutMs: 15000,
+    },
+  );
+  assert.ok(router.isRunning() && app.isRunning());
+});
+
 const netnsSkip =
   process.getuid?.() !== 0
     ? 'needs root (a network namespace with net.ipv4.tcp_migrate_req=1)'
