@@ -45,8 +45,23 @@ export interface BoundSocket {
   readonly key: string;
   /** the getsockname form (`:PORT`, `IP:PORT`, the path) for logs, stats and SERVER_PORT */
   readonly name: string;
+  /** the fd of the primary's copy (-1 while released) */
   readonly fd: number;
-  readonly handle: NativeServerHandle;
+  /** the primary's copy; null while released (cheap mode on a shared port) */
+  readonly handle: NativeServerHandle | null;
+  /**
+   * a TCP socket bound with SO_REUSEPORT (`--reuse-port`): in cheap mode the primary closes
+   * its copy so that the port's connections go to the other processes sharing it
+   * (spec: corerouter.md §7), and binds it again on the first node
+   */
+  readonly sharesPort: boolean;
+  /**
+   * Closes the primary's copy for now (only a port-sharing socket): once the workers have
+   * closed theirs too the socket is gone, and the kernel gives its share to the others.
+   */
+  release(): void;
+  /** Binds the address again (SO_REUSEPORT, not listening: a worker listens); throws ListenError. */
+  rebind(): void;
   /** closes the primary's copy; removes the UNIX socket file (workers must have let go) */
   close(): void;
 }
@@ -98,6 +113,18 @@ async function createFor(
   return createServerHandle(host, a.port, net.isIP(host), undefined, opts.reusePort ? UV_TCP_REUSEPORT : 0);
 }
 
+function boundHost(h: NativeServerHandle): string {
+  const out: { address?: string } = {};
+  h.getsockname?.(out);
+  return out.address ?? '';
+}
+
+function boundPort(h: NativeServerHandle): number {
+  const out: { port?: number } = {};
+  h.getsockname?.(out);
+  return out.port ?? 0;
+}
+
 /** Binds `text` (not listening yet: the first worker listens). Throws ListenError. */
 export async function bindSocket(text: string, opts: ListenOptions): Promise<BoundSocket> {
   const parsed = parseListenAddress(text);
@@ -138,15 +165,42 @@ export async function bindSocket(text: string, opts: ListenOptions): Promise<Bou
   }
   const unixFile = a.kind === 'unix' && !a.path.startsWith('\0') ? a.path : undefined;
   let closed = false;
+  let handle: NativeServerHandle | null = h;
+  // the address a port-sharing socket binds again: the resolved host, the port it got
+  const again =
+    a.kind === 'tcp' && opts.reusePort === true ? { host: boundHost(h), port: boundPort(h) } : null;
   return {
     key: socketKey(text, opts),
     name,
-    fd: h.fd,
-    handle: h,
+    get fd(): number {
+      return handle?.fd ?? -1;
+    },
+    get handle(): NativeServerHandle | null {
+      return handle;
+    },
+    sharesPort: again !== null,
+    release(): void {
+      if (!again || !handle) return;
+      handle.close();
+      handle = null;
+    },
+    rebind(): void {
+      if (closed || handle || !again) return;
+      const r = createServerHandle(again.host, again.port, net.isIP(again.host), undefined, UV_TCP_REUSEPORT);
+      if (typeof r === 'number') throw bindError(text, r);
+      const out: { address?: string; port?: number } = {};
+      const err = r.getsockname?.(out) ?? 0;
+      if (err !== 0) {
+        r.close();
+        throw bindError(text, err);
+      }
+      handle = r;
+    },
     close(): void {
       if (closed) return;
       closed = true;
-      h.close();
+      handle?.close();
+      handle = null;
       if (unixFile !== undefined) {
         try {
           unlinkSync(unixFile);

@@ -72,15 +72,6 @@ export function checkConfig(config: Config, log: Logger, opts: { atStart?: boole
     throw new ConfigError(`${refused.length} options cannot be honoured:\n  ${refused.join('\n  ')}`);
   }
   const plans = checkRouterSet(config);
-  if (config.flag('reuse-port')) {
-    const cheap = plans.filter((p) => config.flag(`${p.name}-cheap`)).map((p) => `--${p.name}-cheap`);
-    // spec: corerouter.md §7: with a shared port the cheap router must close its socket so the
-    // kernel gives every connection to the other process; closing and re-binding is not built yet
-    if (cheap.length > 0)
-      throw new ConfigError(
-        `${cheap.join(', ')} with --reuse-port: not implemented yet (a cheap router would keep its share of the port's connections waiting instead of leaving them to the other process)`,
-      );
-  }
   const processes = new Map<RouterName, number>();
   const harakiriMs = new Map<RouterName, number>();
   const subscriptions = new Map<RouterName, SubscriptionSystemOptions>();

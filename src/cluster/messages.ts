@@ -17,6 +17,8 @@ export interface SocketInfo {
   /** the bound name (getsockname form) */
   name: string;
   fd: number;
+  /** a TCP socket shared with other processes (`--reuse-port`): see BoundSocket.sharesPort */
+  sharesPort: boolean;
 }
 
 export type ToWorker =

@@ -62,6 +62,15 @@ const SUBSCRIBER_OPTIONS = [
   'subscribe-freq',
 ];
 
+/**
+ * `--X-cheap` with `--reuse-port`, and a subscription server (without one the router is never
+ * cheap: nothing would bind its sockets again): see RouterRuntime.cheapSharesPort
+ */
+function cheapSharesPort(checked: CheckedConfig, router: RouterName): boolean {
+  const config = checked.config;
+  return config.flag(`${router}-cheap`) && config.flag('reuse-port') && checked.subscriptions.has(router);
+}
+
 export class Primary {
   private readonly opts: PrimaryOptions;
   private log: Logger;
@@ -243,6 +252,13 @@ export class Primary {
               else this.runtimes.get(plan.name)?.applyReports(table, items);
             },
             canRespawn: () => !this.stopping && !this.opts.signals.stopRequested,
+            onWantSockets: () => {
+              // a released socket (cheap mode on a shared port) is bound again for a worker
+              // that accepts: a node came, or this configuration is not cheap
+              const rt = this.runtimes.get(plan.name);
+              if (!cheapSharesPort(checked, plan.name) || rt?.tableEmpty === false)
+                rt?.bindReleased(byRouter.get(plan.name) ?? [], this.log);
+            },
           }),
         );
         this.runtimeFor(plan.name, sub);
@@ -318,6 +334,14 @@ export class Primary {
       await this.runtimes.get(name)?.rebuildSubscription(settings, this.log);
     for (const plan of checked.plans) {
       const rt = this.runtimes.get(plan.name) as RouterRuntime;
+      // spec: corerouter.md §7: cheap on a shared port holds no copy while there is no node
+      rt.cheapSharesPort = cheapSharesPort(checked, plan.name);
+      rt.watchTable(this.log);
+      if (rt.cheapSharesPort && rt.tableEmpty) rt.releaseSockets(this.log);
+      else if (!rt.cheapSharesPort) {
+        rt.bindReleased(rt.group?.opts.spec.sockets ?? [], this.log);
+        for (const w of rt.group?.workers() ?? []) w.sendWantedSockets();
+      }
       rt.socketNames = (groups.get(plan.name)?.opts.spec.sockets ?? []).map((s) => s.socket.name);
       await rt.placeStats(config, this.log, generation === 1);
       if (rt.stats) this.ownAddresses.add(rt.stats.name);

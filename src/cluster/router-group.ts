@@ -34,6 +34,8 @@ export interface GroupOptions {
   harakiriMs: number;
   log: Logger;
   onReport: WorkerEvents['onReport'];
+  /** a worker asks for its sockets again (cheap mode re-opens them): see WorkerEvents */
+  onWantSockets?: () => void;
   /** false while the primary stops (a worker that drains or dies is not replaced) */
   canRespawn: () => boolean;
 }
@@ -94,6 +96,7 @@ export class RouterGroup {
       onReport: this.opts.onReport,
       onDraining: (w, why) => this.onDraining(w, why),
       onExit: (w, code, signal) => this.onExit(w, code, signal),
+      onWantSockets: () => this.opts.onWantSockets?.(),
     };
     const w = new WorkerProcess({ ...this.opts.spec, slot }, events);
     this.slots[slot - 1] = w;

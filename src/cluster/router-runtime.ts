@@ -15,6 +15,7 @@ import {
   subscriptionFingerprint,
 } from '../subscription/system.ts';
 import type { SubscriptionSniSink } from '../subscription/table.ts';
+import type { BoundSocket } from './bound-sockets.ts';
 import { mergeStatsDocuments, type WorkerFigures } from './primary-stats.ts';
 import { TableFeed } from './replication.ts';
 import type { RouterGroup } from './router-group.ts';
@@ -85,9 +86,67 @@ export class RouterRuntime {
   /** the primary's own counters for this router (refused stats connections) */
   readonly counters = new Map<string, number>();
   version = '';
+  /**
+   * `--X-cheap` with `--reuse-port` (spec: corerouter.md §7): while the subscription table is
+   * empty the primary holds no copy of the router's port-sharing sockets, so once the workers
+   * have closed theirs too the kernel sends every connection to the others sharing the port
+   */
+  cheapSharesPort = false;
+  /** the table whose first/last node events are watched (a rebuild brings a new one) */
+  private watchedTable: object | null = null;
 
   constructor(name: RouterName) {
     this.name = name;
+  }
+
+  /** The subscription table's first/last node moves the port-sharing sockets (cheapSharesPort). */
+  watchTable(log: Logger): void {
+    const table = this.subscribed?.system.table;
+    if (!table || table === this.watchedTable) return;
+    this.watchedTable = table;
+    const current = (): boolean => this.subscribed?.system.table === table;
+    table.onLastNodeGone(() => {
+      if (current() && this.cheapSharesPort) this.releaseSockets(log);
+    });
+    table.onFirstNode(() => {
+      if (!current() || !this.cheapSharesPort) return;
+      this.bindReleased(this.group?.opts.spec.sockets ?? [], log);
+      // the workers leave cheap mode on the same change and ask for them (or did already)
+      for (const w of this.group?.workers() ?? []) w.sendWantedSockets();
+    });
+  }
+
+  get tableEmpty(): boolean {
+    return this.subscribed?.system.table.isEmpty() ?? true;
+  }
+
+  /**
+   * The primary's copies of the router's port-sharing sockets close (the workers close theirs
+   * as they go cheap). Connections already accepted go on; those still queued on the socket
+   * when its last copy closes are reset by Linux unless `net.ipv4.tcp_migrate_req` is 1 (then
+   * they move to another listener of the port).
+   */
+  releaseSockets(log: Logger): void {
+    for (const { socket } of this.group?.opts.spec.sockets ?? []) {
+      if (!socket.sharesPort || !socket.handle) continue;
+      socket.release();
+      log.info(
+        `[uwrouter] ${this.name}: no nodes, cheap mode: ${socket.name} closed (its connections go to the other processes sharing the port)`,
+      );
+    }
+  }
+
+  /** Binds again the released sockets among `sockets`; a failure is logged (retried when a worker asks). */
+  bindReleased(sockets: ReadonlyArray<{ socket: BoundSocket }>, log: Logger): void {
+    for (const { socket } of sockets) {
+      if (!socket.sharesPort || socket.handle) continue;
+      try {
+        socket.rebind();
+        log.info(`[uwrouter] ${this.name}: ${socket.name} bound again (fd ${socket.fd})`);
+      } catch (e) {
+        log.error(`[uwrouter] ${this.name}: ${oneLine((e as Error).message)}; retried when a worker asks`);
+      }
+    }
   }
 
   /** Every table this router replicates (the cache will add its own). */
@@ -149,6 +208,7 @@ export class RouterRuntime {
     old.feed.handOver(sub.feed);
     old.system.table.close();
     this.subscribed = sub;
+    this.watchTable(log);
   }
 
   async startStats(settings: StatsSettings, log: Logger): Promise<void> {

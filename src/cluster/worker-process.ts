@@ -56,6 +56,8 @@ export interface WorkerEvents {
   /** the worker began draining on its own (a signal, or it lost the primary) */
   onDraining(w: WorkerProcess, why: string): void;
   onExit(w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void;
+  /** the worker asks for its sockets again (before they are sent: a released one may be bound again) */
+  onWantSockets?(w: WorkerProcess): void;
 }
 
 export class WorkerProcess implements ReplicaPeer {
@@ -74,6 +76,8 @@ export class WorkerProcess implements ReplicaPeer {
   private readonly events: WorkerEvents;
   private readonly statsWaiters = new Map<number, (a: WorkerStatsAnswer | null) => void>();
   private nextStatsId = 1;
+  /** asked for the sockets while one was released: sent when it is bound again */
+  private wantsSockets = false;
   /** the inherited files as this worker sees them (its fds) */
   private readonly files: { logFile: InheritedFile | null; requestLogFile: InheritedFile | null };
 
@@ -165,6 +169,7 @@ export class WorkerProcess implements ReplicaPeer {
         break;
       }
       case 'want-sockets':
+        this.events.onWantSockets?.(this);
         this.sendSockets();
         break;
       case 'draining':
@@ -184,7 +189,12 @@ export class WorkerProcess implements ReplicaPeer {
       generation: s.generation,
       config: s.config,
       version: s.version,
-      sockets: s.sockets.map(({ configured, socket }) => ({ configured, name: socket.name, fd: socket.fd })),
+      sockets: s.sockets.map(({ configured, socket }) => ({
+        configured,
+        name: socket.name,
+        fd: socket.fd,
+        sharesPort: socket.sharesPort,
+      })),
       tables: s.feeds.map((f) => f.name),
       logFile: this.files.logFile,
       requestLogFile: this.files.requestLogFile,
@@ -195,11 +205,23 @@ export class WorkerProcess implements ReplicaPeer {
     this.send({ t: 'start' });
   }
 
-  /** Each listening socket as a handle (a fresh copy of the fd in the worker each time). */
+  /**
+   * Each listening socket as a handle (a fresh copy of the fd in the worker each time). A
+   * socket the primary released (cheap mode on a shared port) goes once it is bound again
+   * (`sendWantedSockets`); a worker starting cheap does not need it before.
+   */
   private sendSockets(): void {
     this.spec.sockets.forEach(({ socket }, index) => {
-      this.send({ t: 'socket', index }, socket.handle);
+      if (socket.handle) this.send({ t: 'socket', index }, socket.handle);
+      else this.wantsSockets = true;
     });
+  }
+
+  /** The sockets this worker asked for while one was released, now that they are bound again. */
+  sendWantedSockets(): void {
+    if (!this.wantsSockets || this.state === 'exited') return;
+    this.wantsSockets = false;
+    this.sendSockets();
   }
 
   /** The worker's stats answer, or null when it does not answer within `timeoutMs`. */

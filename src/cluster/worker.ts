@@ -5,6 +5,7 @@
  * drains when told to (reload, stop), when the primary goes away, or on its own stop signal.
  */
 
+import { createServer } from 'node:net';
 import type { CacheSpec } from '../cache/cache-spec.ts';
 import { cacheConfigFromConfig } from '../cache/from-config.ts';
 import { RedisCacheStore } from '../cache/redis-store.ts';
@@ -111,7 +112,11 @@ export class Worker {
         this.setUp(m);
         break;
       case 'socket':
-        if (handle) this.handles[m.index] = handle as object;
+        if (handle) {
+          // a copy not adopted yet is stale now (a released socket was bound again)
+          this.dropHandle(m.index);
+          this.handles[m.index] = handle as object;
+        }
         for (const w of this.socketWaiters.splice(0)) w();
         break;
       case 'table':
@@ -197,6 +202,15 @@ export class Worker {
       this.handles[i] = undefined;
       return adoptListener(handle, init.sockets[i], backlog, onConnection);
     };
+    // a port-sharing socket (`--reuse-port`) starting cheap is not listened on: the primary
+    // released it or will (spec: corerouter.md §7); its copy here is let go
+    const startClosed = (address: string): Listener | null => {
+      const i = init.sockets.findIndex((s) => s.configured === address);
+      if (i < 0 || !init.sockets[i].sharesPort) return null;
+      this.dropHandle(i);
+      const server = createServer();
+      return { ...init.sockets[i], server, close: () => Promise.resolve() };
+    };
     const sub = this.subscription;
     // what building the router warns about, the primary logged once already
     const log = this.log.child({});
@@ -205,6 +219,7 @@ export class Worker {
     const router = plan.factory(config, log, {
       version: `${init.version}-uwrouter`,
       openListener,
+      startClosed,
       routeCache: (name) => this.routeCache(name),
       ...(requestLog ? { requestLog } : {}),
       subscription: sub
@@ -234,6 +249,17 @@ export class Worker {
     this.signals.setRouters([router]);
     this.timers.push(setInterval(() => this.send({ t: 'beat', sessions: router.activeSessions }), BEAT_MS));
     if (sub || this.caches.size > 0) this.timers.push(setInterval(() => this.reportUsage(), USAGE_MS));
+  }
+
+  /** Closes this process's unadopted copy of socket `index`, if any. */
+  private dropHandle(index: number): void {
+    const h = this.handles[index] as { close?: () => void } | undefined;
+    this.handles[index] = undefined;
+    try {
+      h?.close?.();
+    } catch {
+      // closed already
+    }
   }
 
   /**

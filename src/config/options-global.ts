@@ -61,7 +61,9 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     help:
       "bind the routers' TCP listening sockets with SO_REUSEPORT, so another process (a local app " +
       'started with --reuse-port) can listen on the same port; the kernel spreads connections ' +
-      'between them. Not with --X-cheap yet (refused)',
+      'between them. With --X-cheap the router closes the socket while no node is subscribed (the ' +
+      'other process gets every connection) and binds it again on the first subscription; ' +
+      'connections queued on it as it closes are reset by Linux unless net.ipv4.tcp_migrate_req=1',
   },
   {
     name: 'socket',

@@ -48,6 +48,7 @@ export interface RouterExtras {
    * also serves the stats socket for all workers.
    */
   openListener?: CoreRouterOptions['openListener'];
+  startClosed?: CoreRouterOptions['startClosed'];
 }
 
 export function coreOptionsFromConfig(
@@ -131,5 +132,6 @@ export function coreOptionsFromConfig(
     log,
     version: extras.version,
     openListener: extras.openListener,
+    startClosed: extras.startClosed,
   };
 }

@@ -63,6 +63,13 @@ export interface CoreRouterOptions {
     address: string,
     onConnection: (socket: Socket, listener: Listener) => void,
   ) => Promise<Listener>;
+  /**
+   * With `openListener`, cheap at start and the table empty: the listener of `address` as
+   * closed (not listening yet, opened on the first node), or null to open it as usual. A
+   * socket shared with other processes (`--reuse-port`) must not listen at all while cheap,
+   * or the kernel would queue its share of the connections there (spec: corerouter.md §7).
+   */
+  startClosed?: (address: string) => Listener | null;
 }
 
 export type ConnectionHandler = (client: Socket, listener: Listener, core: CoreRouter) => void;
@@ -168,7 +175,14 @@ export class CoreRouter implements RouteContext {
       unixSocket: this.opts.unixSocket,
     };
     const open = this.opts.openListener;
+    const startsCheap = this.opts.cheap && this.opts.nodeEvents?.isEmpty() === true;
     for (const addr of this.opts.listen) {
+      const closed = open && startsCheap ? (this.opts.startClosed?.(addr) ?? null) : null;
+      if (closed) {
+        this.closedListeners.add(this.listeners.length);
+        this.listeners.push(closed);
+        continue;
+      }
       if (open) {
         this.listeners.push(await open(addr, this.onConnection));
         continue;

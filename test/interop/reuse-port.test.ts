@@ -2,7 +2,7 @@
  * `--reuse-port` through the uwrouter command (primary + worker): the primary binds the HTTP
  * router's port with SO_REUSEPORT, so a real uWSGI app started with `--reuse-port` listens on
  * the same port and the kernel spreads the connections between the two. Without the option
- * the port is taken: uwrouter refuses to start. Cheap mode with it is refused (not built yet).
+ * the port is taken: uwrouter refuses to start. Cheap mode with it: cheap-reuse-port.test.ts.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -58,24 +58,4 @@ test('--reuse-port: a uWSGI app and the HTTP router share one port, both answer'
   }
   assert.deepEqual([...seen.keys()].sort(), ['local-app', 'remote-node'], JSON.stringify([...seen]));
   assert.ok(router.isRunning() && app.isRunning());
-});
-
-test('--reuse-port with --X-cheap is refused at start, naming why', { timeout: 30000 }, async () => {
-  const [port, subPort] = await Promise.all([freePort(), freePort()]);
-  await assert.rejects(
-    startUwrouter(
-      [
-        '--fastrouter',
-        `127.0.0.1:${port}`,
-        '--fastrouter-subscription-server',
-        `127.0.0.1:${subPort}`,
-        '--fastrouter-cheap',
-        '--reuse-port',
-      ],
-      { readyPattern: /spawned uWSGI fastrouter 1/, waitMs: 8000 },
-    ),
-    (e: unknown) =>
-      e instanceof ServerStartError &&
-      /--fastrouter-cheap with --reuse-port: not implemented yet/.test(e.logs),
-  );
 });
