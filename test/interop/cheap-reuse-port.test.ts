@@ -371,10 +371,13 @@ test('--http-cheap with --reuse-port and no subscription server: never cheap, th
   assert.ok(router.isRunning() && app.isRunning());
 });
 
+// in CI (CI=true) a machine that cannot make the namespace fails this test, never skips it
 const netnsSkip =
-  process.getuid?.() !== 0
-    ? 'needs root (a network namespace with net.ipv4.tcp_migrate_req=1)'
-    : spawnSync('unshare', ['-n', 'true']).status !== 0 && 'unshare -n does not work here';
+  process.env.CI === 'true'
+    ? false
+    : process.getuid?.() !== 0
+      ? 'needs root (a network namespace with net.ipv4.tcp_migrate_req=1)'
+      : spawnSync('unshare', ['-n', 'true']).status !== 0 && 'unshare -n does not work here';
 
 test('--http-cheap with --reuse-port, tcp_migrate_req=1 (own network namespace): no queued connection is reset as the router goes cheap', {
   skip: IN_NETNS || netnsSkip,
@@ -404,19 +407,21 @@ test('--http-cheap with --reuse-port, tcp_migrate_req=1 (own network namespace):
   assert.match(r.stdout, /^ok \d+ - \(in the namespace\)/m, r.stdout);
 });
 
-test('(in the namespace) 6 leaves with 6 clients: no connection reset', {
-  skip: !IN_NETNS,
-  timeout: 200000,
-}, async () => {
-  assert.equal(
-    Number((await import('node:fs')).readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8')),
-    1,
-  );
-  const o = await scenario(6, 6);
-  check(o, 3);
-  assert.deepEqual(
-    o.failures.filter((f) => f.includes('ECONNRESET')),
-    [],
-    `tcp_migrate_req=1 moves the queued connections to the app\n${o.report}`,
-  );
-});
+// registered only in the namespace's own run (the test above starts it and checks it passed),
+// so the outer run lists no skipped test
+if (IN_NETNS)
+  test('(in the namespace) 6 leaves with 6 clients: no connection reset', {
+    timeout: 200000,
+  }, async () => {
+    assert.equal(
+      Number((await import('node:fs')).readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8')),
+      1,
+    );
+    const o = await scenario(6, 6);
+    check(o, 3);
+    assert.deepEqual(
+      o.failures.filter((f) => f.includes('ECONNRESET')),
+      [],
+      `tcp_migrate_req=1 moves the queued connections to the app\n${o.report}`,
+    );
+  });
