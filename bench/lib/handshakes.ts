@@ -9,7 +9,7 @@ import type { ServerHandle } from '../../test/interop/harness/server-process.ts'
 import { type CertFiles, TestCerts } from '../../test/tls/test-certs.ts';
 import { firstLines } from './context.ts';
 import { cpuSince, cpuSnapshot, memoryOf } from './proc.ts';
-import type { RoundUnit } from './rounds.ts';
+import { type RoundUnit, unitOf } from './rounds.ts';
 import { sTime } from './s-time.ts';
 import type { Role } from './scenario.ts';
 import { fmt, markdownTable, median, ratio } from './stats.ts';
@@ -86,22 +86,7 @@ export async function measureHandshakes(
 }
 
 function handshakeUnit(t: HandshakeTarget, clients: number, seconds: number): RoundUnit {
-  return {
-    get label() {
-      return t.label;
-    },
-    get failure() {
-      return t.failure;
-    },
-    set failure(why: string | undefined) {
-      t.failure = why;
-    },
-    get skipped() {
-      return t.skipped;
-    },
-    get router() {
-      return t.router;
-    },
+  return unitOf(t, {
     ready: () => t.router !== undefined,
     warm: async () => {
       const r = await measureHandshakes(t.router!, clients, 1);
@@ -112,7 +97,7 @@ function handshakeUnit(t: HandshakeTarget, clients: number, seconds: number): Ro
       t.runs.push(r);
       return `${fmt(r.handshakesPerSecond)} handshakes/s, ${fmt(r.cpuUserUsPerHandshake + r.cpuSystemUsPerHandshake, 1)} µs CPU each`;
     },
-  };
+  });
 }
 
 export interface HandshakeSummary {

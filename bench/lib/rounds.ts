@@ -184,11 +184,26 @@ export async function alternate(
   }
 }
 
-/** A wrk target as a round unit: each run is kept in `t.runs`. */
-export function wrkUnit(t: Target, wrk: WrkSettings, warmSeconds = 1): RoundUnit {
+/** What a round unit reads from and writes back to its target (failure is set on the target). */
+export interface UnitTarget {
+  label: string;
+  failure?: string;
+  skipped?: string;
+  router?: ServerHandle;
+}
+
+/**
+ * A round unit over `t`: its label (with `labelSuffix`), failure, skipped and router are
+ * read from `t` when asked (a failure the rounds set lands on `t`); `run` gives what to run.
+ */
+export function unitOf(
+  t: UnitTarget,
+  run: Pick<RoundUnit, 'ready' | 'warm' | 'measure'>,
+  labelSuffix = '',
+): RoundUnit {
   return {
     get label() {
-      return t.label;
+      return t.label + labelSuffix;
     },
     get failure() {
       return t.failure;
@@ -202,6 +217,13 @@ export function wrkUnit(t: Target, wrk: WrkSettings, warmSeconds = 1): RoundUnit
     get router() {
       return t.router;
     },
+    ...run,
+  };
+}
+
+/** A wrk target as a round unit: each run is kept in `t.runs`. */
+export function wrkUnit(t: Target, wrk: WrkSettings, warmSeconds = 1): RoundUnit {
+  return unitOf(t, {
     ready: () => t.url !== undefined,
     warm: async () => {
       await measureRun(t.url!, t.router?.pid, { ...wrk, seconds: warmSeconds });
@@ -214,7 +236,7 @@ export function wrkUnit(t: Target, wrk: WrkSettings, warmSeconds = 1): RoundUnit
         (t.router ? `, ${fmt(m.cpuUsPerRequest, 1)} µs CPU/req (user ${fmt(m.cpuUserUsPerRequest, 1)})` : '')
       );
     },
-  };
+  });
 }
 
 /**

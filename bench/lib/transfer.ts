@@ -6,7 +6,7 @@
 import { connect } from 'node:net';
 import type { ServerHandle } from '../../test/interop/harness/server-process.ts';
 import { cpuSince, cpuSnapshot, memoryOf } from './proc.ts';
-import type { RoundUnit } from './rounds.ts';
+import { type RoundUnit, unitOf } from './rounds.ts';
 import type { Role } from './scenario.ts';
 import { fmt, median } from './stats.ts';
 
@@ -79,32 +79,21 @@ export async function measureTransfers(
 }
 
 export function transferUnit(t: TransferTarget, mib: number, transfers: number): RoundUnit {
-  return {
-    get label() {
-      return `${t.label}, ${mib} MiB`;
+  return unitOf(
+    t,
+    {
+      ready: () => t.port !== undefined,
+      warm: async () => {
+        await measureTransfers(t, mib, 1);
+      },
+      measure: async () => {
+        const r = await measureTransfers(t, mib, transfers);
+        t.runs.push(r);
+        return `${fmt(r.mibPerSecond)} MiB/s, ${fmt(r.cpuUserUsPerMiB + r.cpuSystemUsPerMiB, 0)} µs CPU/MiB`;
+      },
     },
-    get failure() {
-      return t.failure;
-    },
-    set failure(why: string | undefined) {
-      t.failure = why;
-    },
-    get skipped() {
-      return t.skipped;
-    },
-    get router() {
-      return t.router;
-    },
-    ready: () => t.port !== undefined,
-    warm: async () => {
-      await measureTransfers(t, mib, 1);
-    },
-    measure: async () => {
-      const r = await measureTransfers(t, mib, transfers);
-      t.runs.push(r);
-      return `${fmt(r.mibPerSecond)} MiB/s, ${fmt(r.cpuUserUsPerMiB + r.cpuSystemUsPerMiB, 0)} µs CPU/MiB`;
-    },
-  };
+    `, ${mib} MiB`,
+  );
 }
 
 export interface TransferSummary {
