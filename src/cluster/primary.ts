@@ -15,9 +15,8 @@
  */
 
 import type { RouterName } from '../config/config.ts';
-import { loadConfig } from '../config/load.ts';
 import { DISPLAY_NAME } from '../corerouter/names.ts';
-import { ConfigError, ProcessSetupError, UwrError } from '../errors.ts';
+import { ProcessSetupError, UwrError } from '../errors.ts';
 import { createLogger, type Logger, type LogOutput } from '../logger.ts';
 import { privilegeRequestFromConfig } from '../process/privileges.ts';
 import type { ProcessSetup } from '../process/setup.ts';
@@ -32,8 +31,9 @@ import {
   subscriptionFingerprint,
 } from '../subscription/system.ts';
 import { type BoundSocket, bindConfiguredSockets } from './bound-sockets.ts';
-import { type CheckedConfig, checkConfig, configEntries, isDirectory } from './config-check.ts';
-import { changedStartOnlyOptions, InstanceServices } from './instance-services.ts';
+import { type CheckedConfig, configEntries } from './config-check.ts';
+import { InstanceServices } from './instance-services.ts';
+import { checkReload } from './reload-check.ts';
 import { RouterGroup } from './router-group.ts';
 import { buildSubscribed, oneLine, RouterRuntime, type Subscribed } from './router-runtime.ts';
 import { TouchReload } from './touch-reload.ts';
@@ -388,32 +388,8 @@ export class Primary {
     this.reloading = true;
     try {
       this.log.info(`[uwrouter] ${reason}: reloading the configuration`);
-      let checked: CheckedConfig;
-      try {
-        const loaded = loadConfig(this.opts.argv, this.opts.env, { cwd: this.opts.cwd });
-        checked = checkConfig(loaded.config, this.log);
-        const dir = checked.settings.chdir;
-        if (dir !== undefined && !isDirectory(dir)) {
-          throw new ConfigError(`option "--chdir": cannot change to "${dir}": not a directory`);
-        }
-      } catch (e) {
-        this.log.error(
-          `[uwrouter] reload refused, still running the previous configuration: ${oneLine((e as Error).message)}`,
-        );
-        return;
-      }
-      for (const w of checked.warnings) this.log.warn(w);
-      const startOnly = changedStartOnlyOptions(this.checked.config, checked.config);
-      if (startOnly.length > 0) {
-        this.log.error(
-          `[uwrouter] reload refused, still running the previous configuration: ${startOnly.join(', ')} changed, and apply at start only (caches, instance stats, process files, privileges): restart uwrouter to change them`,
-        );
-        return;
-      }
-      for (const f of checked.pemDenied)
-        this.log.warn(
-          `[uwrouter] reload: ${f} cannot be read as uid ${process.getuid?.()} any more: the workers get the copy read at start (restart uwrouter to load a changed file)`,
-        );
+      const checked = checkReload(this.opts, this.checked.config, this.log);
+      if (checked === undefined) return;
       const s = checked.settings;
       const log = createLogger(s.logFormat, s.logLevel, { date: s.logDate, output: this.opts.output });
       try {
