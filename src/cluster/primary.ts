@@ -335,13 +335,7 @@ export class Primary {
     for (const plan of checked.plans) {
       const rt = this.runtimes.get(plan.name) as RouterRuntime;
       // spec: corerouter.md §7: cheap on a shared port holds no copy while there is no node
-      rt.cheapSharesPort = cheapSharesPort(checked, plan.name);
-      rt.watchTable(this.log);
-      if (rt.cheapSharesPort && rt.tableEmpty) rt.releaseSockets(this.log);
-      else if (!rt.cheapSharesPort) {
-        rt.bindReleased(rt.group?.opts.spec.sockets ?? [], this.log);
-        for (const w of rt.group?.workers() ?? []) w.sendWantedSockets();
-      }
+      rt.applyPortSharing(cheapSharesPort(checked, plan.name), this.log);
       rt.socketNames = (groups.get(plan.name)?.opts.spec.sockets ?? []).map((s) => s.socket.name);
       await rt.placeStats(config, this.log, generation === 1);
       if (rt.stats) this.ownAddresses.add(rt.stats.name);

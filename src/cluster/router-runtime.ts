@@ -109,11 +109,26 @@ export class RouterRuntime {
       if (current() && this.cheapSharesPort) this.releaseSockets(log);
     });
     table.onFirstNode(() => {
-      if (!current() || !this.cheapSharesPort) return;
-      this.bindReleased(this.group?.opts.spec.sockets ?? [], log);
       // the workers leave cheap mode on the same change and ask for them (or did already)
-      for (const w of this.group?.workers() ?? []) w.sendWantedSockets();
+      if (current() && this.cheapSharesPort) this.rebindForWorkers(log);
     });
+  }
+
+  /**
+   * After a (re)configuration: whether this router gives its port-sharing sockets up while
+   * its table is empty (`cheapSharesPort`); released ones are released now or bound again.
+   */
+  applyPortSharing(cheapSharesPort: boolean, log: Logger): void {
+    this.cheapSharesPort = cheapSharesPort;
+    this.watchTable(log);
+    if (cheapSharesPort && this.tableEmpty) this.releaseSockets(log);
+    else if (!cheapSharesPort) this.rebindForWorkers(log);
+  }
+
+  /** The serving group's released sockets bound again and sent to the workers that asked. */
+  private rebindForWorkers(log: Logger): void {
+    this.bindReleased(this.group?.opts.spec.sockets ?? [], log);
+    for (const w of this.group?.workers() ?? []) w.sendWantedSockets();
   }
 
   get tableEmpty(): boolean {
