@@ -13,8 +13,8 @@
  * within one run (the machine is shared: absolute figures drift 10–20% between runs).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { procStat } from '../src/process/proc-stat.ts';
 import { freePort } from '../test/interop/harness/index.ts';
 import { nginxUwsgiPassConf, startNginx } from '../test/interop/harness/nginx.ts';
 import { stopAllProcesses } from '../test/interop/harness/process-registry.ts';
@@ -48,15 +48,11 @@ function userSys(pid: number): [number, number, number] {
   let s = 0;
   let faults = 0;
   for (const p of processTree(pid)) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      u += Number(f[11]) / 100;
-      s += Number(f[12]) / 100;
-      faults += Number(f[7]);
-    } catch {
-      // gone
-    }
+    const f = procStat(p);
+    if (f === undefined) continue; // gone
+    u += Number(f[11]) / 100;
+    s += Number(f[12]) / 100;
+    faults += Number(f[7]);
   }
   return [u, s, faults];
 }

@@ -1,5 +1,6 @@
 /** CPU time and memory of a process and its descendants, from Linux /proc. */
 import { readdirSync, readFileSync } from 'node:fs';
+import { procStat } from '../../src/process/proc-stat.ts';
 
 /** Clock ticks per second for /proc/PID/stat times (USER_HZ: 100 on Linux everywhere). */
 export const CLOCK_TICKS = 100;
@@ -13,15 +14,9 @@ interface StatFields {
 }
 
 function readStat(pid: number): StatFields | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // after "pid (comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
-    // utime stime cutime cstime priority nice num_threads itrealvalue starttime
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(f[1]), utime: Number(f[11]), stime: Number(f[12]), starttime: Number(f[19]) };
-  } catch {
-    return undefined;
-  }
+  const f = procStat(pid);
+  if (f === undefined) return undefined;
+  return { ppid: Number(f[1]), utime: Number(f[11]), stime: Number(f[12]), starttime: Number(f[19]) };
 }
 
 /** `pid` and all its live descendants. */

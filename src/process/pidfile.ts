@@ -27,6 +27,7 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { errnoReason } from './errno-reason.ts';
+import { procStat } from './proc-stat.ts';
 
 interface PidfileLog {
   info(msg: string): void;
@@ -49,16 +50,6 @@ function bootTime(): number | undefined {
   try {
     const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
     return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Fields after the command name of /proc/PID/stat (state is [0]), or undefined. */
-function procStat(pid: number): string[] | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }

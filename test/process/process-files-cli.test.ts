@@ -18,6 +18,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { procStat } from '../../src/process/proc-stat.ts';
 import {
   childPids,
   freePort,
@@ -257,8 +258,7 @@ test('--daemonize: the command returns once the background process serves, in it
   assert.equal(started.stderr, `uwrouter: running in the background as pid ${pid}, logging to ${log}\n`);
   // serving as soon as the command returned: no waiting
   assert.equal((await httpGet(`http://127.0.0.1:${port}/`)).text, 'app says hi');
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const f = procStat(pid) ?? [];
   const [ppid, pgrp, session, ttyNr] = [f[1], f[2], f[3], f[4]].map(Number);
   assert.equal(session, pid, 'a new session (setsid)');
   assert.equal(pgrp, pid, 'its own process group');
@@ -435,12 +435,7 @@ test('--daemonize with 2 workers: the command returns once both workers serve', 
     );
     assert.equal(text, 'app says hi', `worker ${w}`);
   }
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  assert.equal(
-    Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]),
-    pid,
-    'the primary leads a new session',
-  );
+  assert.equal(Number(procStat(pid)?.[3]), pid, 'the primary leads a new session');
   process.kill(pid, 'SIGTERM');
   await pollUntil('the daemon and its workers stop', () =>
     [pid, ...workers].every((p) => isProcessGone(p)) ? true : undefined,

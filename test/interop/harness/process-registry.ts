@@ -7,9 +7,10 @@
  * workers and gateways too (uWSGI workers outlive a SIGKILLed master otherwise).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { after } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { procStat } from '../../../src/process/proc-stat.ts';
 
 export interface ExitInfo {
   code: number | null;
@@ -193,29 +194,27 @@ export function isProcessGone(pid: number): boolean {
   } catch {
     return true;
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
+  const state = procStat(pid)?.[0];
+  return state === undefined || state === 'Z';
+}
+
+/**
+ * Pids of the live (non-zombie) processes whose /proc/PID/stat field `field` (procStat's
+ * numbering: 1 = ppid, 2 = pgrp) is `value`.
+ */
+export function liveProcessesWith(field: number, value: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const fields = procStat(Number(name));
+    if (fields && fields[0] !== 'Z' && Number(fields[field]) === value) out.push(Number(name));
   }
+  return out;
 }
 
 /** Pids of the live (non-zombie) members of process group `pgid`. */
 export function processGroupMembers(pgid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // after the command's ')': state ppid pgrp …
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] !== 'Z' && Number(fields[2]) === pgid) out.push(Number(name));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return out;
+  return liveProcessesWith(2, pgid);
 }
 
 function underTestRunner(): boolean {

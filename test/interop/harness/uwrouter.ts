@@ -1,8 +1,9 @@
 /** uwrouter itself, as the CLI a user runs: `node src/cli.ts ARGS…` (or dist/cli.js). */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpDir } from './ports.ts';
+import { liveProcessesWith } from './process-registry.ts';
 import { asServer, type ReadyCheck, type ServerHandle, startServerProcess } from './server-process.ts';
 import { listenPortFromArgs } from './uwsgi.ts';
 
@@ -72,19 +73,7 @@ export async function startUwrouter(
 
 /** Pids of the live child processes of `pid` (a uwrouter primary's router workers), from /proc. */
 export function childPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // after the command's ')': state ppid …
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] !== 'Z' && Number(fields[1]) === pid) out.push(Number(name));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return out;
+  return liveProcessesWith(1, pid);
 }
 
 /**
