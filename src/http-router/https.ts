@@ -25,7 +25,7 @@ import type { Logger } from '../logger.ts';
 import { x509SubjectOneline } from '../protocol/x509-name.ts';
 import { type TlsRuntime, tlsListenersFromConfig, tlsRuntimeFromConfig } from '../tls/from-config.ts';
 import type { ListenerTls } from '../tls/listener-tls.ts';
-import { TlsFront, type TlsHandshakeResult } from '../tls/tls-front.ts';
+import { routerFrontOptions, TlsFront, type TlsHandshakeResult } from '../tls/tls-front.ts';
 import { TlsFrontStats } from '../tls/tls-front-stats.ts';
 import { PLAIN_HTTP_ON_HTTPS_400 } from './error-response.ts';
 import type { VarValue } from './request-vars.ts';
@@ -117,17 +117,10 @@ export function httpsAwareHandler(
     const listenerTls = parts.listeners[core.listeners.indexOf(listener) - plainCount];
     if (listenerTls === undefined) return null;
     return new TlsFront({
+      ...routerFrontOptions(core, tls, parts.stats, sweep),
       listenerTls,
-      handshakeTimeoutMs: tls.handshakeTimeoutMs,
-      maxHandshakes: tls.maxHandshakes,
-      stats: parts.stats,
-      log: core.log,
-      logPrefix: core.logPrefix,
-      count: (code) => core.count(code),
-      verbose: tls.verbose,
       ALPNProtocols: ALPN,
       plainHttpAnswer: PLAIN_HTTP_ON_HTTPS_400,
-      sweep,
       onSecure: (socket, result) => {
         open(socket, httpsSessionOf(socket, result, parts.exportCert), listener, core);
       },

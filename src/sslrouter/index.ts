@@ -17,7 +17,7 @@ import type { Logger } from '../logger.ts';
 import { type TlsRuntime, tlsListenersFromConfig, tlsRuntimeFromConfig } from '../tls/from-config.ts';
 import type { ListenerTls } from '../tls/listener-tls.ts';
 import { routerTlsRuntime, setRouterTlsRuntime } from '../tls/router-runtime.ts';
-import { TlsFront, type TlsHandshakeResult } from '../tls/tls-front.ts';
+import { routerFrontOptions, TlsFront, type TlsHandshakeResult } from '../tls/tls-front.ts';
 import { TlsFrontStats, tlsStatsSection } from '../tls/tls-front-stats.ts';
 import { SslrouterConnection, type SslrouterSettings, type SslrouterShared } from './connection.ts';
 import { sslrouterKey, sslrouterListenerKey } from './key.ts';
@@ -50,17 +50,10 @@ export function sslrouterHandler(parts: SslrouterParts, settings: SslrouterSetti
       new SslrouterConnection(socket, result, key, core, shared);
     };
     return new TlsFront({
+      ...routerFrontOptions(core, tls, parts.stats, frontSweep),
       listenerTls,
-      handshakeTimeoutMs: tls.handshakeTimeoutMs,
-      maxHandshakes: tls.maxHandshakes,
-      stats: parts.stats,
-      log: core.log,
-      logPrefix: core.logPrefix,
-      count: (code) => core.count(code),
-      verbose: tls.verbose,
       onSecure,
       clientOf: clientEndpoint,
-      sweep: frontSweep,
     });
   };
   return (client: Socket, listener: Listener, core: CoreRouter): void => {

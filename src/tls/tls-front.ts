@@ -34,6 +34,7 @@ import type { SessionLookupDone } from './session-id-cache.ts';
 import type { TlsContextChoice } from './sni-entry.ts';
 import { offersTls13 } from './ticket-keys.ts';
 import type { TlsFrontStats } from './tls-front-stats.ts';
+import type { TlsSettings } from './tls-settings.ts';
 
 /** What the router gets with a TLS connection whose handshake completed. */
 export interface TlsHandshakeResult {
@@ -304,6 +305,34 @@ class TlsHandshake implements IdleWatched, SessionEventTarget {
       setTimeout(() => s.destroy(), 1000).unref();
     } else s.destroy();
   }
+}
+
+/** The part of a router's TLS front options that comes from the router and its TLS settings. */
+export type RouterFrontOptions = Pick<
+  TlsFrontOptions,
+  'handshakeTimeoutMs' | 'maxHandshakes' | 'stats' | 'log' | 'logPrefix' | 'count' | 'verbose' | 'sweep'
+>;
+
+/**
+ * What every router's fronts share (the HTTPS listeners and the sslrouter): the handshake
+ * deadline and cap, `--ssl-verbose`, the stats, and the router's log and counters.
+ */
+export function routerFrontOptions(
+  router: { readonly log: Logger; readonly logPrefix: string; count(code: string): void },
+  settings: TlsSettings,
+  stats: TlsFrontStats,
+  sweep: IdleSweep,
+): RouterFrontOptions {
+  return {
+    handshakeTimeoutMs: settings.handshakeTimeoutMs,
+    maxHandshakes: settings.maxHandshakes,
+    stats,
+    log: router.log,
+    logPrefix: router.logPrefix,
+    count: (code) => router.count(code),
+    verbose: settings.verbose,
+    sweep,
+  };
 }
 
 export class TlsFront {
