@@ -11,7 +11,7 @@ import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { ClientHello } from '../protocol/tls-client-hello.ts';
 import { buildSecureContext } from './build-secure-context.ts';
-import { type CertificateMaterial, filesStamp, loadCertificateMaterial } from './certificate-material.ts';
+import { type CertificateMaterial, loadCertificateMaterial } from './certificate-material.ts';
 import { ContextVariants } from './context-variants.ts';
 import { noResumptionSharing, type TlsResumption } from './resumption.ts';
 import { freeSecureContextNow } from './secure-context-store.ts';
@@ -120,13 +120,15 @@ export class ListenerTls {
    * the previous certificate stays in service. Returns whether it was replaced.
    */
   reload(): boolean {
-    if (filesStamp(this.spec.certificate) === this.material.stamp) return false;
+    // the files are read, not only stat()ed: a file rewritten with the same size within one
+    // kernel clock tick (~4 ms) keeps its mtime, and an operator's reload must still see it
     const { settings, log } = this.options;
     const r = loadCertificateMaterial(this.spec.certificate, (this.options.now ?? Date.now)());
     if (!r.ok) {
       tlsLog.failed(log, this.spec.address, r.file, r.reason);
       return false;
     }
+    if (samePem(r.material, this.material)) return false;
     const variant = this.resumption.variantFor(null);
     let context: SecureContext;
     try {
@@ -146,4 +148,10 @@ export class ListenerTls {
     tlsLog.replaced(log, this.spec.address, 'certificate changed on disk');
     return true;
   }
+}
+
+/** Whether two reads of the same files hold the same certificates, keys and client CA. */
+function samePem(a: CertificateMaterial, b: CertificateMaterial): boolean {
+  if (a.clientCaPem !== b.clientCaPem || a.pairs.length !== b.pairs.length) return false;
+  return a.pairs.every((p, i) => p.certPem === b.pairs[i].certPem && p.keyPem === b.pairs[i].keyPem);
 }
