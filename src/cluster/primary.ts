@@ -28,14 +28,20 @@ import { OwnAddresses } from '../subscription/own-addresses.ts';
 import {
   createSubscriberFromConfig,
   type SubscriptionSystemOptions as SubscriptionSettings,
-  subscriptionFingerprint,
 } from '../subscription/system.ts';
 import { type BoundSocket, bindConfiguredSockets } from './bound-sockets.ts';
-import { type CheckedConfig, configEntries } from './config-check.ts';
+import type { CheckedConfig } from './config-check.ts';
+import {
+  cheapSharesPort,
+  type GroupContext,
+  planSubscriptions,
+  routerGroup,
+  subscriberPrint,
+} from './generation.ts';
 import { InstanceServices } from './instance-services.ts';
 import { checkReload } from './reload-check.ts';
-import { RouterGroup } from './router-group.ts';
-import { buildSubscribed, oneLine, RouterRuntime, type Subscribed } from './router-runtime.ts';
+import type { RouterGroup } from './router-group.ts';
+import { oneLine, RouterRuntime, type Subscribed } from './router-runtime.ts';
 import { TouchReload } from './touch-reload.ts';
 import { WorkerFiles } from './worker-files.ts';
 
@@ -51,24 +57,6 @@ export interface PrimaryOptions {
   setup: ProcessSetup;
   /** where the primary's log lines go (stderr, or the --logto file) */
   output: LogOutput;
-}
-
-/** What the subscriber announces depends on these (and on the listener names). */
-const SUBSCRIBER_OPTIONS = [
-  'subscribe-to',
-  'subscribe2',
-  'subscribe-with-modifier1',
-  'weight',
-  'subscribe-freq',
-];
-
-/**
- * `--X-cheap` with `--reuse-port`, and a subscription server (without one the router is never
- * cheap: nothing would bind its sockets again): see RouterRuntime.cheapSharesPort
- */
-function cheapSharesPort(checked: CheckedConfig, router: RouterName): boolean {
-  const config = checked.config;
-  return config.flag(`${router}-cheap`) && config.flag('reuse-port') && checked.subscriptions.has(router);
 }
 
 export class Primary {
@@ -189,35 +177,23 @@ export class Primary {
     const dropsPrivileges = req.uid !== undefined || req.gid !== undefined;
     const listenedEarly = generation === 1 && dropsPrivileges;
     const groups = new Map<RouterName, RouterGroup>();
-    const started: Subscribed[] = [];
-    const rebuild = new Map<RouterName, SubscriptionSettings>();
+    let started: Subscribed[] = [];
+    let rebuild = new Map<RouterName, SubscriptionSettings>();
     let subscriber: Subscriber | null = null;
-    let subscriberPrint = '';
+    let print = '';
     try {
-      // a router's first subscription system binds now; a changed one is rebuilt after the switch
-      const feeds = new Map<RouterName, Subscribed>();
-      for (const [name, settings] of checked.subscriptions) {
-        const s = { ...settings, ownAddresses: this.ownAddresses };
-        const old = this.runtimes.get(name)?.subscribed;
-        if (old && old.fingerprint !== subscriptionFingerprint(s)) rebuild.set(name, s);
-        if (old) {
-          feeds.set(name, old);
-          continue;
-        }
-        const sub = buildSubscribed(s);
-        started.push(sub);
-        feeds.set(name, sub);
-      }
+      const subscriptions = planSubscriptions(checked, this.runtimes, this.ownAddresses);
+      ({ started, rebuild } = subscriptions);
       const names = checked.plans.flatMap((p) => (byRouter.get(p.name) ?? []).map((x) => x.socket.name));
-      subscriberPrint = JSON.stringify([names, ...SUBSCRIBER_OPTIONS.map((o) => config.peek(o))]);
-      if (subscriberPrint !== this.subscriberPrint)
+      print = subscriberPrint(checked, names);
+      if (print !== this.subscriberPrint)
         subscriber = createSubscriberFromConfig(config, this.log, { sockets: names });
       if (this.generation === 0) {
         // the first start binds everything before the privilege drop (a subscription server
         // or stats socket below port 1024 needs root, as uWSGI's master binds them before
         // setuid()); datagrams taken before the workers serve reach them in their snapshot
         for (const plan of checked.plans) {
-          const rt = this.runtimeFor(plan.name, feeds.get(plan.name));
+          const rt = this.runtimeFor(plan.name, subscriptions.feeds.get(plan.name));
           await rt.placeStats(config, this.log, true);
           if (rt.stats) this.ownAddresses.add(rt.stats.name);
         }
@@ -225,43 +201,21 @@ export class Primary {
         this.files.configure(config);
         this.dropPrivileges();
       } else this.files.configure(config);
-      const entries = configEntries(config);
-      const services = this.services;
+      const context: GroupContext = {
+        checked,
+        generation,
+        version: this.opts.version,
+        log: this.log,
+        byRouter,
+        subscriptions,
+        services: this.services,
+        files: this.files,
+        runtimes: this.runtimes,
+        canRespawn: () => !this.stopping && !this.opts.signals.stopRequested,
+      };
       for (const plan of checked.plans) {
-        const sub = feeds.get(plan.name);
-        const cacheFeeds = services?.feedsFor(config, plan.name, checked.tlsRouters.has(plan.name)) ?? [];
-        groups.set(
-          plan.name,
-          new RouterGroup({
-            spec: {
-              router: plan.name,
-              generation,
-              config: entries,
-              version: this.opts.version,
-              sockets: byRouter.get(plan.name) ?? [],
-              feeds: [...(sub ? [sub.feed] : []), ...cacheFeeds],
-              cwd: checked.settings.chdir ?? process.cwd(),
-              inherited: () => this.files.inherited(),
-              pem: checked.pem,
-            },
-            count: checked.processes.get(plan.name) ?? 1,
-            harakiriMs: checked.harakiriMs.get(plan.name) ?? 0,
-            log: this.log,
-            onReport: (_w, table, items) => {
-              if (table.startsWith('cache:')) services?.applyReports(table, items);
-              else this.runtimes.get(plan.name)?.applyReports(table, items);
-            },
-            canRespawn: () => !this.stopping && !this.opts.signals.stopRequested,
-            onWantSockets: () => {
-              // a released socket (cheap mode on a shared port) is bound again for a worker
-              // that accepts: a node came, or this configuration is not cheap
-              const rt = this.runtimes.get(plan.name);
-              if (!cheapSharesPort(checked, plan.name) || rt?.tableEmpty === false)
-                rt?.bindReleased(byRouter.get(plan.name) ?? [], this.log);
-            },
-          }),
-        );
-        this.runtimeFor(plan.name, sub);
+        groups.set(plan.name, routerGroup(plan.name, context));
+        this.runtimeFor(plan.name, subscriptions.feeds.get(plan.name));
       }
       await Promise.all([...groups.values()].map((g) => g.start()));
     } catch (e) {
@@ -283,7 +237,7 @@ export class Primary {
     if (subscriber) {
       const old = this.subscriber;
       this.subscriber = subscriber;
-      this.subscriberPrint = subscriberPrint;
+      this.subscriberPrint = print;
       await old?.stop();
       subscriber.start();
     }
