@@ -20,7 +20,8 @@ import {
   S_TUNNEL,
 } from './client-connection.ts';
 import { CONTINUE_100, EXPECT_TOO_LARGE_413, redirectToHttps } from './error-response.ts';
-import { type ExchangeOwner, NodeExchange } from './node-exchange.ts';
+import type { ExchangeOwner } from './exchange-owner.ts';
+import { NodeExchange } from './node-exchange.ts';
 import { NodeRoute, type RouteOwner } from './node-route.ts';
 import * as admission from './request-admission.ts';
 import { beginHttpLine } from './request-record.ts';

@@ -11,62 +11,18 @@
  * client connection, reused for each of its requests.
  */
 import type { Socket } from 'node:net';
-import type { ConnectionLogLevel } from '../connection-log.ts';
 import type { IdleWatched } from '../corerouter/idle-sweep.ts';
-import type { PeerInfo } from '../corerouter/peer-info.ts';
 import type { NodeLease } from '../corerouter/types.ts';
-import type { HttpRequestHead } from '../protocol/http-request-head.ts';
 import { ChunkReframer } from './chunk-reframer.ts';
 import type { ChunkedResult } from './chunked.ts';
-import {
-  NODE_BUFFER_SIZE_502,
-  NODE_CLOSED_502,
-  type RouterErrorStatus,
-  UWSGI_DEFAULT_BUFFER_SIZE,
-} from './error-response.ts';
-import type { HttpsSession } from './https.ts';
+import { NODE_BUFFER_SIZE_502, NODE_CLOSED_502, UWSGI_DEFAULT_BUFFER_SIZE } from './error-response.ts';
+import type { ExchangeOwner } from './exchange-owner.ts';
 import { nodeRequest } from './node-request.ts';
 import { joinTunnel } from './node-tunnel.ts';
 import { type BodyOwner, type BodySink, RequestBodyPump } from './request-body.ts';
-import type { KeepaliveRequestFacts } from './response-head.ts';
 import { type RelayOwner, ResponseRelay } from './response-relay.ts';
 import type { HttpRouterShared } from './router-state.ts';
-import type { StoredBodySink, StoredRequestBody } from './stored-body.ts';
-
-/** What the exchange needs of the client connection. */
-export interface ExchangeOwner {
-  readonly client: Socket;
-  readonly info: PeerInfo;
-  readonly serverPort: string;
-  /** the TLS side of an HTTPS connection: HTTPS vars, X-Forwarded-Proto (null: plain HTTP) */
-  readonly https: HttpsSession | null;
-  readonly shared: HttpRouterShared;
-  readonly head: HttpRequestHead | null;
-  /** bytes that came with the head (body start, maybe the next request) */
-  readonly rest: Buffer;
-  readonly facts: KeepaliveRequestFacts | null;
-  readonly raw: boolean;
-  readonly websocket: boolean;
-  /** the de-chunked body to send instead of reading the client (stored-body.ts) */
-  readonly storedBody: StoredRequestBody | null;
-  /** writes a due `100 Continue` (a uwsgi node now wants the body) */
-  sendContinue(): void;
-  /** one log line (connection-log.ts) and one counter */
-  note(level: ConnectionLogLevel, code: string, why: string): void;
-  fail(status: RouterErrorStatus, code: string, why: string, page?: Buffer): void;
-  /** the response is out: next request (keepalive) or close; `bodyComplete` = all read */
-  exchangeDone(keepalive: boolean, bodyComplete: boolean): void;
-  /**
-   * A stale pooled node connection: route the same request again, without the pool. The
-   * first `rederived` pending bytes came from `rest` and the retry derives them again.
-   */
-  retryFresh(rederived: number): void;
-  /** raw mode: the connection stops handling client events itself */
-  enterTunnel(): void;
-  /** client bytes past the current request: the start of the next one */
-  keepPending(surplus: Buffer): void;
-  takePending(): Buffer | null;
-}
+import type { StoredBodySink } from './stored-body.ts';
 
 export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, IdleWatched {
   private readonly owner: ExchangeOwner;

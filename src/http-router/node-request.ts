@@ -6,8 +6,8 @@
  */
 import type { NodeLease } from '../corerouter/types.ts';
 import type { RouterErrorStatus } from './error-response.ts';
+import type { ExchangeOwner } from './exchange-owner.ts';
 import { buildForwardHead, forwardFraming } from './forward-head.ts';
-import type { ExchangeOwner } from './node-exchange.ts';
 import { buildRequestPacket, resolveModifiers } from './request-vars.ts';
 
 export type NodeRequest =

@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import { Join } from '../corerouter/join.ts';
 import type { NodeLease } from '../corerouter/types.ts';
-import type { ExchangeOwner } from './node-exchange.ts';
+import type { ExchangeOwner } from './exchange-owner.ts';
 
 /** Joins the sockets; `tx`/`rx` = bytes already moved from/to the node before the join. */
 export function joinTunnel(
