@@ -12,7 +12,7 @@
  * workers).
  *
  *   node bench/all.ts [--quick] [--only ID,…] [--rounds 3] [--seconds 5] [--threads 2]
- *     [--conns 50] [--clients 4] [--tunnels 10000] [--rates 10000,25000,50000] [--mib 100]
+ *     [--conns 50] [--clients 4] [--tunnels 10000] [--rates 10000,50000,100000] [--mib 100]
  *     [--entry src|dist] [--json FILE] [--results]
  *     [--profile] [--profile-only] [--profile-scenario ID] [--profile-seconds 10]
  *
@@ -56,7 +56,7 @@ const { values: o } = parseArgs({
     conns: { type: 'string', default: '50' },
     clients: { type: 'string', default: '4' },
     tunnels: { type: 'string', default: '10000' },
-    rates: { type: 'string', default: '10000,25000,50000' },
+    rates: { type: 'string', default: '10000,50000,100000' },
     mib: { type: 'string', default: '100' },
     entry: { type: 'string' },
     json: { type: 'string' },
@@ -80,7 +80,7 @@ if (o.help) {
   --threads N --conns N   wrk threads and connections (2, 50)
   --clients N             openssl s_time clients for handshakes (4)
   --tunnels N             idle websocket tunnels (10000)
-  --rates R,...           subscription intake rates, new keys/s (10000,25000,50000)
+  --rates R,...           subscription intake rates, new keys/s (10000,50000,100000)
   --mib N                 size of the rawrouter transfer (100)
   --entry src|dist        what uwrouter runs (bench/run.sh: dist when it builds)
   --json FILE             where the JSON results go (default bench/out/)
