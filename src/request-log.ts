@@ -55,6 +55,8 @@ export interface RequestLogOptions {
   inheritedFd?: number;
   /** instead of `dest` */
   stream?: RequestLogDestination;
+  /** with `stream`: what to call it in messages (default `stream`) */
+  target?: string;
   /** the process logger, for problems with the destination */
   log: Logger;
   /** bytes waiting for the destination, at most (default REQUEST_LOG_BUFFER_BYTES) */
@@ -135,7 +137,7 @@ export class RequestLog {
     this.maxBuffer = o.maxBufferBytes ?? REQUEST_LOG_BUFFER_BYTES;
     if (o.stream) {
       this.dest = o.stream;
-      this.target = 'stream';
+      this.target = o.target ?? 'stream';
     } else {
       const d = o.dest ?? 2;
       // a path is opened here: a bad one is a start-up error
@@ -297,6 +299,7 @@ export function requestLogFromConfig(
   config: Config,
   log: Logger,
   inherited?: { fd: number; path: string } | null,
+  processLog?: { path: string; write(line: string): void } | null,
 ): RequestLog | null {
   const wanted = config.flag('log-requests');
   const loggers = config.all('req-logger');
@@ -318,6 +321,18 @@ export function requestLogFromConfig(
   try {
     if (inherited && path !== null)
       return new RequestLog({ format, dest: inherited.path, inheritedFd: inherited.fd, log });
+    // as uWSGI: without a request logger of their own, request lines follow --logto (the file
+    // writes without waiting and counts its own drops; it is reopened with the process log)
+    if (path === null && processLog) {
+      const file = processLog;
+      const stream = {
+        write(line: string): boolean {
+          file.write(line);
+          return true;
+        },
+      };
+      return new RequestLog({ format, stream, target: file.path, log });
+    }
     return new RequestLog({ format, dest: path ?? 2, log });
   } catch (err) {
     throw new ConfigError(

@@ -28,7 +28,7 @@ export class WorkerLogs {
 
   /** The request log the configuration asks for (a ConfigError when it cannot be opened). */
   openRequestLog(config: Config): RequestLog | null {
-    this.requestLog = requestLogFromConfig(config, this.log, this.requestLogFile);
+    this.requestLog = requestLogFromConfig(config, this.log, this.requestLogFile, this.file);
     return this.requestLog;
   }
 

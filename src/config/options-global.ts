@@ -154,7 +154,7 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     group: 'uwrouter',
     help:
       'write one line per finished HTTP request or fastrouter session (client, method, URI, status, ' +
-      "bytes, durations, key, node, error code) to stderr, shaped like uWSGI's request line or JSON " +
+      "bytes, durations, key, node, error code) to the process log (stderr, or the --logto file), shaped like uWSGI's request line or JSON " +
       '(--log-format); off by default',
   },
   {
@@ -165,7 +165,7 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
     valueName: 'file:PATH',
     group: 'uwrouter',
     help:
-      'write the request lines to PATH instead of stderr (turns --log-requests on): appended, created ' +
+      'write the request lines to PATH instead of the process log (turns --log-requests on): appended, created ' +
       "mode 0640, reopened on SIGHUP and SIGUSR2 (logrotate). uWSGI's file:logfile=PATH form is accepted; " +
       'other request logger plugins, and more than one request logger, are refused',
   },

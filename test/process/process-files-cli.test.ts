@@ -405,6 +405,44 @@ test('--logto and --req-logger with 2 workers: every worker writes both files; S
   assert.deepEqual(await r.stop('SIGTERM'), { code: 0, signal: null });
 });
 
+test('--logto with --log-requests and 2 workers: request lines go to the log file (as uWSGI), also after SIGUSR2 reopens it', async () => {
+  const dir = tmpDir('logto-requests');
+  const log = join(dir, 'uwrouter.log');
+  const port = await freePort();
+  const r = await startUwrouter([
+    ...['--http', `127.0.0.1:${port}`, '--http-to', app.address, '--http-processes', '2'],
+    ...['--logto', log, '--log-requests'],
+  ]);
+  await pollUntil('the serving line in the file', logged(log, /generation 1 serving/));
+  const workers = await workersOf(r.pid, 2);
+  const requestThrough = async (w: number, path: string) => {
+    const text = await throughWorker(
+      w,
+      workers,
+      async () => (await httpGet(`http://127.0.0.1:${port}${path}`)).text,
+    );
+    assert.equal(text, 'app says hi');
+    await pollUntil(
+      `worker ${w}'s line for ${path} in the log file`,
+      logged(log, new RegExp(`\\[pid: ${w}\\|.* GET ${path} => generated .*\\(HTTP/1\\.1 200\\)`)),
+    );
+  };
+  for (const w of workers) await requestThrough(w, `/before-${w}`);
+  renameSync(log, `${log}.1`);
+  process.kill(r.pid, 'SIGUSR2');
+  for (const w of workers)
+    await pollUntil(
+      `worker ${w} reopened`,
+      logged(log, new RegExp(`SIGUSR2 received by worker ${w}: reopened log file`)),
+    );
+  const old = readFileSync(`${log}.1`, 'utf8');
+  for (const w of workers) await requestThrough(w, `/after-${w}`);
+  assert.equal(readFileSync(`${log}.1`, 'utf8'), old, 'nothing after the reopen went to the renamed file');
+  assert.doesNotMatch(old, /GET \/after-/);
+  assert.doesNotMatch(r.logs(), /GET \//, 'no request line on stderr');
+  assert.deepEqual(await r.stop('SIGTERM'), { code: 0, signal: null });
+});
+
 test('--daemonize with 2 workers: the command returns once both workers serve', async () => {
   const dir = openDir('daemon-workers');
   const log = join(dir, 'd.log');
