@@ -100,16 +100,19 @@ export const ROUTER_SPECIFIC: readonly OptionSpec[] = [
     min: 0,
     valueName: 'BYTES',
     group: 'fastrouter',
-    help: 'buffer request bodies larger than this before connecting to the node (0 = stream)',
-    status: { warn: 'not implemented; request bodies are streamed to the node' },
+    help:
+      'read a CONTENT_LENGTH request body whole before choosing and connecting to a node, in memory ' +
+      'up to this many bytes, past it in an unlinked temporary file (at most 1 GiB), so a slow upload ' +
+      'never holds a node connection (0 = stream the body)',
   },
   {
     name: 'fastrouter-post-buffering-dir',
     kind: 'string',
     valueName: 'DIR',
     group: 'fastrouter',
-    help: 'directory for the temporary files of --fastrouter-post-buffering',
-    status: { warn: 'no effect: --fastrouter-post-buffering is not implemented (bodies are streamed)' },
+    help:
+      'directory for the temporary files of --fastrouter-post-buffering (default: the system temporary ' +
+      'directory; uWSGI ignores this option and uses TMPDIR)',
   },
   {
     name: 'fastrouter-resubscribe-bind',

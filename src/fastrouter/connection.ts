@@ -2,6 +2,9 @@
  * One client connection of the fastrouter: read the uwsgi head (bounded by buffer-size),
  * find the key, connect to a node (retries, fallbacks), rewrite modifier1/modifier2 to the
  * node's, forward head + body and join the sockets (spec: uwsgi-protocol.md §7).
+ * With `--fastrouter-post-buffering N` a CONTENT_LENGTH body is read whole before any node
+ * is chosen (in memory up to N bytes, else in an unlinked temporary file), then sent after
+ * the head (§7.7): a slow upload never holds a node's connection.
  * Every way a connection ends early is one log line and one counter.
  */
 import type { Socket } from 'node:net';
@@ -13,6 +16,13 @@ import type { Listener } from '../corerouter/listener.ts';
 import { PeerInfo } from '../corerouter/peer-info.ts';
 import { receivedProxySource } from '../corerouter/proxy-intake.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
+import {
+  lengthFraming,
+  MAX_STORED_BODY,
+  type StoredBodyOwner,
+  type StoredBodySink,
+  StoredRequestBody,
+} from '../corerouter/stored-body.ts';
 import { dropNodeOfGoneClient } from '../corerouter/tcp-relay.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import { type ReaderResult, UwsgiHeadReader } from '../protocol/uwsgi-reader.ts';
@@ -27,6 +37,10 @@ export interface FastrouterSettings {
   timeoutMs: number;
   /** the process's request log (`--log-requests`), or null */
   requestLog: RequestLog | null;
+  /** `fastrouter-post-buffering`: bodies are read whole first, in memory up to this many bytes; 0 = streamed */
+  postBuffering: number;
+  /** where bodies past `postBuffering` are stored (`fastrouter-post-buffering-dir`, else the system's) */
+  bodyDir: string;
 }
 
 /** What all connections of one fastrouter share. */
@@ -36,7 +50,9 @@ interface Shared extends FastrouterSettings {
   readonly idleTicks: number;
 }
 
-export class FastrouterConnection implements ConnectCallbacks, IdleWatched, JoinHooks {
+export class FastrouterConnection
+  implements ConnectCallbacks, IdleWatched, JoinHooks, StoredBodyOwner, StoredBodySink
+{
   private readonly core: CoreRouter;
   private readonly client: Socket;
   private readonly settings: Shared;
@@ -59,6 +75,12 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
   private readonly line: RequestLine | null;
   /** the status of the node's answer (request log) */
   private status = 0;
+  /** post-buffering: the body read before routing, then while it is sent to the node */
+  private stored: StoredRequestBody | null = null;
+  /** post-buffering: client bytes read past the body (sent after it) */
+  private surplus: Buffer | null = null;
+  /** post-buffering: the node connection while a stored body is sent to it */
+  private sending: Socket | null = null;
 
   constructor(client: Socket, _listener: Listener, core: CoreRouter, settings: Shared) {
     this.core = core;
@@ -85,7 +107,9 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
    */
   get progress(): number {
     const j = this.join;
-    return j ? this.headBytes + j.tx + j.rx : this.headBytes;
+    if (j) return this.headBytes + j.tx + j.rx;
+    const b = this.stored;
+    return b ? this.headBytes + b.size + b.sent : this.headBytes;
   }
 
   /** One log line (rate-limited per code, connection-log.ts) and one counter. */
@@ -151,7 +175,8 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
     this.head = head;
     this.rest = r.rest;
     if (this.line) beginFastrouterLine(this.line, head);
-    const k = readFastrouterKey(head);
+    const buffering = this.settings.postBuffering > 0;
+    const k = readFastrouterKey(head, buffering);
     if (k.remoteAddr) this.info.address = k.remoteAddr;
     if (k.remotePort) this.info.port = Number(k.remotePort) || 0;
     if (k.key === null) {
@@ -163,9 +188,63 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
       return;
     }
     this.key = k.key;
-    this.attempt = new BackendAttempt(this.core, k.key, this.info, this, this.settings.sweep);
-    this.attempt.start();
+    if (buffering && k.contentLength > 0) {
+      this.storeBody(k.contentLength);
+      return;
+    }
+    this.route();
   };
+
+  private route(): void {
+    this.attempt = new BackendAttempt(this.core, this.key, this.info, this, this.settings.sweep);
+    this.attempt.start();
+  }
+
+  /** Post-buffering: the body is read whole (the bytes after the head first), then routed. */
+  private storeBody(length: number): void {
+    if (length > MAX_STORED_BODY) {
+      this.reject(
+        'info',
+        'UWR_ERR_BODY_TOO_LARGE',
+        `CONTENT_LENGTH ${length} exceeds the ${MAX_STORED_BODY}-byte limit of a buffered body: closing`,
+      );
+      return;
+    }
+    const s = this.settings;
+    const rest = this.rest!;
+    this.rest = EMPTY;
+    this.stored = new StoredRequestBody(
+      this.client,
+      this,
+      { memoryLimit: s.postBuffering, dir: s.bodyDir },
+      lengthFraming(length),
+    );
+    this.client.on('data', this.onBodyData);
+    this.stored.start(rest);
+  }
+
+  private readonly onBodyData = (chunk: Buffer): void => {
+    this.stored?.push(chunk);
+  };
+
+  /** StoredBodyOwner: the whole body is in; `surplus` = bytes the client sent past it. */
+  bodyStored(_size: number, surplus: Buffer | null): void {
+    this.client.removeListener('data', this.onBodyData);
+    this.surplus = surplus;
+    this.route();
+  }
+
+  bodyStoreFailed(_status: number, code: string, why: string): void {
+    this.client.removeListener('data', this.onBodyData);
+    this.dropStored();
+    this.reject('error', code, `${why}: closing`);
+  }
+
+  private dropStored(): void {
+    this.stored?.discard();
+    this.stored = null;
+    this.surplus = null;
+  }
 
   connected(backend: Socket, lease: NodeLease): void {
     this.attempt = null;
@@ -188,8 +267,68 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
     backend.write(first);
     this.lease = lease;
     this.sent = first.length;
+    const stored = this.stored;
+    if (stored !== null) {
+      // the buffered body follows the head; the node is joined once it is all written
+      this.sending = backend;
+      backend.on('error', ignoreError);
+      backend.on('close', this.onNodeGoneMidBody);
+      stored.send(backend, this);
+      return;
+    }
+    this.joinNode(backend);
+  }
+
+  /** StoredBodySink: every body byte is handed to the node socket. */
+  storedBodySent(): void {
+    const backend = this.sending!;
+    this.stopSending(backend);
+    this.sent += this.stored!.size;
+    const surplus = this.surplus;
+    if (surplus !== null) {
+      backend.write(surplus);
+      this.sent += surplus.length;
+    }
+    this.dropStored();
+    this.joinNode(backend);
+  }
+
+  storedBodyUnreadable(why: string): void {
+    this.nodeLostMidBody('error', 'UWR_ERR_BODY_STORE', `${why}: closing`);
+  }
+
+  private readonly onNodeGoneMidBody = (): void => {
+    this.nodeLostMidBody(
+      'warn',
+      'UWR_ERR_BACKEND_CLOSED',
+      'the node closed while the buffered body was sent: closing',
+    );
+  };
+
+  private stopSending(backend: Socket): void {
+    this.sending = null;
+    backend.removeListener('error', ignoreError);
+    backend.removeListener('close', this.onNodeGoneMidBody);
+  }
+
+  /** The body could not be sent whole: both sides close, the node's lease ends. */
+  private nodeLostMidBody(level: ConnectionLogLevel, code: string, why: string): void {
+    const backend = this.sending;
+    if (backend === null) return;
+    this.stopSending(backend);
+    const sent = this.sent + (this.stored?.sent ?? 0);
+    this.dropStored();
+    backend.destroy();
+    this.note(level, code, why);
+    this.lease!.release(0, sent);
+    this.line?.end(this.info, this.key, 0, code, 0, 0);
+    this.lease = null;
+    this.client.destroy();
+  }
+
+  private joinNode(backend: Socket): void {
     if (this.line) {
-      this.line.connected(lease.address.name);
+      this.line.connected(this.lease!.address.name);
       // before the Join's listener: the first answer bytes give the status and the TTFB
       backend.once('data', this.onFirstAnswer);
     }
@@ -231,9 +370,21 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
       this.join.destroy();
       return;
     }
+    if (this.sending !== null) {
+      this.nodeLostMidBody(
+        'warn',
+        'UWR_ERR_TIMEOUT',
+        'timeout sending the buffered body to the node: closing',
+      );
+      return;
+    }
     this.attempt?.cancel();
-    if (this.head) this.reject('warn', 'UWR_ERR_TIMEOUT', 'timeout waiting for a node: closing');
-    else this.reject('info', 'UWR_ERR_TIMEOUT', 'timeout reading the request: closing');
+    if (this.head) {
+      const reading = this.attempt === null && this.stored !== null;
+      this.dropStored();
+      if (reading) this.reject('info', 'UWR_ERR_TIMEOUT', 'timeout reading the request body: closing');
+      else this.reject('warn', 'UWR_ERR_TIMEOUT', 'timeout waiting for a node: closing');
+    } else this.reject('info', 'UWR_ERR_TIMEOUT', 'timeout reading the request: closing');
   }
 
   private readonly onClientError = (): void => {
@@ -253,12 +404,26 @@ export class FastrouterConnection implements ConnectCallbacks, IdleWatched, Join
 
   private readonly onClientClose = (): void => {
     this.settings.sweep.unwatch(this);
+    if (this.stored !== null && this.attempt === null && this.sending === null)
+      this.note('info', 'UWR_ERR_CLIENT_CLOSED', 'client closed mid-body');
+    this.dropStored();
+    if (this.sending !== null) {
+      // gone while its buffered body went to the node: the node connection goes too
+      const backend = this.sending;
+      this.stopSending(backend);
+      backend.destroy();
+      this.lease?.release(0, this.sent);
+      this.lease = null;
+    }
     // gone before a node was joined (a joined session's line is written by `closed`)
     if (this.join === null) this.line?.end(this.info, this.key, 0, 'UWR_ERR_CLIENT_CLOSED', 0, 0);
     this.attempt?.cancel();
     this.attempt = null;
   };
 }
+
+const EMPTY = Buffer.alloc(0);
+const ignoreError = (): void => {};
 
 export function fastrouterHandler(settings: FastrouterSettings) {
   const sweep = new IdleSweep(IdleSweep.intervalFor(settings.timeoutMs));

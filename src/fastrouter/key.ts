@@ -18,6 +18,8 @@ export interface FastrouterKey {
   remotePort: string | null;
   /** the vars block was malformed after the entries used */
   malformed: boolean;
+  /** CONTENT_LENGTH when asked for and all digits (uWSGI reads it only with post-buffering), else -1 */
+  contentLength: number;
 }
 
 const FASTROUTER_KEY = Buffer.from('UWSGI_FASTROUTER_KEY');
@@ -25,6 +27,19 @@ const HTTP_HOST = Buffer.from('HTTP_HOST');
 const SERVER_NAME = Buffer.from('SERVER_NAME');
 const REMOTE_ADDR = Buffer.from('REMOTE_ADDR');
 const REMOTE_PORT = Buffer.from('REMOTE_PORT');
+const CONTENT_LENGTH = Buffer.from('CONTENT_LENGTH');
+
+/** A decimal CONTENT_LENGTH value (at most 15 digits), or -1. */
+function decimal(b: Buffer, s: number, e: number): number {
+  if (e === s || e - s > 15) return -1;
+  let n = 0;
+  for (let i = s; i < e; i++) {
+    const d = b[i] - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
 
 function is(buf: Buffer, start: number, end: number, name: Buffer): boolean {
   if (end - start !== name.length) return false;
@@ -37,13 +52,14 @@ const FROM_SERVER_NAME = 1;
 const FROM_HTTP_HOST = 2;
 const FROM_FASTROUTER_KEY = 3;
 
-/** Reads the key from a complete head (4-byte header + vars block). */
-export function readFastrouterKey(head: Buffer): FastrouterKey {
+/** Reads the key (and, with `withLength`, CONTENT_LENGTH) from a complete head (4-byte header + vars block). */
+export function readFastrouterKey(head: Buffer, withLength = false): FastrouterKey {
   let from = FROM_NONE;
   let ks = 0;
   let ke = 0;
   let remoteAddr: string | null = null;
   let remotePort: string | null = null;
+  let contentLength = -1;
   const r = walkVars(head, UWSGI_HEADER_SIZE, head.length, (b, s, e, vs, ve) => {
     const len = ve - vs;
     if (is(b, s, e, FASTROUTER_KEY)) {
@@ -68,6 +84,8 @@ export function readFastrouterKey(head: Buffer): FastrouterKey {
       remoteAddr = b.toString('latin1', vs, ve);
     } else if (is(b, s, e, REMOTE_PORT)) {
       remotePort = b.toString('latin1', vs, ve);
+    } else if (withLength && is(b, s, e, CONTENT_LENGTH)) {
+      contentLength = decimal(b, vs, ve);
     }
     return true;
   });
@@ -77,5 +95,6 @@ export function readFastrouterKey(head: Buffer): FastrouterKey {
     remoteAddr,
     remotePort,
     malformed: r !== true,
+    contentLength,
   };
 }

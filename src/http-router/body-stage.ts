@@ -2,12 +2,13 @@
  * A request's body before any node has it (spec: http-router.md §5): the `100 Continue`
  * owed to an `Expect: 100-continue` request, sent once when the body is wanted (by a uwsgi
  * node, or by the store) and only if the body is not all in already (RFC 9110 §10.1.1), and
- * a chunked body stored de-chunked (stored-body.ts) so that it is routed with its length.
+ * a chunked body stored de-chunked (corerouter/stored-body.ts) so that it is routed with its length.
  */
 import type { Socket } from 'node:net';
+import { type StoredBodyOwner, StoredRequestBody } from '../corerouter/stored-body.ts';
 import { CONTINUE_100 } from './error-response.ts';
 import type { HttpRouterSettings } from './settings.ts';
-import { type StoredBodyOwner, StoredRequestBody } from './stored-body.ts';
+import { chunkedFraming } from './stored-body.ts';
 
 export class BodyStage {
   private readonly client: Socket;
@@ -41,11 +42,12 @@ export class BodyStage {
     const s = this.settings;
     // the body is wanted now, before any node is chosen
     this.sendContinue(-1, 0);
-    this.stored = new StoredRequestBody(this.client, this.owner, {
-      memoryLimit: s.bodyBufferSize,
-      maxBody: s.maxStoredBody,
-      dir: s.bodyTempDir,
-    });
+    this.stored = new StoredRequestBody(
+      this.client,
+      this.owner,
+      { memoryLimit: s.bodyBufferSize, dir: s.bodyTempDir },
+      chunkedFraming(s.maxStoredBody),
+    );
     this.stored.start(first);
   }
 

@@ -15,6 +15,7 @@ import type { Listener } from '../corerouter/listener.ts';
 import { PeerInfo } from '../corerouter/peer-info.ts';
 import { receivedProxySource } from '../corerouter/proxy-intake.ts';
 import { type CoreRouter, DRAIN, type DrainableSession } from '../corerouter/router.ts';
+import type { StoredBodyOwner } from '../corerouter/stored-body.ts';
 import type { UwrErrorCode } from '../errors.ts';
 import type { HttpRequestHead } from '../protocol/http-request-head.ts';
 import { HttpRequestHeadReader } from '../protocol/http-request-head-reader.ts';
@@ -28,7 +29,6 @@ import type { NodeExchange } from './node-exchange.ts';
 import { beginHttpLine, endHttpLine } from './request-record.ts';
 import type { KeepaliveRequestFacts } from './response-head.ts';
 import type { HttpRouterShared } from './router-state.ts';
-import type { StoredBodyOwner } from './stored-body.ts';
 
 /** reading a request head (or idle between requests) */
 export const S_HEAD = 0;

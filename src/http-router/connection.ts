@@ -8,6 +8,7 @@
  * The client socket, the head reader, keepalive and the endings: client-connection.ts.
  */
 import type { Socket } from 'node:net';
+import type { StoredRequestBody } from '../corerouter/stored-body.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import { normalizeHostKey } from '../protocol/host-key.ts';
 import type { HttpRequestHead } from '../protocol/http-request-head.ts';
@@ -25,7 +26,7 @@ import { NodeExchange } from './node-exchange.ts';
 import { NodeRoute, type RouteOwner } from './node-route.ts';
 import * as admission from './request-admission.ts';
 import { beginHttpLine } from './request-record.ts';
-import { headWithStoredBody, type StoredRequestBody } from './stored-body.ts';
+import { headWithStoredBody } from './stored-body.ts';
 import { viaLoop } from './via.ts';
 import { isWebSocketUpgrade } from './websocket.ts';
 

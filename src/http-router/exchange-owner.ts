@@ -5,12 +5,12 @@
 import type { Socket } from 'node:net';
 import type { ConnectionLogLevel } from '../connection-log.ts';
 import type { PeerInfo } from '../corerouter/peer-info.ts';
+import type { StoredRequestBody } from '../corerouter/stored-body.ts';
 import type { HttpRequestHead } from '../protocol/http-request-head.ts';
 import type { RouterErrorStatus } from './error-response.ts';
 import type { HttpsSession } from './https.ts';
 import type { KeepaliveRequestFacts } from './response-head.ts';
 import type { HttpRouterShared } from './router-state.ts';
-import type { StoredRequestBody } from './stored-body.ts';
 
 export interface ExchangeOwner {
   readonly client: Socket;

@@ -12,6 +12,7 @@
  */
 import type { Socket } from 'node:net';
 import type { IdleWatched } from '../corerouter/idle-sweep.ts';
+import type { StoredBodySink } from '../corerouter/stored-body.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import { ChunkReframer } from './chunk-reframer.ts';
 import type { ChunkedResult } from './chunked.ts';
@@ -22,7 +23,6 @@ import { joinTunnel } from './node-tunnel.ts';
 import { type BodyOwner, type BodySink, RequestBodyPump } from './request-body.ts';
 import { type RelayOwner, ResponseRelay } from './response-relay.ts';
 import type { HttpRouterShared } from './router-state.ts';
-import type { StoredBodySink } from './stored-body.ts';
 
 export class NodeExchange implements BodyOwner, RelayOwner, StoredBodySink, IdleWatched {
   private readonly owner: ExchangeOwner;

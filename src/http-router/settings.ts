@@ -2,9 +2,9 @@
  * The HTTP router's per-process settings, read once from the configuration (spec:
  * http-router.md §5–§10) so the per-request path only reads plain fields.
  */
-import { accessSync, constants, statSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import type { Config } from '../config/config.ts';
+import { bodyStoreDir, MAX_STORED_BODY } from '../corerouter/stored-body.ts';
 import { TrustedPeers } from '../corerouter/trusted-peers.ts';
 import { ConfigError } from '../errors.ts';
 import type { HttpHeadOptions } from '../protocol/http-request-head.ts';
@@ -60,26 +60,6 @@ export interface HttpRouterSettings {
   readonly nodePoolIdleMs: number;
 }
 
-/**
- * A de-chunked body is stored (memory, then disk) before it reaches the node: with
- * `http-max-body` 0 (unlimited) it is still capped here, so one client cannot fill the disk.
- */
-export const MAX_STORED_BODY = 1024 * 1024 * 1024;
-
-/** The temporary directory for de-chunked bodies, checked at start-up (not per request). */
-function bodyTempDir(config: Config): string {
-  const dir = config.str('http-body-temp-dir') ?? tmpdir();
-  try {
-    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
-    accessSync(dir, constants.W_OK | constants.X_OK);
-  } catch (err) {
-    throw new ConfigError(
-      `option "--http-body-temp-dir": "${dir}" is not a writable directory (${(err as Error).message})`,
-    );
-  }
-  return dir;
-}
-
 export function httpSettingsFromConfig(config: Config): HttpRouterSettings {
   const timeoutMs = config.int('http-timeout') * 1000;
   const ka = config.int('http-keepalive');
@@ -131,7 +111,7 @@ export function httpSettingsFromConfig(config: Config): HttpRouterSettings {
     maxBody: config.int('http-max-body'),
     autoContinue: config.flag('http-auto-continue'),
     bodyBufferSize: config.int('http-body-buffer-size'),
-    bodyTempDir: bodyTempDir(config),
+    bodyTempDir: bodyStoreDir('http-body-temp-dir', config.str('http-body-temp-dir') ?? tmpdir()),
     maxStoredBody: config.int('http-max-body') > 0 ? config.int('http-max-body') : MAX_STORED_BODY,
     silentErrors: config.flag('http-silent-errors'),
     hostname: hostname(),

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig, OPTIONS } from '../../src/config/index.ts';
@@ -35,6 +36,8 @@ const ARGS = [
   ['--fastrouter-resubscribe', '127.0.0.1:9'],
   ['--fastrouter-resubscribe-bind', '127.0.0.1:0'],
   ['--fastrouter-use-pattern', '/tmp/%s.sock'],
+  ['--fastrouter-post-buffering', '65536'],
+  ['--fastrouter-post-buffering-dir', tmpdir()],
   ['--fastrouter-use-base', '/tmp/'],
   ['--fastrouter-use-socket=0'],
   ['--fastrouter-connect-timeout', '3'],

@@ -2,71 +2,14 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { after, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '../../src/config/index.ts';
-import type { CoreRouter } from '../../src/corerouter/router.ts';
-import { createFastrouter } from '../../src/fastrouter/index.ts';
-import { decodePacket, encodePacket } from '../../src/protocol/uwsgi.ts';
+import { test } from 'node:test';
+import { decodePacket } from '../../src/protocol/uwsgi.ts';
 import { RequestLog } from '../../src/request-log.ts';
-import { deadPort, type FakeNode, rawExchange, startFakeNode } from '../corerouter/fake-node.ts';
+import { deadPort, rawExchange } from '../corerouter/fake-node.ts';
 import { startStalledListener } from '../corerouter/stalled-listener.ts';
 import { shapeDifferences } from '../corerouter/stats-shape.ts';
 import { captureLogger, type LogRecord } from '../log-capture.ts';
-
-const cleanup: Array<() => Promise<void>> = [];
-after(async () => {
-  for (const c of cleanup.reverse()) await c();
-});
-
-interface Started {
-  router: CoreRouter;
-  port: number;
-  lines: string[];
-  records: LogRecord[];
-}
-
-async function startRouter(args: string[], requestLog?: RequestLog): Promise<Started> {
-  const { config } = loadConfig(['--fastrouter', '127.0.0.1:0', ...args], {});
-  const { log, lines, records } = captureLogger();
-  const router = createFastrouter(config, log, { version: 'test', ...(requestLog ? { requestLog } : {}) });
-  await router.start();
-  cleanup.push(() => router.close());
-  const a = router.listeners[0].server.address();
-  return { router, port: typeof a === 'object' && a ? a.port : 0, lines, records };
-}
-
-async function node(o: Parameters<typeof startFakeNode>[0] = {}): Promise<FakeNode> {
-  const n = await startFakeNode(o);
-  cleanup.push(() => n.close());
-  return n;
-}
-
-function request(vars: [string, string][], body = '', m1 = 0, m2 = 0): Buffer {
-  const r = encodePacket(m1, vars, m2);
-  assert.ok(r.ok);
-  return Buffer.concat([r.packet, Buffer.from(body)]);
-}
-
-async function waitFor(cond: () => boolean | Promise<boolean>, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await sleep(10);
-  }
-}
-
-/** Connections open on the node's side right now (the router's backend sockets to it). */
-function openConnections(n: FakeNode): Promise<number> {
-  return new Promise((resolve, reject) =>
-    n.server.getConnections((e, count) => (e ? reject(e) : resolve(count))),
-  );
-}
-
-const GET: [string, string][] = [
-  ['REQUEST_METHOD', 'GET'],
-  ['HTTP_HOST', 'example.com'],
-];
+import { cleanup, GET, node, openConnections, request, startRouter, waitFor } from './harness.ts';
 
 test('forwards the packet unchanged but for the node modifiers, and relays the answer', async () => {
   const a = await node({ name: 'a' });

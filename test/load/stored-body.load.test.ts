@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { StoredRequestBody } from '../../src/http-router/stored-body.ts';
+import { StoredRequestBody } from '../../src/corerouter/stored-body.ts';
+import { chunkedFraming } from '../../src/http-router/stored-body.ts';
 import { STORED_BODY_HELD_BYTES } from './margins.ts';
 
 setFlagsFromString('--expose-gc');
@@ -28,7 +29,12 @@ test('stored bodies framed one byte per chunk hold about their payload, not an o
   const before = held();
   const bodies: StoredRequestBody[] = [];
   for (let i = 0; i < 200; i++) {
-    const b = new StoredRequestBody(client, owner, { memoryLimit: 65536, maxBody: 1 << 30, dir: tmpdir() });
+    const b = new StoredRequestBody(
+      client,
+      owner,
+      { memoryLimit: 65536, dir: tmpdir() },
+      chunkedFraming(1 << 30),
+    );
     // a copy per body: what one socket read of a framing-heavy upload looks like
     b.push(Buffer.from(wire));
     bodies.push(b);
