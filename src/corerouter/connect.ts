@@ -183,7 +183,7 @@ export class BackendAttempt implements IdleWatched {
     this.socket = null;
     this.lease = null;
     // recorded before anything is written: the accepting side checks at the first byte
-    this.ctx.outgoing?.add(s);
+    if (lease.address.kind === 'tcp') this.ctx.outgoing?.add(s, lease.address.port);
     lease.connected();
     this.cb.connected(s, lease, this);
   };

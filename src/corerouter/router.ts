@@ -95,7 +95,7 @@ export class CoreRouter implements RouteContext {
   /** open client connections; `active_sessions` in stats */
   readonly clients = new Roster<Socket>();
   /** open node connections: a client that is one of them is this router talking to itself */
-  readonly outgoing = new OutgoingEndpoints();
+  readonly outgoing = new OutgoingEndpoints((port) => this.listensOn(port));
   private readonly handler: ConnectionHandler;
   private readonly limit: ConnectionLimit;
   private statsListener: Listener | null = null;
@@ -297,6 +297,19 @@ export class CoreRouter implements RouteContext {
   }
 
   /** the stats socket's bound name, once started (null without `X-stats`) */
+  /**
+   * Whether one of this router's listeners (plain, TLS or closed by cheap mode) is bound on
+   * TCP `port`: only a node connection to such a port can be the router talking to itself.
+   */
+  listensOn(port: number): boolean {
+    for (const l of this.listeners) {
+      const name = l.name;
+      const colon = name.lastIndexOf(':');
+      if (colon >= 0 && name.charCodeAt(0) !== 0x2f && Number(name.slice(colon + 1)) === port) return true;
+    }
+    return false;
+  }
+
   get statsName(): string | null {
     return this.statsListener?.name ?? null;
   }

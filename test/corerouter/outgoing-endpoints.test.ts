@@ -29,7 +29,7 @@ test('a connection to our own listener is recognised from the accepting side; ot
   await withOwnListener('127.0.0.1', async (port, accepted, own) => {
     const out = connect(port, '127.0.0.1');
     await once(out, 'connect');
-    own.add(out);
+    own.add(out, port);
     const stranger = connect(port, '127.0.0.1');
     await once(stranger, 'connect');
     while (accepted.length < 2) await new Promise((r) => setTimeout(r, 5));
@@ -53,10 +53,23 @@ test('a dual-stack listener (::ffff:127.0.0.1) matches an IPv4 connection', asyn
   await withOwnListener('::', async (port, accepted, own) => {
     const out = connect(port, '127.0.0.1');
     await once(out, 'connect');
-    own.add(out);
+    own.add(out, port);
     while (accepted.length < 1) await new Promise((r) => setTimeout(r, 5));
     assert.match(accepted[0].remoteAddress ?? '', /^::ffff:127\.0\.0\.1$/);
     assert.equal(own.isOwn(accepted[0]), true);
+    out.destroy();
+  });
+});
+
+test('a node connection to a port the router does not listen on is not tracked (no syscalls spent)', async () => {
+  await withOwnListener('127.0.0.1', async (port, accepted) => {
+    const own = new OutgoingEndpoints((p) => p !== port);
+    const out = connect(port, '127.0.0.1');
+    await once(out, 'connect');
+    own.add(out, port);
+    while (accepted.length < 1) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(own.size, 0);
+    assert.equal(own.isOwn(accepted[0]), false);
     out.destroy();
   });
 });

@@ -320,3 +320,13 @@ test('request log: one line per session, the request from its vars, the status f
     / GET - => generated 0 bytes in \d+ msecs \(- 0\) key: - node: - router: fastrouter .* error: UWR_ERR_NO_KEY\n$/,
   );
 });
+
+test('listensOn: the ports of its own listeners (the only node ports the self-connection check tracks)', async () => {
+  const r = await startRouter(['--fastrouter', '127.0.0.1:0', '--fastrouter-to', '127.0.0.1:1']);
+  const ports = r.router.listeners.map((l) => Number(l.name.slice(l.name.lastIndexOf(':') + 1)));
+  assert.equal(ports.length, 2);
+  for (const p of ports) assert.equal(r.router.listensOn(p), true);
+  const other = Math.max(...ports) + 1;
+  assert.equal(r.router.listensOn(other), ports.includes(other));
+  assert.equal(r.router.listensOn(1), false);
+});
