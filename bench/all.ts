@@ -15,6 +15,7 @@
  *     [--conns 50] [--clients 4] [--tunnels 10000] [--rates 10000,50000,100000] [--mib 100]
  *     [--entry src|dist] [--json FILE] [--results]
  *     [--profile] [--profile-only] [--profile-scenario ID] [--profile-seconds 10]
+ *     [--node-flags="--single-threaded-gc --max-semi-space-size=2"]
  *
  * IDs: http-uwsgi, fastrouter, http-node, http-processes, rawrouter, https-ka, raw-transfer,
  * https-handshakes, sslrouter, websocket-tunnels, subscription-intake. `--quick` (about a
@@ -64,6 +65,7 @@ const { values: o } = parseArgs({
     profile: { type: 'boolean', default: false },
     'profile-only': { type: 'boolean', default: false },
     'profile-scenario': { type: 'string', default: 'http-uwsgi-ka' },
+    'node-flags': { type: 'string' },
     'profile-seconds': { type: 'string', default: '10' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -83,6 +85,7 @@ if (o.help) {
   --rates R,...           subscription intake rates, new keys/s (10000,50000,100000)
   --mib N                 size of the rawrouter transfer (100)
   --entry src|dist        what uwrouter runs (bench/run.sh: dist when it builds)
+  --node-flags="F ..."    node flags for uwrouter instead of npm start's (to compare V8 settings)
   --json FILE             where the JSON results go (default bench/out/)
   --results               write the summary into bench/RESULTS.md
   --profile               profile uwrouter on one path (--profile-scenario, --profile-seconds)
@@ -201,7 +204,9 @@ function gitCommit(): string {
 
 async function main(): Promise<number> {
   const entry = o.entry ?? defaultEntry();
-  const ctx = new BenchContext({ entry, nodeFlags: npmStartNodeFlags() });
+  const flags = o['node-flags'];
+  const nodeFlags = flags === undefined ? npmStartNodeFlags() : flags.split(/\s+/).filter((f) => f !== '');
+  const ctx = new BenchContext({ entry, nodeFlags });
   const loads: number[] = [loadavg()[0]!];
   const sampler = setInterval(() => loads.push(loadavg()[0]!), 5000);
   sampler.unref();

@@ -4,10 +4,12 @@
  * client down nor grow the router's memory; clients that do not read must not make the
  * router buffer what the node sends. Bounds and their reasons: margins.ts.
  */
+
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { npmStartNodeFlags } from '../../bench/lib/context.ts';
 import { procRssBytes } from '../../bench/lib/proc.ts';
 import { median } from '../../bench/lib/stats.ts';
 import {
@@ -77,7 +79,7 @@ describe('uwrouter --http under bad-client load (measured)', () => {
       ]),
       // the memory flags npm start runs with (README "Operating it"): RSS is what it measures
       startUwrouter(['--http', `127.0.0.1:${ports[2]}`, '--http-to', echo4.address], {
-        nodeArgs: ['--single-threaded-gc', '--max-semi-space-size=8'],
+        nodeArgs: npmStartNodeFlags(),
       }),
     ]);
     started.push(main, rEcho);
