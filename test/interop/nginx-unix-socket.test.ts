@@ -64,11 +64,12 @@ test('nginx as www-data reaches the fastrouter through a socket chmod 660, chown
       ...['--fastrouter', owned, '--fastrouter-to', node.address],
       ...['--chmod-socket=660', '--chown-socket', 'www-data:www-data'],
     ],
-    { readyPattern: /uWSGI fastrouter bound on/ },
+    // bound by the primary first; the worker listens once it runs (then the line below)
+    { readyPattern: /generation 1 serving/ },
   );
   const refused = await startUwrouter(
     ['--fastrouter', control, '--fastrouter-to', node.address, '--chmod-socket=660'],
-    { readyPattern: /uWSGI fastrouter bound on/ },
+    { readyPattern: /generation 1 serving/ },
   );
   const st = statSync(owned);
   assert.equal(st.mode & 0o777, 0o660);
