@@ -98,12 +98,24 @@ export const ROUTER_SPECIFIC: readonly OptionSpec[] = [
     kind: 'int',
     default: '0',
     min: 0,
+    max: 64 * 1024 * 1024,
     valueName: 'BYTES',
     group: 'fastrouter',
     help:
       'read a CONTENT_LENGTH request body whole before choosing and connecting to a node, in memory ' +
-      'up to this many bytes, past it in an unlinked temporary file (at most 1 GiB), so a slow upload ' +
-      'never holds a node connection (0 = stream the body)',
+      'up to this many bytes (at most 64 MiB), past it in an unlinked temporary file (up to ' +
+      '--fastrouter-max-body), so a slow upload never holds a node connection (0 = stream the body)',
+  },
+  {
+    name: 'fastrouter-max-body',
+    kind: 'int',
+    default: '0',
+    min: 0,
+    valueName: 'BYTES',
+    group: 'fastrouter',
+    help:
+      'with --fastrouter-post-buffering: close requests whose CONTENT_LENGTH is larger than this, ' +
+      'before storing a byte (0 = 1 GiB; uwrouter extension)',
   },
   {
     name: 'fastrouter-post-buffering-dir',

@@ -139,6 +139,11 @@ export class StoredRequestBody {
     this.parser = framing(this.take);
   }
 
+  /** Every body byte has been read from the client (it may still be on its way to the file). */
+  get received(): boolean {
+    return this.ended;
+  }
+
   /** Starts with the bytes that came with the head, then reads the client. */
   start(first: Buffer): void {
     if (first.length > 0) this.push(first);

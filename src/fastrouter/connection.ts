@@ -18,7 +18,6 @@ import { receivedProxySource } from '../corerouter/proxy-intake.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
 import {
   lengthFraming,
-  MAX_STORED_BODY,
   type StoredBodyOwner,
   type StoredBodySink,
   StoredRequestBody,
@@ -41,6 +40,8 @@ export interface FastrouterSettings {
   postBuffering: number;
   /** where bodies past `postBuffering` are stored (`fastrouter-post-buffering-dir`, else the system's) */
   bodyDir: string;
+  /** a buffered body announced larger than this is refused (`fastrouter-max-body`, else 1 GiB) */
+  maxBody: number;
 }
 
 /** What all connections of one fastrouter share. */
@@ -81,6 +82,8 @@ export class FastrouterConnection
   private surplus: Buffer | null = null;
   /** post-buffering: the node connection while a stored body is sent to it */
   private sending: Socket | null = null;
+  /** post-buffering: the whole body is in */
+  private bodyIn = false;
 
   constructor(client: Socket, _listener: Listener, core: CoreRouter, settings: Shared) {
     this.core = core;
@@ -202,15 +205,17 @@ export class FastrouterConnection
 
   /** Post-buffering: the body is read whole (the bytes after the head first), then routed. */
   private storeBody(length: number): void {
-    if (length > MAX_STORED_BODY) {
+    const s = this.settings;
+    if (length > s.maxBody) {
       this.reject(
         'info',
         'UWR_ERR_BODY_TOO_LARGE',
-        `CONTENT_LENGTH ${length} exceeds the ${MAX_STORED_BODY}-byte limit of a buffered body: closing`,
+        `CONTENT_LENGTH ${length} exceeds the ${s.maxBody}-byte limit of a buffered body: closing`,
       );
       return;
     }
-    const s = this.settings;
+    // the client's address for the lines of a body that never completes (read while open)
+    this.info.keep();
     const rest = this.rest!;
     this.rest = EMPTY;
     this.stored = new StoredRequestBody(
@@ -230,6 +235,7 @@ export class FastrouterConnection
   /** StoredBodyOwner: the whole body is in; `surplus` = bytes the client sent past it. */
   bodyStored(_size: number, surplus: Buffer | null): void {
     this.client.removeListener('data', this.onBodyData);
+    this.bodyIn = true;
     this.surplus = surplus;
     this.route();
   }
@@ -264,18 +270,22 @@ export class FastrouterConnection
           ? Buffer.from(head.buffer, head.byteOffset, head.length + rest.length)
           : Buffer.concat([head, rest]);
     }
-    backend.write(first);
     this.lease = lease;
     this.sent = first.length;
     const stored = this.stored;
     if (stored !== null) {
-      // the buffered body follows the head; the node is joined once it is all written
+      // the buffered body follows the head, in one go when it is in memory (spec §7.7); the
+      // node is joined once it is all written
       this.sending = backend;
       backend.on('error', ignoreError);
       backend.on('close', this.onNodeGoneMidBody);
+      backend.cork();
+      backend.write(first);
       stored.send(backend, this);
+      backend.uncork();
       return;
     }
+    backend.write(first);
     this.joinNode(backend);
   }
 
@@ -404,8 +414,15 @@ export class FastrouterConnection
 
   private readonly onClientClose = (): void => {
     this.settings.sweep.unwatch(this);
-    if (this.stored !== null && this.attempt === null && this.sending === null)
-      this.note('info', 'UWR_ERR_CLIENT_CLOSED', 'client closed mid-body');
+    const stored = this.stored;
+    if (stored !== null && !this.bodyIn) {
+      // a client that closes (or half-closes) before its request is routed loses it, as in
+      // streaming mode (onClientEnd)
+      const why = stored.received
+        ? 'client closed before its buffered request was routed'
+        : 'client closed mid-body';
+      this.note('info', 'UWR_ERR_CLIENT_CLOSED', why);
+    }
     this.dropStored();
     if (this.sending !== null) {
       // gone while its buffered body went to the node: the node connection goes too

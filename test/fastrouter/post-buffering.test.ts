@@ -199,3 +199,59 @@ test('a node that closes while the stored body is sent: the client is closed, on
   // the file is closed asynchronously
   await waitFor(() => openFilesIn(dir).length === 0);
 });
+
+test('--fastrouter-max-body: a CONTENT_LENGTH past it is refused, one at it goes through', async () => {
+  const a = await node({ behaviour: 'echo' });
+  const r = await startRouter([
+    ...['--fastrouter-to', a.address, '--fastrouter-post-buffering', '4096', '--fastrouter-max-body', '100'],
+  ]);
+  const over = await client(r.port);
+  over.s.write(request(POST(101)));
+  assert.equal((await over.answer).length, 0);
+  assert.ok(
+    r.records.some(
+      (x) => x.code === 'UWR_ERR_BODY_TOO_LARGE' && x.msg.includes('exceeds the 100-byte limit'),
+    ),
+    r.lines.join('\n'),
+  );
+  const at = await client(r.port);
+  at.s.write(Buffer.concat([request(POST(100)), Buffer.alloc(100, 0x61)]));
+  assert.match((await at.answer).toString('latin1'), /\r\n\r\na{100}$/);
+  assert.equal(a.requests.length, 1);
+});
+
+test('a client that half-closes right after its whole body (stored in a file): not logged as a body cut short', async () => {
+  const a = await node({ behaviour: 'silent' });
+  const r = await startRouter([
+    ...['--fastrouter-to', a.address],
+    ...['--fastrouter-post-buffering', '1024', '--fastrouter-post-buffering-dir', dir],
+  ]);
+  const c = await client(r.port);
+  c.s.end(Buffer.concat([request(POST(5000)), Buffer.alloc(5000, 0x63)]));
+  await c.answer;
+  await waitFor(() => r.lines.some((l) => l.includes('client closed')));
+  assert.deepEqual(
+    r.lines.filter((l) => l.includes('client closed')).map((l) => l.replace(/^\[[^\]]*\] /, '')),
+    ['client closed before its buffered request was routed'],
+  );
+});
+
+test('--fastrouter-post-buffering-dir or --fastrouter-max-body without post-buffering: one warning each', async () => {
+  const r = await startRouter([
+    ...[
+      '--fastrouter-to',
+      '127.0.0.1:1',
+      '--fastrouter-post-buffering-dir',
+      dir,
+      '--fastrouter-max-body',
+      '5',
+    ],
+  ]);
+  assert.deepEqual(
+    r.lines.filter((l) => l.includes('no effect')),
+    [
+      '[uwrouter] --fastrouter-post-buffering-dir: no effect without --fastrouter-post-buffering (bodies are streamed)',
+      '[uwrouter] --fastrouter-max-body: no effect without --fastrouter-post-buffering (bodies are streamed)',
+    ],
+  );
+});
