@@ -290,16 +290,17 @@ export function requestLoggerPath(spec: string): string {
 
 /**
  * The request log the configuration asks for, or null (the default): `--log-requests`
- * writes to stderr (also with `--logto`: README differences), `--req-logger file:PATH` to
- * PATH; `--disable-logging` (uWSGI: no request logging) turns both off. Lines are in the
- * `--log-format` format. `inherited`: the `--req-logger` file is already open (a cluster
- * worker: its primary opened it before dropping privileges).
+ * writes to the process log (`processLog`: the `--logto` file a cluster worker writes to),
+ * else stderr; `--req-logger file:PATH` to PATH; `--disable-logging` (uWSGI: no request
+ * logging) turns both off. Lines are in the `--log-format` format. `inherited`: the
+ * `--req-logger` file is already open (a cluster worker: its primary opened it before
+ * dropping privileges).
  */
 export function requestLogFromConfig(
   config: Config,
   log: Logger,
   inherited?: { fd: number; path: string } | null,
-  processLog?: { path: string; write(line: string): void } | null,
+  processLog?: { path: string; readonly dropped: number; write(line: string): void } | null,
 ): RequestLog | null {
   const wanted = config.flag('log-requests');
   const loggers = config.all('req-logger');
@@ -322,13 +323,15 @@ export function requestLogFromConfig(
     if (inherited && path !== null)
       return new RequestLog({ format, dest: inherited.path, inheritedFd: inherited.fd, log });
     // as uWSGI: without a request logger of their own, request lines follow --logto (the file
-    // writes without waiting and counts its own drops; it is reopened with the process log)
+    // writes without waiting and is reopened with the process log); a line its full queue
+    // dropped is a dropped request line, counted and reported as such
     if (path === null && processLog) {
       const file = processLog;
       const stream = {
         write(line: string): boolean {
+          const before = file.dropped;
           file.write(line);
-          return true;
+          return file.dropped === before;
         },
       };
       return new RequestLog({ format, stream, target: file.path, log });

@@ -232,6 +232,32 @@ test('the real destination: a burst past its buffer is dropped and counted, the 
   assert.match(cap.lines.join('\n'), new RegExp(`${rl.dropped} lines dropped`));
 });
 
+test('with --logto, --log-requests writes into the process log file; a line its queue drops is counted as dropped', () => {
+  const { config } = loadConfig(['--http', '127.0.0.1:0', '--log-requests'], {});
+  const cap = captureLogger();
+  const written: string[] = [];
+  // a process log file whose queue is full after two lines (LogFile counts what it drops)
+  const file = {
+    path: '/var/log/uwrouter.log',
+    dropped: 0,
+    write(line: string) {
+      if (written.length < 2) written.push(line);
+      else this.dropped++;
+    },
+  };
+  const rl = requestLogFromConfig(config, cap.log, null, file);
+  assert.equal(rl?.target, '/var/log/uwrouter.log');
+  assert.equal(rl?.reopenable, false, 'reopened with the process log, not on its own');
+  const results = Array.from({ length: 4 }, () => rl!.write(RECORD));
+  assert.deepEqual(results, [true, true, false, false]);
+  assert.equal(rl!.dropped, 2);
+  assert.match(written[0], /^\[pid: \d+\|app: -\|req: -\/1\] /);
+  // --req-logger still wins over the process log
+  const own = join(dir, 'own.log');
+  const { config: c2 } = loadConfig(['--http', '127.0.0.1:0', '--req-logger', `file:${own}`], {});
+  assert.equal(requestLogFromConfig(c2, cap.log, null, file)?.target, own);
+});
+
 test('the options: --log-requests, --req-logger file forms and refusals, --disable-logging', () => {
   const make = (args: string[]) => {
     const cap = captureLogger();
