@@ -57,9 +57,26 @@ export class RawrouterConnection extends RelaySession {
     client.on('error', this.onClientError);
     client.on('end', this.onClientEnd);
     client.on('close', this.onClientClose);
-    // spec §10: the node is connected at accept, not on the first client byte
-    this.startAttempt();
+    // spec §10: the node is connected at accept, not on the first client byte. A router that
+    // has a node connection to one of its own ports open first looks whether this client is
+    // that connection (the router talking to itself: every hop would open another); the
+    // connecting side records it when its connect completes, which libuv reports in the same
+    // poll as this accept, so the look waits for the end of that poll
+    if (core.outgoing.size === 0) this.startAttempt();
+    else setImmediate(this.startUnlessOwn);
   }
+
+  private readonly startUnlessOwn = (): void => {
+    if (this.client.destroyed) return;
+    if (this.core.outgoing.isOwn(this.client)) {
+      this.reject(
+        'UWR_ERR_LOOP_DETECTED',
+        'the rawrouter connected to itself (a node address is its own listener): closing',
+      );
+      return;
+    }
+    this.startAttempt();
+  };
 
   /** IdleWatched: bytes moved since the node connected (spec §4: either side re-arms). */
   get progress(): number {

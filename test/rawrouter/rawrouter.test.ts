@@ -162,3 +162,17 @@ test('start-up errors: PROXY headers accepted without a trusted list, a list wit
     );
   }
 });
+
+test('a node address naming its own listener: the loop is cut within a few hops, one line says why', async () => {
+  const port = await deadPort();
+  const r = await startRaw(['--rawrouter-to', `127.0.0.1:${port}`], `127.0.0.1:${port}`);
+  const c = await talk(r.port);
+  await c.closed;
+  await waitFor(() => r.router.activeSessions === 0);
+  // each hop is one more accepted connection; without the check they pile up until fds run out
+  assert.ok(r.router.accepted <= 4, `${r.router.accepted} connections accepted`);
+  assert.ok(
+    r.lines.some((l) => l.includes('the rawrouter connected to itself (a node address is its own listener)')),
+    r.lines.join('\n'),
+  );
+});
