@@ -296,7 +296,6 @@ export class CoreRouter implements RouteContext {
     this.acceptChange = this.acceptChange.then(step);
   }
 
-  /** the stats socket's bound name, once started (null without `X-stats`) */
   /**
    * Whether one of this router's listeners (plain, TLS or closed by cheap mode) is bound on
    * TCP `port`: only a node connection to such a port can be the router talking to itself.
@@ -310,6 +309,7 @@ export class CoreRouter implements RouteContext {
     return false;
   }
 
+  /** the stats socket's bound name, once started (null without `X-stats`) */
   get statsName(): string | null {
     return this.statsListener?.name ?? null;
   }
