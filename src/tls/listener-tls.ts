@@ -15,7 +15,7 @@ import { type CertificateMaterial, loadCertificateMaterial } from './certificate
 import { ContextVariants } from './context-variants.ts';
 import { noResumptionSharing, type TlsResumption } from './resumption.ts';
 import { freeSecureContextNow } from './secure-context-store.ts';
-import { type TlsContextChoice, tlsLog } from './sni-entry.ts';
+import type { TlsContextChoice } from './sni-entry.ts';
 import type { SniRegistry } from './sni-registry.ts';
 import type { TlsListenerSpec } from './tls-option-specs.ts';
 import type { TlsSettings } from './tls-settings.ts';
@@ -37,7 +37,7 @@ export class ListenerTls {
   readonly sessionIdContext: string;
   readonly resumption: TlsResumption;
   private readonly options: ListenerTlsOptions;
-  private material: CertificateMaterial;
+  private readonly material: CertificateMaterial;
   /** the listener's own certificate, one choice per build in use */
   private defaults = new ContextVariants<TlsContextChoice>();
 
@@ -113,45 +113,4 @@ export class ListenerTls {
     }
     return this.defaultFor(variant);
   }
-
-  /**
-   * SIGHUP: re-reads the listener's files; a changed, valid certificate replaces the
-   * context (new handshakes get it, running ones keep theirs); a broken one is logged and
-   * the previous certificate stays in service. Returns whether it was replaced.
-   */
-  reload(): boolean {
-    // the files are read, not only stat()ed: a file rewritten with the same size within one
-    // kernel clock tick (~4 ms) keeps its mtime, and an operator's reload must still see it
-    const { settings, log } = this.options;
-    const r = loadCertificateMaterial(this.spec.certificate, (this.options.now ?? Date.now)());
-    if (!r.ok) {
-      tlsLog.failed(log, this.spec.address, r.file, r.reason);
-      return false;
-    }
-    if (samePem(r.material, this.material)) return false;
-    const variant = this.resumption.variantFor(null);
-    let context: SecureContext;
-    try {
-      context = buildSecureContext(
-        r.material,
-        settings,
-        this.sessionIdContext,
-        this.resumption.buildOf(variant),
-      );
-    } catch (e) {
-      tlsLog.failed(log, this.spec.address, '(OpenSSL)', (e as Error).message);
-      return false;
-    }
-    this.material = r.material;
-    this.defaults = new ContextVariants<TlsContextChoice>();
-    this.defaults.set(variant, this.choiceFor(context));
-    tlsLog.replaced(log, this.spec.address, 'certificate changed on disk');
-    return true;
-  }
-}
-
-/** Whether two reads of the same files hold the same certificates, keys and client CA. */
-function samePem(a: CertificateMaterial, b: CertificateMaterial): boolean {
-  if (a.clientCaPem !== b.clientCaPem || a.pairs.length !== b.pairs.length) return false;
-  return a.pairs.every((p, i) => p.certPem === b.pairs[i].certPem && p.keyPem === b.pairs[i].keyPem);
 }

@@ -109,9 +109,9 @@ export function entryContext(entry: SniEntry, deps: EntryDeps, variant?: number)
  * unless forced). New good material replaces the old (whose context is dropped); a bad
  * change is logged once and the old certificate stays in service.
  */
-export function refreshEntry(entry: SniEntry, deps: EntryDeps, recheckMs: number, force = false): void {
+export function refreshEntry(entry: SniEntry, deps: EntryDeps, recheckMs: number): void {
   const now = deps.now();
-  if (!force && now - entry.checkedAt < recheckMs) return;
+  if (now - entry.checkedAt < recheckMs) return;
   entry.checkedAt = now;
   const stamp = filesStamp(entry.spec);
   if (stamp === entry.stamp) return;

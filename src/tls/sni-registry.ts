@@ -21,13 +21,7 @@ import type { Logger } from '../logger.ts';
 import { type CertificateSpec, loadCertificateMaterial, pemSourceName } from './certificate-material.ts';
 import type { SecureContextStore } from './secure-context-store.ts';
 import { SniDirContexts } from './sni-dir.ts';
-import {
-  type EntryDeps,
-  entryContext,
-  refreshEntry,
-  type SniEntry,
-  type TlsContextChoice,
-} from './sni-entry.ts';
+import { type EntryDeps, entryContext, type SniEntry, type TlsContextChoice } from './sni-entry.ts';
 import { SubscriptionContexts, type SubscriptionSni } from './subscription-contexts.ts';
 import { SubscriptionSniGuard } from './subscription-sni-guard.ts';
 import type { SniItemSpec } from './tls-option-specs.ts';
@@ -208,15 +202,6 @@ export class SniRegistry {
   /** Every pool `hasSubscriptionContext` says yes to (a cluster worker's stats answer). */
   subscriptionPoolKeys(): string[] {
     return this.subscriptions.poolKeys();
-  }
-
-  /**
-   * SIGHUP: re-reads the static items' files; changed and valid ones replace their
-   * contexts, broken ones are logged and keep serving the previous certificate.
-   */
-  reloadStatic(): void {
-    for (const entry of this.exact.values()) refreshEntry(entry, this.deps, 0, true);
-    for (const { entry } of this.regexps) refreshEntry(entry, this.deps, 0, true);
   }
 
   /** Subscribe packets whose certificate was refused (guard, inline PEM without --ssl-tmp-dir). */

@@ -305,24 +305,3 @@ test('sni-dir: unknown names are remembered, bad files logged, file names stay i
   assert.equal(r.registry.counts.dir, 2);
   assert.ok(r.store.size <= 2);
 });
-
-test('SIGHUP reload: a changed static certificate replaces its context; a broken one keeps the old', () => {
-  const crt = certs.file('static.crt', '');
-  const key = certs.file('static.key', '');
-  copyFileSync(a.crt, crt);
-  copyFileSync(a.key, key);
-  const r = makeRegistry({ sni: [item('s.example', { crt, key })] });
-  const first = r.registry.lookup('s.example')?.context;
-  r.registry.reloadStatic();
-  assert.equal(r.registry.lookup('s.example')?.context, first, 'unchanged files: same context');
-  copyFileSync(b.crt, crt);
-  copyFileSync(b.key, key);
-  r.registry.reloadStatic();
-  const second = r.registry.lookup('s.example')?.context;
-  assert.notEqual(second, first);
-  assert.match(r.lines.at(-1) ?? '', /replaced SSL context for s\.example/);
-  copyFileSync(a.key, key); // key no longer matches the certificate
-  r.registry.reloadStatic();
-  assert.match(r.lines.at(-1) ?? '', /static\.key: private key does not match/);
-  assert.equal(r.registry.lookup('s.example')?.context, second);
-});
