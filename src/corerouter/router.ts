@@ -301,11 +301,7 @@ export class CoreRouter implements RouteContext {
    * TCP `port`: only a node connection to such a port can be the router talking to itself.
    */
   listensOn(port: number): boolean {
-    for (const l of this.listeners) {
-      const name = l.name;
-      const colon = name.lastIndexOf(':');
-      if (colon >= 0 && name.charCodeAt(0) !== 0x2f && Number(name.slice(colon + 1)) === port) return true;
-    }
+    for (const l of this.listeners) if (boundPort(l.name) === port) return true;
     return false;
   }
 
@@ -377,4 +373,19 @@ export class CoreRouter implements RouteContext {
     await Promise.all(closing);
     this.connectionLog.flush();
   }
+}
+
+/** The port of a bound TCP name (`IP:PORT`, `:PORT`, `[v6]:PORT`), read without allocating; -1 for a path. */
+function boundPort(name: string): number {
+  if (name.charCodeAt(0) === 0x2f) return -1;
+  let port = 0;
+  let scale = 1;
+  for (let i = name.length - 1; i >= 0; i--) {
+    const c = name.charCodeAt(i);
+    if (c === 0x3a) return scale > 1 ? port : -1;
+    if (c < 0x30 || c > 0x39 || scale > 10000) return -1;
+    port += (c - 0x30) * scale;
+    scale *= 10;
+  }
+  return -1;
 }
