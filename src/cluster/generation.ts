@@ -14,7 +14,7 @@ import {
 import type { RouterSockets } from './bound-sockets.ts';
 import { type CheckedConfig, configEntries } from './config-check.ts';
 import type { InstanceServices } from './instance-services.ts';
-import { RouterGroup } from './router-group.ts';
+import { RouterGroup, UNWRITTEN_ITEMS_LIMIT } from './router-group.ts';
 import { buildSubscribed, type RouterRuntime, type Subscribed } from './router-runtime.ts';
 import type { WorkerFiles } from './worker-files.ts';
 
@@ -112,6 +112,7 @@ export function routerGroup(router: RouterName, ctx: GroupContext): RouterGroup 
     },
     count: checked.processes.get(router) ?? 1,
     harakiriMs: checked.harakiriMs.get(router) ?? 0,
+    unwrittenLimit: UNWRITTEN_ITEMS_LIMIT,
     log: ctx.log,
     onReport: (_w, table, items) => {
       if (table.startsWith('cache:')) services?.applyReports(table, items);

@@ -2,7 +2,7 @@
  * The primary process of the `uwrouter` command: it binds every listening socket, owns the
  * subscription tables (and their UDP sockets, signature checks, stats servers), forks each
  * router's workers and hands them the sockets and table replicas, respawns them, kills stuck
- * ones (harakiri), reloads (SIGHUP, --touch-reload) and stops (SIGTERM/SIGINT/SIGQUIT).
+ * ones (harakiri, or a worker that stopped reading its table changes), reloads (SIGHUP, --touch-reload) and stops (SIGTERM/SIGINT/SIGQUIT).
  * It keeps its pid for its whole life; workers come and go.
  *
  * A reload applies a configuration next to the running one: checked first (an invalid one is
@@ -78,8 +78,8 @@ export class Primary {
   private readonly startedAsRoot = process.getuid?.() === 0;
   private subscriberPrint = '';
   private touch: TouchReload | null = null;
-  private readonly harakiriTimer: NodeJS.Timeout;
-  private lastHarakiriCheck = Date.now();
+  private readonly workerCheckTimer: NodeJS.Timeout;
+  private lastWorkerCheck = Date.now();
   private stopping: StopSignal | null = null;
   private reloading = false;
   private reloadQueued = false;
@@ -99,7 +99,7 @@ export class Primary {
         resolve(code);
       };
     });
-    this.harakiriTimer = setInterval(() => this.checkHarakiri(), 1000);
+    this.workerCheckTimer = setInterval(() => this.checkWorkers(), 1000);
   }
 
   /** Binds, forks and waits until every worker serves; throws (everything opened is closed). */
@@ -110,7 +110,7 @@ export class Primary {
       if (p.services.statsName) p.ownAddresses.add(p.services.statsName);
       await p.apply(checked);
     } catch (e) {
-      clearInterval(p.harakiriTimer);
+      clearInterval(p.workerCheckTimer);
       await p.closeEverything();
       throw e;
     }
@@ -140,13 +140,18 @@ export class Primary {
     }
   }
 
-  private checkHarakiri(): void {
+  /** Harakiri, and workers that stopped reading their channel (RouterGroup.checkWorkers). */
+  private checkWorkers(): void {
     const now = Date.now();
     // a primary that was itself blocked has beats waiting unread: judge nobody this round
-    const late = now - this.lastHarakiriCheck > 1500;
-    this.lastHarakiriCheck = now;
+    const late = now - this.lastWorkerCheck > 1500;
+    this.lastWorkerCheck = now;
     if (late || this.stopping) return;
-    for (const rt of this.runtimes.values()) rt.group?.checkHarakiri(now);
+    for (const rt of this.runtimes.values()) {
+      rt.group?.checkWorkers(now);
+      // a reload's old workers still drain: what waits unwritten for them counts too
+      for (const g of rt.draining) g.checkWorkers(now);
+    }
   }
 
   /**
@@ -410,7 +415,7 @@ export class Primary {
   }
 
   private async stopGracefully(): Promise<void> {
-    clearInterval(this.harakiriTimer);
+    clearInterval(this.workerCheckTimer);
     this.touch?.close();
     const unsubscribed = this.subscriber?.stop();
     const retiring: Array<Promise<void>> = [];
@@ -429,7 +434,7 @@ export class Primary {
   }
 
   private async closeEverything(): Promise<void> {
-    clearInterval(this.harakiriTimer);
+    clearInterval(this.workerCheckTimer);
     this.touch?.close();
     await this.subscriber?.stop();
     for (const rt of this.runtimes.values()) {

@@ -1,7 +1,8 @@
 /**
  * One router's workers for one configuration (a generation): N processes accepting on the
  * same sockets. A worker that dies is respawned (throttled when it dies young); one whose
- * event loop stops beating for `X-harakiri` seconds is killed and respawned; one that
+ * event loop stops beating for `X-harakiri` seconds is killed and respawned, and so is one
+ * that stopped reading while table changes for it pile up in the primary; one that
  * drains on its own (a stop signal sent to it) is replaced at once. On reload or stop the
  * whole group retires: every worker drains within reload-mercy, then exits.
  * spec: corerouter.md §1 (gateways respawned by the master; harakiri)
@@ -17,6 +18,14 @@ const EXIT_GRACE_MS = 5000;
 /** a worker that dies younger than this is respawned after a growing pause */
 const YOUNG_MS = 2000;
 const MAX_RESPAWN_PAUSE_MS = 30_000;
+/**
+ * Table items a worker may leave unwritten in the primary before a silence kills it (see
+ * checkWorkers): a worker that reads its channel drains it between two I/O events, so only one
+ * that stopped reading gets there; ≈ 90 MB of queued subscription deltas (≈ 86 bytes of JSON each).
+ */
+export const UNWRITTEN_ITEMS_LIMIT = 1_000_000;
+/** …and a heartbeat silence this long (5 beats missed): a worker that is busy but beats is never killed */
+export const UNREAD_SILENCE_MS = 5000;
 
 export class WorkerStartError extends Error {
   readonly config: boolean;
@@ -32,6 +41,8 @@ export interface GroupOptions {
   count: number;
   /** 0 = no harakiri */
   harakiriMs: number;
+  /** a silent worker with more table items than this unwritten is killed (UNWRITTEN_ITEMS_LIMIT) */
+  unwrittenLimit: number;
   log: Logger;
   onReport: WorkerEvents['onReport'];
   /** a worker asks for its sockets again (cheap mode re-opens them): see WorkerEvents */
@@ -135,8 +146,17 @@ export class RouterGroup {
     this.respawnTimers.add(timer);
   }
 
-  /** Kills (SIGKILL) workers that have not beaten for `harakiriMs`; `now` = Date.now(). */
-  checkHarakiri(now: number): void {
+  /**
+   * The primary's judgement once a second (`now` = Date.now()): harakiri, and workers that
+   * stopped reading the table changes sent to them.
+   */
+  checkWorkers(now: number): void {
+    this.checkHarakiri(now);
+    this.checkUnwritten(now);
+  }
+
+  /** Kills (SIGKILL) workers that have not beaten for `harakiriMs`. */
+  private checkHarakiri(now: number): void {
     const limit = this.opts.harakiriMs;
     if (limit <= 0 || this.retired) return;
     for (const w of this.slots) {
@@ -151,6 +171,37 @@ export class RouterGroup {
       w.kill('SIGKILL');
       w.lastBeat = now;
     }
+  }
+
+  /**
+   * Without harakiri, a worker whose event loop is stuck (or that is stopped) never reads its
+   * channel, and every table change sent to it waits in the primary, without bound under
+   * subscription churn, until the primary itself is killed and takes every router down. One
+   * with more than `unwrittenLimit` items unwritten and no heartbeat for UNREAD_SILENCE_MS is
+   * killed (SIGKILL): the exit handler respawns it, and a new worker gets a full snapshot.
+   * Draining workers count too (a retired group's are no longer fed, but what waits for them
+   * stays until they exit).
+   */
+  private checkUnwritten(now: number): void {
+    for (const w of this.slots) if (w) this.judgeUnwritten(w, now, false);
+    for (const w of this.retiring) this.judgeUnwritten(w, now, true);
+  }
+
+  private judgeUnwritten(w: WorkerProcess, now: number, draining: boolean): void {
+    if (w.state !== 'ready' && w.state !== 'draining') return;
+    const silence = now - w.lastBeat;
+    if (w.unwrittenItems <= this.opts.unwrittenLimit || silence < UNREAD_SILENCE_MS) return;
+    const then = draining
+      ? 'it was draining (a replacement serves already)'
+      : this.retired || !this.opts.canRespawn()
+        ? 'it is not replaced (the router stops)'
+        : 'it is respawned from a fresh snapshot';
+    this.opts.log.error(
+      `${w.title} (pid: ${w.pid}) does not read its channel: ${w.unwrittenItems} table changes wait unwritten in the primary (more than ${this.opts.unwrittenLimit}), no heartbeat for ${Math.floor(silence / 1000)} s: killing it (SIGKILL); ${then}`,
+    );
+    w.kill('SIGKILL');
+    // judged again only if it has not exited a silence later
+    w.lastBeat = now;
   }
 
   /** Every worker drains (up to `mercyMs`); resolves once all have exited. */

@@ -69,6 +69,13 @@ export class WorkerProcess implements ReplicaPeer {
   lastBeat = 0;
   /** open sessions at the last heartbeat */
   sessions = 0;
+  /**
+   * Table items (deltas, snapshot entries) handed to the channel whose message is not written
+   * to the pipe yet: they wait in this process (Node queues a channel's writes without bound;
+   * it has no public figure for them). A worker that reads its channel keeps this to the
+   * message or two being written.
+   */
+  unwrittenItems = 0;
   readonly startedAt = Date.now();
   /** settles when the worker reports ready (true) or fails/exits first (false + why) */
   readonly ready: Promise<{ ok: true } | { ok: false; message: string; config: boolean }>;
@@ -136,7 +143,18 @@ export class WorkerProcess implements ReplicaPeer {
 
   sendTable(table: string, op: 'snapshot' | 'deltas', items: readonly unknown[]): boolean {
     if (!this.child.connected) return false;
-    this.send({ t: 'table', table, op, items: items as unknown[] });
+    const n = items.length;
+    this.unwrittenItems += n;
+    // the callback runs once the message is written to the pipe, or with the error that
+    // dropped it (the channel closed): one closure per message of up to CHUNK items
+    const written = (): void => {
+      this.unwrittenItems -= n;
+    };
+    try {
+      this.child.send({ t: 'table', table, op, items: items as unknown[] }, undefined, undefined, written);
+    } catch {
+      written();
+    }
     return true;
   }
 

@@ -192,21 +192,29 @@ export class Worker {
     const plan = routerPlans(config).find((p) => p.name === init.router);
     if (!plan) throw new Error(`the configuration has no ${init.router} listener`);
     const backlog = config.int('listen');
+    // the router's i-th listener is the primary's i-th socket (both follow the configured
+    // order): not found by its text, which two listeners may share (`127.0.0.1:0` twice)
+    const socketAt = (address: string, i: number): number => {
+      if (init.sockets[i]?.configured !== address) {
+        throw new Error(`internal: listener ${i + 1} ("${address}") has no socket from the primary`);
+      }
+      return i;
+    };
     const openListener = async (
       address: string,
       onConnection: Parameters<typeof adoptListener>[3],
+      index: number,
     ): Promise<Listener> => {
-      const i = init.sockets.findIndex((s) => s.configured === address);
-      if (i < 0) throw new Error(`no socket was passed for "${address}"`);
+      const i = socketAt(address, index);
       const handle = this.handles[i] ?? (await this.socketAgain(i));
       this.handles[i] = undefined;
       return adoptListener(handle, init.sockets[i], backlog, onConnection);
     };
     // a port-sharing socket (`--reuse-port`) starting cheap is not listened on: the primary
     // released it or will (spec: corerouter.md §7); its copy here is let go
-    const startClosed = (address: string): Listener | null => {
-      const i = init.sockets.findIndex((s) => s.configured === address);
-      if (i < 0 || !init.sockets[i].sharesPort) return null;
+    const startClosed = (address: string, index: number): Listener | null => {
+      const i = socketAt(address, index);
+      if (!init.sockets[i].sharesPort) return null;
       this.dropHandle(i);
       const server = createServer();
       return { ...init.sockets[i], server, close: () => Promise.resolve() };

@@ -58,18 +58,22 @@ export interface CoreRouterOptions {
   /**
    * Listening sockets come from elsewhere (a cluster worker adopts the primary's): called
    * for each `listen` address instead of binding here; the "bound on" line is the binder's.
+   * `index` is the address's position in `listen`: two listeners may be configured with the
+   * same text (`127.0.0.1:0` twice is two sockets), so the text alone does not name one.
    */
   openListener?: (
     address: string,
     onConnection: (socket: Socket, listener: Listener) => void,
+    index: number,
   ) => Promise<Listener>;
   /**
-   * With `openListener`, cheap at start and the table empty: the listener of `address` as
-   * closed (not listening yet, opened on the first node), or null to open it as usual. A
-   * socket shared with other processes (`--reuse-port`) must not listen at all while cheap,
-   * or the kernel would queue its share of the connections there (spec: corerouter.md §7).
+   * With `openListener`, cheap at start and the table empty: the listener of `address` (at
+   * `index` in `listen`) as closed (not listening yet, opened on the first node), or null to
+   * open it as usual. A socket shared with other processes (`--reuse-port`) must not listen
+   * at all while cheap, or the kernel would queue its share of the connections there
+   * (spec: corerouter.md §7).
    */
-  startClosed?: (address: string) => Listener | null;
+  startClosed?: (address: string, index: number) => Listener | null;
 }
 
 export type ConnectionHandler = (client: Socket, listener: Listener, core: CoreRouter) => void;
@@ -177,14 +181,16 @@ export class CoreRouter implements RouteContext {
     const open = this.opts.openListener;
     const startsCheap = this.opts.cheap && this.opts.nodeEvents?.isEmpty() === true;
     for (const addr of this.opts.listen) {
-      const closed = open && startsCheap ? (this.opts.startClosed?.(addr) ?? null) : null;
+      // listeners[i] is the listener of listen[i]
+      const index = this.listeners.length;
+      const closed = open && startsCheap ? (this.opts.startClosed?.(addr, index) ?? null) : null;
       if (closed) {
-        this.closedListeners.add(this.listeners.length);
+        this.closedListeners.add(index);
         this.listeners.push(closed);
         continue;
       }
       if (open) {
-        this.listeners.push(await open(addr, this.onConnection));
+        this.listeners.push(await open(addr, this.onConnection, index));
         continue;
       }
       const l = await listen(addr, { ...lo, reusePort: this.opts.reusePort }, this.onConnection);
@@ -278,7 +284,7 @@ export class CoreRouter implements RouteContext {
       if (!open) return;
       try {
         for (const i of [...this.closedListeners]) {
-          this.listeners[i] = await open(this.listeners[i].configured, this.onConnection);
+          this.listeners[i] = await open(this.listeners[i].configured, this.onConnection, i);
           this.closedListeners.delete(i);
         }
         this.accepting = true;
