@@ -81,6 +81,8 @@ export class ProcessSignals {
   private reloadHandler: (() => void) | null = null;
   /** a stop signal that came before the routers ran */
   private pendingStop: StopSignal | null = null;
+  /** a reopen asked before anything could reopen (logrotate during start-up): done then */
+  private pendingReopen: 'SIGUSR2' | 'SIGHUP' | null = null;
   private installed = false;
 
   /** Take over SIGUSR1, SIGUSR2, SIGHUP, SIGINT, SIGTERM, SIGQUIT (once per process). */
@@ -106,6 +108,9 @@ export class ProcessSignals {
    */
   onReopenLogs(reopen: LogReopener): void {
     this.reopeners.push(reopen);
+    const pending = this.pendingReopen;
+    this.pendingReopen = null;
+    if (pending) reopen(pending);
   }
 
   /** The routers whose stats SIGUSR1 logs. */
@@ -150,12 +155,15 @@ export class ProcessSignals {
 
   /** SIGHUP: the log files are reopened first (uWSGI's reload reopens them too), then the reload. */
   private reload(): void {
-    for (const r of this.reopeners) r('SIGHUP');
+    if (this.reopeners.length > 0) for (const r of this.reopeners) r('SIGHUP');
+    else this.pendingReopen = 'SIGHUP';
     if (this.reloadHandler) {
       this.reloadHandler();
       return;
     }
-    this.warn('[uwrouter] SIGHUP received while starting: ignored (send it again once uwrouter runs)');
+    this.warn(
+      '[uwrouter] SIGHUP received while starting: no reload (send it again once uwrouter runs); the log files are reopened once it runs',
+    );
   }
 
   private reopenLogs(): void {
@@ -163,9 +171,9 @@ export class ProcessSignals {
       for (const r of this.reopeners) r('SIGUSR2');
       return;
     }
-    this.info(
-      '[uwrouter] SIGUSR2 received: nothing to do (no log file to reopen; uWSGI workers print their current request; SIGUSR1 logs the stats)',
-    );
+    // logrotate renamed the files while uwrouter starts: they are reopened once it runs
+    this.pendingReopen = 'SIGUSR2';
+    this.info('[uwrouter] SIGUSR2 received while starting: the log files are reopened once uwrouter runs');
   }
 
   private stop(signal: StopSignal): void {

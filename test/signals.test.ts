@@ -49,3 +49,23 @@ test('a stop signal that comes while starting is delivered once the stop handler
   s.logStats();
   assert.match(lines.at(-1) ?? '', /no router is running yet/);
 });
+
+test('SIGUSR2 or SIGHUP while starting (logrotate at that moment): the log files are reopened once something can', () => {
+  for (const signal of ['SIGUSR2', 'SIGHUP'] as const) {
+    const s = new ProcessSignals();
+    const lines: string[] = [];
+    s.useLogger({ info: (m) => lines.push(m), warn: (m) => lines.push(m) });
+    // what the process handlers do, without installing them in the test runner
+    const internals = s as unknown as { reopenLogs(): void; reload(): void };
+    if (signal === 'SIGUSR2') internals.reopenLogs();
+    else internals.reload();
+    assert.match(lines.join('\n'), /while starting: .*reopened once/);
+    const reopened: string[] = [];
+    s.onReopenLogs((sig) => reopened.push(sig));
+    assert.deepEqual(reopened, [signal as string], 'delivered when the reopener is registered');
+    s.onReopenLogs((sig) => reopened.push(`second ${sig}`));
+    assert.deepEqual(reopened, [signal as string], 'once');
+    internals.reopenLogs();
+    assert.deepEqual(reopened, [signal as string, 'SIGUSR2', 'second SIGUSR2']);
+  }
+});
