@@ -75,14 +75,24 @@ test('one change per event-loop turn (a busy subscription server) is still batch
   const p = new Peer();
   await feed.attach(p);
   const t0 = Date.now();
+  // a turn that took longer than QUIET_MS (this process descheduled on a busy machine) is a
+  // pause in the changes: the feed rightly flushes there
+  let stalls = 0;
+  let last = t0;
   for (let i = 0; i < 2000; i++) {
     feed.publish(`k${i}`, [0, `k${i}`, i]);
     await nextTurn();
+    const now = Date.now();
+    if (now - last >= QUIET_MS) stalls++;
+    last = now;
   }
   const elapsed = Date.now() - t0;
   await sleep(QUIET_MS * 3);
   assert.equal(p.data.size, 2000);
-  assert.ok(p.messages <= Math.ceil(elapsed / MAX_WAIT_MS) + 1, `${p.messages} messages in ${elapsed} ms`);
+  assert.ok(
+    p.messages <= Math.ceil(elapsed / MAX_WAIT_MS) + 1 + stalls,
+    `${p.messages} messages in ${elapsed} ms (${stalls} turns longer than ${QUIET_MS} ms)`,
+  );
 });
 
 test('a lone change reaches the workers within a few QUIET_MS; a long burst at least every MAX_WAIT_MS', async () => {
