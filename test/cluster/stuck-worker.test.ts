@@ -24,7 +24,7 @@ import type { WorkerProcess } from '../../src/cluster/worker-process.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { encodeSubscription } from '../../src/protocol/subscription.ts';
-import { pollUntil, rawRequest, uwsgiPacket } from '../interop/harness/index.ts';
+import { pollUntil, rawRequest, uwsgiGet } from '../interop/harness/index.ts';
 import { captureLogger } from '../subscription/harness.ts';
 
 /** the test's limit: far below what one flood below leaves unwritten */
@@ -109,16 +109,7 @@ async function startCluster(node: string, limit = LIMIT): Promise<Cluster> {
     await sub.system.close();
   });
   await group.start();
-  const request = (key: string) =>
-    uwsgiPacket({
-      REQUEST_METHOD: 'GET',
-      PATH_INFO: '/',
-      QUERY_STRING: '',
-      SERVER_PROTOCOL: 'HTTP/1.1',
-      SERVER_NAME: 'localhost',
-      SERVER_PORT: '80',
-      HTTP_HOST: key,
-    });
+  const request = (key: string) => uwsgiGet(key);
   return {
     group,
     port,

@@ -17,18 +17,11 @@ import {
   rawRequest,
   startUwrouter,
   startUwsgiNode,
+  uwsgiGet,
   uwsgiPacket,
 } from './harness/index.ts';
 
-const request = uwsgiPacket({
-  REQUEST_METHOD: 'GET',
-  PATH_INFO: '/',
-  QUERY_STRING: '',
-  SERVER_PROTOCOL: 'HTTP/1.1',
-  SERVER_NAME: 'localhost',
-  SERVER_PORT: '80',
-  HTTP_HOST: 'cheap.example.com',
-});
+const request = uwsgiGet('cheap.example.com');
 
 async function cheapFlag(statsPort: number): Promise<number> {
   const doc = JSON.parse((await rawRequest(statsPort, '', { timeoutMs: 5000 })).toString()) as {

@@ -19,7 +19,7 @@ import {
   rawRequest,
   type ServerHandle,
   startUwrouter,
-  uwsgiPacket,
+  uwsgiGet,
 } from './harness/index.ts';
 
 /** A node that answers every connection with `NAME port LOCALPORT` (raw bytes, any protocol). */
@@ -41,15 +41,7 @@ function boundPorts(router: ServerHandle, display: string): number[] {
   return [...router.logs().matchAll(re)].map((m) => Number(m[1]));
 }
 
-const request = uwsgiPacket({
-  REQUEST_METHOD: 'GET',
-  PATH_INFO: '/',
-  QUERY_STRING: '',
-  SERVER_PROTOCOL: 'HTTP/1.1',
-  SERVER_NAME: 'localhost',
-  SERVER_PORT: '80',
-  HTTP_HOST: 'twice.example.com',
-});
+const request = uwsgiGet('twice.example.com');
 
 /** What the router answers on `port`, or the connect error's code. */
 async function answer(port: number, bytes: Buffer | string): Promise<string> {

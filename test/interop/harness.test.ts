@@ -23,7 +23,7 @@ import {
   startUwrouter,
   startUwsgiNode,
   startUwsgiRouter,
-  uwsgiPacket,
+  uwsgiGet,
 } from './harness/index.ts';
 
 interface EchoVars {
@@ -100,15 +100,7 @@ describe('interop harness with real uWSGI and nginx', () => {
   });
 
   test('a raw uwsgi packet straight to the node and to the fastrouter', async () => {
-    const packet = uwsgiPacket({
-      REQUEST_METHOD: 'GET',
-      PATH_INFO: '/',
-      QUERY_STRING: '',
-      SERVER_PROTOCOL: 'HTTP/1.1',
-      SERVER_NAME: 'localhost',
-      SERVER_PORT: '80',
-      HTTP_HOST: 'localhost',
-    });
+    const packet = uwsgiGet('localhost');
     for (const port of [hello.port!, fastrouter.port!]) {
       const res = parseRawHttpResponse(await rawRequest(port, packet));
       assert.ok(res, `a response from ${port}`);

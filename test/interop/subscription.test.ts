@@ -28,7 +28,7 @@ import {
   startUwsgiNode,
   startUwsgiRouter,
   tmpDir,
-  uwsgiPacket,
+  uwsgiGet,
 } from './harness/index.ts';
 
 const KEYS = resolve(REPO_ROOT, 'test/fixtures/keys');
@@ -329,16 +329,7 @@ describe('subscriptions: real uWSGI nodes → uwrouter fastrouter, nginx in fron
         `server=127.0.0.1:${subPort},key=fed-wrong.example.com,addr=${node.address},sign=SHA256:${wrongKey}`,
       ]),
     ]);
-    const request = (host: string) =>
-      uwsgiPacket({
-        REQUEST_METHOD: 'GET',
-        PATH_INFO: '/',
-        QUERY_STRING: '',
-        SERVER_PROTOCOL: 'HTTP/1.1',
-        SERVER_NAME: 'localhost',
-        SERVER_PORT: '80',
-        HTTP_HOST: host,
-      });
+    const request = (host: string) => uwsgiGet(host);
     const res = await pollUntil(
       'fed.example.com routed by uWSGI',
       async () => {

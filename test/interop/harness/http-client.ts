@@ -126,6 +126,19 @@ export function uwsgiPacket(vars: Record<string, string>, modifier1 = 0, modifie
   return Buffer.concat([head, body]);
 }
 
+/** The uwsgi packet nginx's `uwsgi_pass` sends for `GET /` with `Host: host` (the vars a node needs). */
+export function uwsgiGet(host: string): Buffer {
+  return uwsgiPacket({
+    REQUEST_METHOD: 'GET',
+    PATH_INFO: '/',
+    QUERY_STRING: '',
+    SERVER_PROTOCOL: 'HTTP/1.1',
+    SERVER_NAME: 'localhost',
+    SERVER_PORT: '80',
+    HTTP_HOST: host,
+  });
+}
+
 export interface RawHttpResponse {
   status: number;
   statusLine: string;

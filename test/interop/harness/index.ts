@@ -13,6 +13,7 @@ export {
   type RawHttpResponse,
   type RawRequestOptions,
   rawRequest,
+  uwsgiGet,
   uwsgiPacket,
 } from './http-client.ts';
 export {
