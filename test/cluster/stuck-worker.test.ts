@@ -139,26 +139,41 @@ async function routed(c: Cluster, key: string, timeoutMs = 10_000): Promise<void
   });
 }
 
+/**
+ * Stops the worker that routes `before.example` (SIGCONT at the latest after the test) and
+ * announces FLOOD new keys; resolves once more than LIMIT changes wait unwritten for it.
+ */
+async function stopAndFlood(
+  c: Cluster,
+): Promise<{ w: WorkerProcess; resume: () => void; stoppedAt: number }> {
+  c.announce('before.example');
+  await routed(c, 'before.example');
+  const w = c.worker();
+  process.kill(w.pid, 'SIGSTOP');
+  let continued = false;
+  const resume = (): void => {
+    if (continued || w.state === 'exited') return;
+    continued = true;
+    try {
+      process.kill(w.pid, 'SIGCONT');
+    } catch {
+      // gone
+    }
+  };
+  after(resume);
+  const stoppedAt = Date.now();
+  for (let i = 0; i < FLOOD; i++) c.announce(`k${i}.example`);
+  await pollUntil('the changes waiting for the stopped worker', () =>
+    w.unwrittenItems > LIMIT ? true : undefined,
+  );
+  return { w, resume, stoppedAt };
+}
+
 test('a stopped worker with more than the limit of table changes unwritten is killed after 5 s without a beat, logged, and respawned with the subscriptions made meanwhile', {
   timeout: 90_000,
 }, async () => {
   const c = await startCluster(await startNode('node'));
-  c.announce('before.example');
-  await routed(c, 'before.example');
-  const stuck = c.worker();
-  process.kill(stuck.pid, 'SIGSTOP');
-  after(() => {
-    try {
-      process.kill(stuck.pid, 'SIGCONT');
-    } catch {
-      // gone
-    }
-  });
-  const stoppedAt = Date.now();
-  for (let i = 0; i < FLOOD; i++) c.announce(`k${i}.example`);
-  await pollUntil('the changes waiting for the stopped worker', () =>
-    stuck.unwrittenItems > LIMIT ? true : undefined,
-  );
+  const { w: stuck, stoppedAt } = await stopAndFlood(c);
   await pollUntil('the stuck worker killed', () => (stuck.state === 'exited' ? true : undefined), {
     timeoutMs: 20_000,
   });
@@ -194,22 +209,7 @@ test('a worker stopped for less than 5 s with more than the limit unwritten is n
   timeout: 90_000,
 }, async () => {
   const c = await startCluster(await startNode('node'));
-  c.announce('before.example');
-  await routed(c, 'before.example');
-  const w = c.worker();
-  process.kill(w.pid, 'SIGSTOP');
-  let continued = false;
-  const resume = (): void => {
-    if (continued) return;
-    continued = true;
-    process.kill(w.pid, 'SIGCONT');
-  };
-  after(resume);
-  const stoppedAt = Date.now();
-  for (let i = 0; i < FLOOD; i++) c.announce(`k${i}.example`);
-  await pollUntil('the changes waiting for the stopped worker', () =>
-    w.unwrittenItems > LIMIT ? true : undefined,
-  );
+  const { w, resume, stoppedAt } = await stopAndFlood(c);
   // three judgements with the backlog over the limit, none with 5 s of silence
   await sleep(3000 - (Date.now() - stoppedAt));
   assert.equal(w.state, 'ready', c.lines.join('\n'));
@@ -233,22 +233,7 @@ test('a worker silent for 7 s with table changes unwritten, but no more than the
 }, async () => {
   // the same flood, under this limit
   const c = await startCluster(await startNode('node'), FLOOD);
-  c.announce('before.example');
-  await routed(c, 'before.example');
-  const w = c.worker();
-  process.kill(w.pid, 'SIGSTOP');
-  let continued = false;
-  const resume = (): void => {
-    if (continued) return;
-    continued = true;
-    process.kill(w.pid, 'SIGCONT');
-  };
-  after(resume);
-  const stoppedAt = Date.now();
-  for (let i = 0; i < FLOOD; i++) c.announce(`k${i}.example`);
-  await pollUntil('the changes waiting for the stopped worker', () =>
-    w.unwrittenItems > LIMIT ? true : undefined,
-  );
+  const { w, resume, stoppedAt } = await stopAndFlood(c);
   await sleep(7000 - (Date.now() - stoppedAt));
   assert.equal(w.state, 'ready');
   resume();
