@@ -16,12 +16,6 @@ import type { Listener } from '../corerouter/listener.ts';
 import { PeerInfo } from '../corerouter/peer-info.ts';
 import { receivedProxySource } from '../corerouter/proxy-intake.ts';
 import type { CoreRouter } from '../corerouter/router.ts';
-import {
-  lengthFraming,
-  type StoredBodyOwner,
-  type StoredBodySink,
-  StoredRequestBody,
-} from '../corerouter/stored-body.ts';
 import { dropNodeOfGoneClient } from '../corerouter/tcp-relay.ts';
 import type { NodeLease } from '../corerouter/types.ts';
 import { type ReaderResult, UwsgiHeadReader } from '../protocol/uwsgi-reader.ts';
@@ -29,6 +23,7 @@ import { withRemoteClient } from '../protocol/uwsgi-remote-vars.ts';
 import { RequestLine } from '../request-line.ts';
 import type { RequestLog } from '../request-log.ts';
 import { readFastrouterKey } from './key.ts';
+import { PostBufferedBody, type PostBufferOwner } from './post-buffering.ts';
 import { beginFastrouterLine, statusOfAnswer } from './session-line.ts';
 
 export interface FastrouterSettings {
@@ -51,9 +46,7 @@ interface Shared extends FastrouterSettings {
   readonly idleTicks: number;
 }
 
-export class FastrouterConnection
-  implements ConnectCallbacks, IdleWatched, JoinHooks, StoredBodyOwner, StoredBodySink
-{
+export class FastrouterConnection implements ConnectCallbacks, IdleWatched, JoinHooks, PostBufferOwner {
   private readonly core: CoreRouter;
   private readonly client: Socket;
   private readonly settings: Shared;
@@ -76,14 +69,8 @@ export class FastrouterConnection
   private readonly line: RequestLine | null;
   /** the status of the node's answer (request log) */
   private status = 0;
-  /** post-buffering: the body read before routing, then while it is sent to the node */
-  private stored: StoredRequestBody | null = null;
-  /** post-buffering: client bytes read past the body (sent after it) */
-  private surplus: Buffer | null = null;
-  /** post-buffering: the node connection while a stored body is sent to it */
-  private sending: Socket | null = null;
-  /** post-buffering: the whole body is in */
-  private bodyIn = false;
+  /** post-buffering: the body read before routing, then while it is written to the node */
+  private body: PostBufferedBody | null = null;
 
   constructor(client: Socket, _listener: Listener, core: CoreRouter, settings: Shared) {
     this.core = core;
@@ -111,8 +98,8 @@ export class FastrouterConnection
   get progress(): number {
     const j = this.join;
     if (j) return this.headBytes + j.tx + j.rx;
-    const b = this.stored;
-    return b ? this.headBytes + b.size + b.sent : this.headBytes;
+    const b = this.body;
+    return b ? this.headBytes + b.progress : this.headBytes;
   }
 
   /** One log line (rate-limited per code, connection-log.ts) and one counter. */
@@ -218,38 +205,23 @@ export class FastrouterConnection
     this.info.keep();
     const rest = this.rest!;
     this.rest = EMPTY;
-    this.stored = new StoredRequestBody(
+    this.body = new PostBufferedBody(
       this.client,
       this,
       { memoryLimit: s.postBuffering, dir: s.bodyDir },
-      lengthFraming(length),
+      length,
+      rest,
     );
-    this.client.on('data', this.onBodyData);
-    this.stored.start(rest);
   }
 
-  private readonly onBodyData = (chunk: Buffer): void => {
-    this.stored?.push(chunk);
-  };
-
-  /** StoredBodyOwner: the whole body is in; `surplus` = bytes the client sent past it. */
-  bodyStored(_size: number, surplus: Buffer | null): void {
-    this.client.removeListener('data', this.onBodyData);
-    this.bodyIn = true;
-    this.surplus = surplus;
+  /** PostBufferOwner: the whole body is in. */
+  bodyIn(): void {
     this.route();
   }
 
-  bodyStoreFailed(_status: number, code: string, why: string): void {
-    this.client.removeListener('data', this.onBodyData);
-    this.dropStored();
-    this.reject('error', code, `${why}: closing`);
-  }
-
-  private dropStored(): void {
-    this.stored?.discard();
-    this.stored = null;
-    this.surplus = null;
+  bodyFailed(code: string, why: string): void {
+    this.body = null;
+    this.reject('error', code, why);
   }
 
   connected(backend: Socket, lease: NodeLease): void {
@@ -272,65 +244,27 @@ export class FastrouterConnection
     }
     this.lease = lease;
     this.sent = first.length;
-    const stored = this.stored;
-    if (stored !== null) {
-      // the buffered body follows the head, in one go when it is in memory (spec §7.7); the
-      // node is joined once it is all written
-      this.sending = backend;
-      backend.on('error', ignoreError);
-      backend.on('close', this.onNodeGoneMidBody);
-      backend.cork();
-      backend.write(first);
-      stored.send(backend, this);
-      backend.uncork();
+    const body = this.body;
+    if (body !== null) {
+      // the node is joined once the buffered body is all written (bodySent)
+      body.sendAfter(first, backend);
       return;
     }
     backend.write(first);
     this.joinNode(backend);
   }
 
-  /** StoredBodySink: every body byte is handed to the node socket. */
-  storedBodySent(): void {
-    const backend = this.sending!;
-    this.stopSending(backend);
-    this.sent += this.stored!.size;
-    const surplus = this.surplus;
-    if (surplus !== null) {
-      backend.write(surplus);
-      this.sent += surplus.length;
-    }
-    this.dropStored();
+  /** PostBufferOwner: head, body and surplus are written to the node. */
+  bodySent(backend: Socket, bytes: number): void {
+    this.body = null;
+    this.sent = bytes;
     this.joinNode(backend);
   }
 
-  storedBodyUnreadable(why: string): void {
-    this.nodeLostMidBody('error', 'UWR_ERR_BODY_STORE', `${why}: closing`);
-  }
-
-  private readonly onNodeGoneMidBody = (): void => {
-    this.nodeLostMidBody(
-      'warn',
-      'UWR_ERR_BACKEND_CLOSED',
-      'the node closed while the buffered body was sent: closing',
-    );
-  };
-
-  private stopSending(backend: Socket): void {
-    this.sending = null;
-    backend.removeListener('error', ignoreError);
-    backend.removeListener('close', this.onNodeGoneMidBody);
-  }
-
-  /** The body could not be sent whole: both sides close, the node's lease ends. */
-  private nodeLostMidBody(level: ConnectionLogLevel, code: string, why: string): void {
-    const backend = this.sending;
-    if (backend === null) return;
-    this.stopSending(backend);
-    const sent = this.sent + (this.stored?.sent ?? 0);
-    this.dropStored();
-    backend.destroy();
+  bodyLost(level: ConnectionLogLevel, code: string, why: string, bytes: number): void {
+    this.body = null;
     this.note(level, code, why);
-    this.lease!.release(0, sent);
+    this.lease!.release(0, bytes);
     this.line?.end(this.info, this.key, 0, code, 0, 0);
     this.lease = null;
     this.client.destroy();
@@ -380,18 +314,16 @@ export class FastrouterConnection
       this.join.destroy();
       return;
     }
-    if (this.sending !== null) {
-      this.nodeLostMidBody(
-        'warn',
-        'UWR_ERR_TIMEOUT',
-        'timeout sending the buffered body to the node: closing',
-      );
+    const body = this.body;
+    if (body?.sending) {
+      body.lose('warn', 'UWR_ERR_TIMEOUT', 'timeout sending the buffered body to the node: closing');
       return;
     }
     this.attempt?.cancel();
     if (this.head) {
-      const reading = this.attempt === null && this.stored !== null;
-      this.dropStored();
+      const reading = this.attempt === null && body !== null;
+      body?.drop();
+      this.body = null;
       if (reading) this.reject('info', 'UWR_ERR_TIMEOUT', 'timeout reading the request body: closing');
       else this.reject('warn', 'UWR_ERR_TIMEOUT', 'timeout waiting for a node: closing');
     } else this.reject('info', 'UWR_ERR_TIMEOUT', 'timeout reading the request: closing');
@@ -414,23 +346,24 @@ export class FastrouterConnection
 
   private readonly onClientClose = (): void => {
     this.settings.sweep.unwatch(this);
-    const stored = this.stored;
-    if (stored !== null && !this.bodyIn) {
+    const body = this.body;
+    if (body !== null) {
+      this.body = null;
       // a client that closes (or half-closes) before its request is routed loses it, as in
       // streaming mode (onClientEnd)
-      const why = stored.received
-        ? 'client closed before its buffered request was routed'
-        : 'client closed mid-body';
-      this.note('info', 'UWR_ERR_CLIENT_CLOSED', why);
-    }
-    this.dropStored();
-    if (this.sending !== null) {
+      if (!body.complete) {
+        const why = body.received
+          ? 'client closed before its buffered request was routed'
+          : 'client closed mid-body';
+        this.note('info', 'UWR_ERR_CLIENT_CLOSED', why);
+      }
       // gone while its buffered body went to the node: the node connection goes too
-      const backend = this.sending;
-      this.stopSending(backend);
-      backend.destroy();
-      this.lease?.release(0, this.sent);
-      this.lease = null;
+      const writing = body.sending;
+      body.drop();
+      if (writing) {
+        this.lease?.release(0, this.sent);
+        this.lease = null;
+      }
     }
     // gone before a node was joined (a joined session's line is written by `closed`)
     if (this.join === null) this.line?.end(this.info, this.key, 0, 'UWR_ERR_CLIENT_CLOSED', 0, 0);
@@ -440,7 +373,6 @@ export class FastrouterConnection
 }
 
 const EMPTY = Buffer.alloc(0);
-const ignoreError = (): void => {};
 
 export function fastrouterHandler(settings: FastrouterSettings) {
   const sweep = new IdleSweep(IdleSweep.intervalFor(settings.timeoutMs));
